@@ -1,0 +1,10 @@
+DROP TABLE throttle;
+DROP TABLE counters;
+DROP TABLE idempotency_keys;
+DROP TABLE audit_events;
+DROP TABLE calls;
+DROP TABLE complainants;
+DROP TABLE complaints;
+DROP TABLE users;
+DROP TABLE categories;
+DROP TABLE units;

@@ -1,0 +1,65 @@
+//! `POST /api/v1/auth/token`: username and password for an access token.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::fields::Reader;
+use crate::domain::{throttle, users};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::state::AppState;
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+pub async fn issue_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let mut errors = FieldErrors::new();
+    let mut r = Reader::root(&body, &mut errors);
+    r.deny_unknown(&["username", "password"]);
+    let username = r.text("username", true, 1, 64, false);
+    let password = body
+        .get("password")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty() && p.len() <= 1024)
+        .map(str::to_owned);
+    if password.is_none() {
+        errors.add("password", "is required");
+    }
+    errors.finish()?;
+    let (username, password) = (username.expect("validated"), password.expect("validated"));
+    let client = super::client_address(&req, &state);
+    let now = state.clock.now();
+    let limits = state.login.clone();
+    let user = state
+        .db(move |c| {
+            let keys = throttle::Keys::new("login", &client, &username);
+            throttle::check(c, &limits, &keys, now)?;
+            match users::authenticate(c, &username, &password) {
+                Err(AppError::Unauthorized) => {
+                    throttle::fail(c, &limits, &keys, now)?;
+                    Err(AppError::Unauthorized)
+                }
+                other => other,
+            }
+        })
+        .await?;
+    let token = state
+        .tokens
+        .issue(user.id, &user.role, user.unit_code.as_deref(), user.token_version, now)
+        .map_err(AppError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            access_token: token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_seconds,
+        }))
+}

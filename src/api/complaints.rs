@@ -1,0 +1,76 @@
+//! Complaints: public filing, and the staff list and case view.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::{Page, Params};
+use crate::auth::Actor;
+use crate::db::complaints::ComplaintFilter;
+use crate::domain::intake::{self, CHANNELS, status};
+use crate::domain::cases;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// `POST /api/v1/complaints` (public, channel `web`).
+pub async fn create_complaint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let idem = super::idempotency(&req, "POST /api/v1/complaints".into(), &body)?;
+    let now = state.clock.now();
+    let st = state.clone();
+    let outcome = state
+        .db(move |c| intake::submit_web(c, &st.intake, &body, idem.as_ref(), now))
+        .await?;
+    Ok(super::outcome_response(outcome))
+}
+
+/// `GET /api/v1/complaints` with filters and paging.
+pub async fn list_complaints(
+    actor: Actor,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let tz = state.intake.tz;
+    let mut p = Params::new(
+        query.into_inner(),
+        &["status", "unit", "subject_unit", "category", "channel", "from", "to", "q"],
+    );
+    let (page, per_page) = p.paging(50);
+    let filter = ComplaintFilter {
+        status: p.choice("status", status::ALL),
+        unit: p.text("unit", 16),
+        subject_unit: p.text("subject_unit", 16),
+        category: p.text("category", 32),
+        channel: p.choice("channel", CHANNELS),
+        from: p.instant("from", tz, false),
+        to: p.instant("to", tz, true),
+        q: p.text("q", 100),
+    };
+    p.finish()?;
+    let (items, total) = state
+        .db(move |c| cases::list(c, &actor, filter, page, per_page))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page { items, page, per_page, total }))
+}
+
+/// `GET /api/v1/complaints/{tracking_no}`.
+pub async fn get_complaint(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let tracking_no = path.into_inner();
+    let now = state.clock.now();
+    let st = state.clone();
+    let view = state
+        .db(move |c| cases::get(c, &st.intake.keys, &actor, &tracking_no, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(view))
+}

@@ -1,0 +1,173 @@
+//! HTTP only: the one place URLs are listed, request parsing helpers and
+//! response envelopes. Handlers extract, call one domain function on the
+//! blocking pool, and shape the response.
+
+pub mod audit;
+pub mod auth;
+pub mod calls;
+pub mod complaints;
+pub mod ops;
+pub mod reference;
+pub mod track;
+pub mod users;
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::domain::idempotency::{self, IdemRequest, Outcome};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::state::AppState;
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/token", web::post().to(auth::issue_token))
+                .route("/units", web::get().to(reference::list_units))
+                .route("/categories", web::get().to(reference::list_categories))
+                .route("/complaints", web::post().to(complaints::create_complaint))
+                .route("/complaints", web::get().to(complaints::list_complaints))
+                .route("/complaints/{tracking_no}", web::get().to(complaints::get_complaint))
+                .route("/calls", web::post().to(calls::log_call))
+                .route("/calls", web::get().to(calls::list_calls))
+                .route("/track", web::post().to(track::track_complaint))
+                .route("/audit/verify", web::get().to(audit::verify_audit))
+                .route("/users", web::post().to(users::create_user))
+                .route("/users/{id}", web::patch().to(users::update_user)),
+        );
+}
+
+/// The list envelope of DESIGN §9.
+#[derive(Serialize)]
+pub struct Page<T: Serialize> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+pub const MAX_PER_PAGE: i64 = 200;
+
+/// Query parameters read like a body: every bad one named at once.
+pub struct Params {
+    map: HashMap<String, String>,
+    pub errors: FieldErrors,
+}
+
+impl Params {
+    pub fn new(map: HashMap<String, String>, allowed: &[&str]) -> Self {
+        let mut errors = FieldErrors::new();
+        for key in map.keys() {
+            if !allowed.contains(&key.as_str()) && key != "page" && key != "per_page" {
+                errors.add(key.clone(), "is not a known query parameter");
+            }
+        }
+        Self { map, errors }
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.map.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    /// `page` (from 1) and `per_page` (1 to 200, default `default`).
+    pub fn paging(&mut self, default: i64) -> (i64, i64) {
+        let page = self.int("page", 1, 1, 1_000_000);
+        let per_page = self.int("per_page", default, 1, MAX_PER_PAGE);
+        (page, per_page)
+    }
+
+    pub fn int(&mut self, name: &str, default: i64, min: i64, max: i64) -> i64 {
+        match self.raw(name) {
+            None => default,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    self.errors.add(name, format!("must be a whole number from {min} to {max}"));
+                    default
+                }
+            },
+        }
+    }
+
+    pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        let s = self.raw(name)?.to_owned();
+        if s.chars().count() > max || s.chars().any(char::is_control) {
+            self.errors.add(name, format!("must be at most {max} characters, without control characters"));
+            return None;
+        }
+        Some(s)
+    }
+
+    pub fn choice(&mut self, name: &str, allowed: &[&str]) -> Option<String> {
+        let s = self.raw(name)?.to_owned();
+        if allowed.contains(&s.as_str()) {
+            Some(s)
+        } else {
+            self.errors.add(name, format!("must be one of: {}", allowed.join(", ")));
+            None
+        }
+    }
+
+    /// A date (`2026-11-27`, the local day's start; with `end`, the next
+    /// day's start) or an RFC 3339 instant.
+    pub fn instant(&mut self, name: &str, tz: Tz, end: bool) -> Option<NaiveDateTime> {
+        let s = self.raw(name)?.to_owned();
+        if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
+            return Some(crate::db::to_db(t.with_timezone(&Utc)));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+            let day = if end { d.succ_opt().unwrap_or(d) } else { d };
+            if let Some(t) = tz.from_local_datetime(&day.and_time(NaiveTime::MIN)).earliest() {
+                return Some(crate::db::to_db(t.with_timezone(&Utc)));
+            }
+        }
+        self.errors.add(name, "must be a date (2026-11-27) or an RFC 3339 time");
+        None
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        self.errors.finish()
+    }
+}
+
+/// The `Idempotency-Key` of a request, scoped, with the body's fingerprint.
+pub fn idempotency(req: &HttpRequest, scope: String, body: &serde_json::Value) -> AppResult<Option<IdemRequest>> {
+    match req.headers().get(idempotency::HEADER) {
+        None => Ok(None),
+        Some(v) => {
+            let key = v
+                .to_str()
+                .map_err(|_| AppError::field(idempotency::HEADER, "must be visible ASCII"))?;
+            IdemRequest::new(scope, key, body).map(Some)
+        }
+    }
+}
+
+/// Shapes an idempotent outcome; replays are marked.
+pub fn outcome_response(o: Outcome) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(o.status).unwrap_or(actix_web::http::StatusCode::OK);
+    let mut resp = HttpResponse::build(status);
+    if o.replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    resp.json(o.body)
+}
+
+/// The client address used for rate limits.
+pub fn client_address(req: &HttpRequest, state: &AppState) -> String {
+    if state.settings.server.trust_forwarded_for {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_owned();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

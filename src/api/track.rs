@@ -1,0 +1,34 @@
+//! `POST /api/v1/track`: public lookup with tracking number and query code.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use crate::domain::fields::Reader;
+use crate::domain::tracking;
+use crate::error::{AppResult, FieldErrors};
+use crate::state::AppState;
+
+pub async fn track_complaint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let mut errors = FieldErrors::new();
+    let mut r = Reader::root(&body, &mut errors);
+    r.deny_unknown(&["tracking_no", "query_code"]);
+    let tracking_no = r.text("tracking_no", true, 1, 40, false);
+    let query_code = r.text("query_code", true, 1, 40, false);
+    errors.finish()?;
+    let (tracking_no, query_code) = (tracking_no.expect("validated"), query_code.expect("validated"));
+    let client = super::client_address(&req, &state);
+    let now = state.clock.now();
+    let st = state.clone();
+    let view = state
+        .db(move |c| {
+            tracking::track(c, &st.intake.keys, &st.tracking, &client, &tracking_no, &query_code, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(view))
+}

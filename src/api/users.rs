@@ -1,0 +1,33 @@
+//! Account administration (admin).
+
+use actix_web::{HttpResponse, web};
+use serde_json::Value;
+
+use crate::auth::Actor;
+use crate::domain::users::{self, UserView};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// `POST /api/v1/users`.
+pub async fn create_user(actor: Actor, state: web::Data<AppState>, body: web::Json<Value>) -> AppResult<HttpResponse> {
+    crate::auth::policy::require(&actor, crate::auth::policy::Action::ManageUsers)?;
+    let account = users::read_new_account(&body)?;
+    let now = state.clock.now();
+    let user = state.db(move |c| users::create(c, Some(&actor), &account, now)).await?;
+    Ok(HttpResponse::Created().json(UserView::from(&user)))
+}
+
+/// `PATCH /api/v1/users/{id}`: `active`, `password`, `role`, `unit`; every
+/// change revokes the user's tokens.
+pub async fn update_user(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let now = state.clock.now();
+    let body = body.into_inner();
+    let user = state.db(move |c| users::update(c, &actor, id, &body, now)).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}

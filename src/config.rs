@@ -1,0 +1,313 @@
+//! Settings: `config/default.toml`, then `config/<APP_ENV>.toml`, then the
+//! environment. Validated once at start-up; secrets only from the environment
+//! (or, in development, generated once into the data folder).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use rand::RngCore;
+use serde::Deserialize;
+
+/// The deployment environment, from `APP_ENV`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Test,
+    Production,
+}
+
+impl AppEnv {
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("APP_ENV").as_deref() {
+            Err(_) | Ok("") | Ok("development") | Ok("dev") => Ok(Self::Development),
+            Ok("test") => Ok(Self::Test),
+            Ok("production") | Ok("prod") => Ok(Self::Production),
+            Ok(other) => bail!("APP_ENV must be development, test or production, not {other:?}"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub county: CountySettings,
+    pub intake: IntakeSettings,
+    pub tracking: TrackingSettings,
+    pub paths: PathSettings,
+    /// Folder of the data files (units, categories, calendars); not a file key.
+    #[serde(skip)]
+    pub config_dir: PathBuf,
+    #[serde(skip, default = "default_env")]
+    pub env: AppEnv,
+}
+
+fn default_env() -> AppEnv {
+    AppEnv::Development
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_ms: u64,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub token_ttl_seconds: i64,
+    pub issuer: String,
+    pub login_window_seconds: i64,
+    pub max_login_failures_per_address: i32,
+    pub max_login_failures_per_user: i32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountySettings {
+    pub time_zone: String,
+    pub tracking_prefix: String,
+    pub limit_factor: f64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    pub hotline_max_age_days: i64,
+    pub idempotency_retention_hours: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingSettings {
+    pub window_seconds: i64,
+    pub max_failures_per_address: i32,
+    pub max_failures_per_case: i32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSettings {
+    pub data_dir: PathBuf,
+}
+
+/// Environment variables that are secrets or read elsewhere, never settings.
+const NOT_SETTINGS: &[&str] = &["JWT_SECRET", "PII_KEY", "CONFIG_DIR", "LOG"];
+
+impl Settings {
+    /// Loads settings for `APP_ENV` from `DUBAN_CONFIG_DIR` (default `config`).
+    pub fn load() -> anyhow::Result<Self> {
+        let env = AppEnv::from_env()?;
+        let dir = std::env::var_os("DUBAN_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        Self::load_from(&dir, env, true)
+    }
+
+    /// Loads the file layers from `dir`, and the environment layer when asked
+    /// (tests leave it out so the developer's shell cannot change them).
+    pub fn load_from(dir: &Path, env: AppEnv, with_env_vars: bool) -> anyhow::Result<Self> {
+        let default = dir.join("default.toml");
+        ensure!(
+            default.is_file(),
+            "configuration file {} not found (set DUBAN_CONFIG_DIR or run from the project folder)",
+            default.display()
+        );
+        let mut figment = Figment::new()
+            .merge(Toml::file(default))
+            .merge(Toml::file(dir.join(format!("{}.toml", env.as_str()))));
+        if with_env_vars {
+            figment = figment
+                .merge(Env::prefixed("DUBAN_").ignore(NOT_SETTINGS).split("__"))
+                .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
+        }
+        let mut settings: Settings = figment.extract().context("invalid configuration")?;
+        settings.config_dir = dir.to_path_buf();
+        settings.env = env;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: ranges, the time zone, the bind address.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.server
+            .bind
+            .parse::<SocketAddr>()
+            .with_context(|| format!("server.bind {:?} is not an address:port", self.server.bind))?;
+        ensure!(self.database.pool_size >= 1, "database.pool_size must be at least 1");
+        ensure!(self.auth.token_ttl_seconds >= 60, "auth.token_ttl_seconds must be at least 60");
+        self.county
+            .time_zone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|e| anyhow::anyhow!("county.time_zone: {e}"))?;
+        let prefix = &self.county.tracking_prefix;
+        ensure!(
+            (1..=6).contains(&prefix.len()) && prefix.chars().all(|c| c.is_ascii_uppercase()),
+            "county.tracking_prefix must be 1 to 6 uppercase ASCII letters"
+        );
+        ensure!(
+            self.county.limit_factor > 0.0 && self.county.limit_factor <= 1.0,
+            "county.limit_factor must be in (0, 1]"
+        );
+        ensure!(self.tracking.window_seconds > 0, "tracking.window_seconds must be positive");
+        ensure!(
+            self.tracking.max_failures_per_address > 0 && self.tracking.max_failures_per_case > 0,
+            "tracking limits must be positive"
+        );
+        Ok(())
+    }
+
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        // Validated at load.
+        self.county.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+/// Keys the service cannot run without.
+#[derive(Clone)]
+pub struct Secrets {
+    /// HS256 signing key for access tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Master key for identity encryption and keyed hashes.
+    pub pii_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+/// File under the data folder where development secrets are kept.
+const DEV_SECRETS_FILE: &str = "dev-secrets.toml";
+
+#[derive(Deserialize, serde::Serialize)]
+struct DevSecretsFile {
+    jwt_secret: String,
+    pii_key: String,
+}
+
+impl Secrets {
+    /// Reads `DUBAN_JWT_SECRET` and `DUBAN_PII_KEY`. Outside production a
+    /// missing secret is generated once and kept in the data folder (with a
+    /// warning); in production a missing secret stops the start.
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let jwt = std::env::var("DUBAN_JWT_SECRET").ok().filter(|s| !s.is_empty());
+        let pii = std::env::var("DUBAN_PII_KEY").ok().filter(|s| !s.is_empty());
+        if settings.env == AppEnv::Production {
+            let (Some(jwt), Some(pii)) = (jwt.as_deref(), pii.as_deref()) else {
+                bail!(
+                    "APP_ENV=production needs DUBAN_JWT_SECRET and DUBAN_PII_KEY in the environment"
+                );
+            };
+            return Self::from_parts(jwt, pii);
+        }
+        let stored = if jwt.is_none() || pii.is_none() {
+            Some(Self::dev_file(&settings.paths.data_dir)?)
+        } else {
+            None
+        };
+        let jwt = jwt.unwrap_or_else(|| stored.as_ref().map(|s| s.jwt_secret.clone()).unwrap_or_default());
+        let pii = pii.unwrap_or_else(|| stored.as_ref().map(|s| s.pii_key.clone()).unwrap_or_default());
+        Self::from_parts(&jwt, &pii)
+    }
+
+    /// Validates the two secrets as given in the environment.
+    pub fn from_parts(jwt_secret: &str, pii_key_b64: &str) -> anyhow::Result<Self> {
+        ensure!(
+            jwt_secret.len() >= 32,
+            "DUBAN_JWT_SECRET must be at least 32 characters"
+        );
+        let key = B64
+            .decode(pii_key_b64.trim())
+            .context("DUBAN_PII_KEY is not valid base64")?;
+        let pii_key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("DUBAN_PII_KEY must decode to exactly 32 bytes"))?;
+        Ok(Self {
+            jwt_secret: jwt_secret.as_bytes().to_vec(),
+            pii_key,
+        })
+    }
+
+    /// Fresh random secrets (tests, and the development file).
+    pub fn generate() -> (String, String) {
+        let mut rng = rand::thread_rng();
+        let mut jwt = [0u8; 48];
+        rng.fill_bytes(&mut jwt);
+        let mut pii = [0u8; 32];
+        rng.fill_bytes(&mut pii);
+        (B64.encode(jwt), B64.encode(pii))
+    }
+
+    fn dev_file(data_dir: &Path) -> anyhow::Result<DevSecretsFile> {
+        let path = data_dir.join(DEV_SECRETS_FILE);
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return toml::from_str(&text).with_context(|| format!("parsing {}", path.display()));
+        }
+        std::fs::create_dir_all(data_dir)?;
+        let (jwt_secret, pii_key) = Self::generate();
+        let file = DevSecretsFile { jwt_secret, pii_key };
+        let text = format!(
+            "# Generated development secrets. Never use in production: set\n\
+             # DUBAN_JWT_SECRET and DUBAN_PII_KEY instead. Losing pii_key makes\n\
+             # stored complainant identities unreadable.\n{}",
+            toml::to_string(&file)?
+        );
+        write_private(&path, &text)?;
+        tracing::warn!(
+            path = %path.display(),
+            "DUBAN_JWT_SECRET / DUBAN_PII_KEY not set: generated development secrets"
+        );
+        Ok(file)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))
+}

@@ -1,0 +1,87 @@
+//! `audit_events`: append-only, one hash chain per case (and one for
+//! administration). Rows are never updated or deleted by the service.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::audit_events;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub chain: String,
+    pub seq: i64,
+    pub complaint_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub summary: String,
+    pub public_note: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub chain: &'a str,
+    pub seq: i64,
+    pub complaint_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub actor_role: &'a str,
+    pub action: &'a str,
+    pub summary: &'a str,
+    pub public_note: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+/// The last event of a chain (its seq and hash), if any.
+pub fn chain_head(conn: &mut DbConn, chain: &str) -> QueryResult<Option<(i64, String)>> {
+    audit_events::table
+        .filter(audit_events::chain.eq(chain))
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::hash))
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConn, e: &NewAuditEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn for_complaint(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::complaint_id.eq(complaint_id))
+        .order(audit_events::seq.asc())
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// A page of all events in chain order, for verification; `after` is the
+/// last (chain, seq) of the previous page.
+pub fn page_in_chain_order(
+    conn: &mut DbConn,
+    after: Option<(&str, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut q = audit_events::table.into_boxed();
+    if let Some((chain, seq)) = after {
+        q = q.filter(
+            audit_events::chain
+                .gt(chain.to_owned())
+                .or(audit_events::chain.eq(chain.to_owned()).and(audit_events::seq.gt(seq))),
+        );
+    }
+    q.order((audit_events::chain.asc(), audit_events::seq.asc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}

@@ -1,0 +1,173 @@
+//! `complaints` and `complainants`. The identity row is written and read only
+//! through the functions marked as such; nothing else joins it.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{complainants, complaints};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
+pub struct Complaint {
+    pub id: i64,
+    pub tracking_no: String,
+    pub query_code_hash: String,
+    pub channel: String,
+    pub status: String,
+    pub title: String,
+    pub content: String,
+    pub category_code: Option<String>,
+    pub subject_unit_code: Option<String>,
+    pub subject_person: Option<String>,
+    pub township: Option<String>,
+    pub occurred_on: Option<NaiveDate>,
+    pub anonymous: bool,
+    pub responsible_unit_code: Option<String>,
+    pub public_reply: Option<String>,
+    pub received_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = complaints)]
+pub struct NewComplaint<'a> {
+    pub tracking_no: &'a str,
+    pub query_code_hash: &'a str,
+    pub channel: &'a str,
+    pub status: &'a str,
+    pub title: &'a str,
+    pub content: &'a str,
+    pub category_code: Option<&'a str>,
+    pub subject_unit_code: Option<&'a str>,
+    pub subject_person: Option<&'a str>,
+    pub township: Option<&'a str>,
+    pub occurred_on: Option<NaiveDate>,
+    pub anonymous: bool,
+    pub received_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Sealed identity of a complainant.
+#[derive(Clone, Debug, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = complainants)]
+pub struct SealedIdentity {
+    pub complaint_id: i64,
+    pub name_enc: Option<Vec<u8>>,
+    pub phone_enc: Option<Vec<u8>>,
+    pub email_enc: Option<Vec<u8>>,
+    pub id_number_enc: Option<Vec<u8>>,
+    pub address_enc: Option<Vec<u8>>,
+    pub phone_hash: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewComplaint<'_>) -> QueryResult<i64> {
+    diesel::insert_into(complaints::table)
+        .values(new)
+        .returning(complaints::id)
+        .get_result(conn)
+}
+
+pub fn insert_identity(conn: &mut DbConn, sealed: &SealedIdentity) -> QueryResult<()> {
+    diesel::insert_into(complainants::table)
+        .values(sealed)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Reads the sealed identity. Callers must have checked the policy and must
+/// write the audit event for the read.
+pub fn identity(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Option<SealedIdentity>> {
+    complainants::table
+        .find(complaint_id)
+        .select(SealedIdentity::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_tracking_no(conn: &mut DbConn, tracking_no: &str) -> QueryResult<Option<Complaint>> {
+    complaints::table
+        .filter(complaints::tracking_no.eq(tracking_no))
+        .select(Complaint::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Filters of the staff list. `unit` restricts to a responsible unit.
+#[derive(Debug, Default, Clone)]
+pub struct ComplaintFilter {
+    pub status: Option<String>,
+    pub unit: Option<String>,
+    pub subject_unit: Option<String>,
+    pub category: Option<String>,
+    pub channel: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub q: Option<String>,
+}
+
+fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::MultiBackend> {
+    let mut q = complaints::table.into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(complaints::status.eq(s));
+    }
+    if let Some(u) = &f.unit {
+        q = q.filter(complaints::responsible_unit_code.eq(u));
+    }
+    if let Some(u) = &f.subject_unit {
+        q = q.filter(complaints::subject_unit_code.eq(u));
+    }
+    if let Some(c) = &f.category {
+        q = q.filter(complaints::category_code.eq(c));
+    }
+    if let Some(c) = &f.channel {
+        q = q.filter(complaints::channel.eq(c));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(complaints::received_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(complaints::received_at.lt(to));
+    }
+    if let Some(text) = &f.q {
+        let pattern = format!("%{}%", escape_like(text));
+        q = q.filter(
+            complaints::title
+                .like(pattern.clone())
+                .escape('\\')
+                .or(complaints::content.like(pattern.clone()).escape('\\'))
+                .or(complaints::tracking_no.like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
+/// Escapes LIKE wildcards so user text matches literally.
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &ComplaintFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Complaint>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order((complaints::received_at.desc(), complaints::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(Complaint::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+pub fn tracking_numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    complaints::table
+        .filter(complaints::id.eq_any(ids))
+        .select((complaints::id, complaints::tracking_no))
+        .load(conn)
+}

@@ -1,0 +1,216 @@
+//! The audit trail: every change appends an event whose hash covers the
+//! previous event of the same chain (one chain per case, `admin` for
+//! accounts), so an edited or deleted row breaks the chain visibly.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use diesel::RunQueryDsl;
+use diesel::sql_types::Text;
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::db::audit::{self as rows, AuditEvent, NewAuditEvent};
+use crate::db::{self, DbConn};
+use crate::domain::privacy::sha256_hex;
+
+/// The `prev_hash` of the first event of every chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const ADMIN_CHAIN: &str = "admin";
+
+pub fn case_chain(tracking_no: &str) -> String {
+    format!("case:{tracking_no}")
+}
+
+/// Who did it, as the audit trail records it (no names, no identity).
+#[derive(Clone, Debug)]
+pub struct AuditActor {
+    pub id: Option<i64>,
+    pub role: String,
+}
+
+impl AuditActor {
+    pub fn public() -> Self {
+        Self {
+            id: None,
+            role: "public".into(),
+        }
+    }
+    pub fn system() -> Self {
+        Self {
+            id: None,
+            role: "system".into(),
+        }
+    }
+}
+
+impl From<&Actor> for AuditActor {
+    fn from(a: &Actor) -> Self {
+        Self {
+            id: Some(a.user_id),
+            role: a.role.as_str().into(),
+        }
+    }
+}
+
+/// One event to append.
+pub struct Entry<'a> {
+    pub chain: &'a str,
+    pub complaint_id: Option<i64>,
+    pub actor: &'a AuditActor,
+    pub action: &'a str,
+    /// Non-identifying summary: codes, statuses, counts; never names or text.
+    pub summary: &'a str,
+    /// Shown on the citizen's public timeline when set.
+    pub public_note: Option<&'a str>,
+}
+
+fn event_hash(prev: &str, chain: &str, seq: i64, e: &Entry<'_>, at: &str) -> String {
+    let complaint = e.complaint_id.map(|i| i.to_string()).unwrap_or_default();
+    let actor = e.actor.id.map(|i| i.to_string()).unwrap_or_default();
+    let seq = seq.to_string();
+    let fields: [&str; 10] = [
+        prev,
+        chain,
+        &seq,
+        &complaint,
+        &actor,
+        &e.actor.role,
+        e.action,
+        e.summary,
+        e.public_note.unwrap_or("\u{0}"),
+        at,
+    ];
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(20);
+    for f in &fields {
+        parts.push(f.as_bytes());
+        parts.push(b"\x1f");
+    }
+    sha256_hex(&parts)
+}
+
+fn timestamp_text(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Appends an event. Call inside the transaction of the change it records.
+/// On PostgreSQL a transaction-scoped advisory lock on the chain serialises
+/// appenders; SQLite write transactions are serial already.
+pub fn append(conn: &mut DbConn, e: &Entry<'_>, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(e.chain)
+            .execute(pg)?;
+    }
+    let (seq, prev) = match rows::chain_head(conn, e.chain)? {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_owned()),
+    };
+    let at = db::to_db(now);
+    let hash = event_hash(&prev, e.chain, seq, e, &timestamp_text(at));
+    rows::insert(
+        conn,
+        &NewAuditEvent {
+            chain: e.chain,
+            seq,
+            complaint_id: e.complaint_id,
+            actor_id: e.actor.id,
+            actor_role: &e.actor.role,
+            action: e.action,
+            summary: e.summary,
+            public_note: e.public_note,
+            created_at: at,
+            prev_hash: &prev,
+            hash: &hash,
+        },
+    )
+}
+
+/// The first problem found in one chain.
+#[derive(Debug, Serialize, Clone)]
+pub struct BrokenLink {
+    pub chain: String,
+    pub seq: i64,
+    pub event_id: i64,
+    pub problem: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub chains: u64,
+    pub events: u64,
+    /// The first broken link of the whole trail, if any.
+    pub first_broken: Option<BrokenLink>,
+    /// The first broken link of each broken chain.
+    pub broken: Vec<BrokenLink>,
+}
+
+/// Recomputes every chain, page by page, and names the first broken link of
+/// each (ordered by chain).
+pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
+    const PAGE: i64 = 5_000;
+    let mut report = VerifyReport {
+        ok: true,
+        chains: 0,
+        events: 0,
+        first_broken: None,
+        broken: Vec::new(),
+    };
+    let mut cursor: Option<(String, i64)> = None;
+    // State of the chain being walked: name, expected seq, previous hash, broken?
+    let mut current: Option<(String, i64, String, bool)> = None;
+    loop {
+        let page: Vec<AuditEvent> =
+            rows::page_in_chain_order(conn, cursor.as_ref().map(|(c, s)| (c.as_str(), *s)), PAGE)?;
+        let Some(last) = page.last() else { break };
+        cursor = Some((last.chain.clone(), last.seq));
+        for ev in &page {
+            report.events += 1;
+            let starts_chain = current.as_ref().is_none_or(|(name, ..)| *name != ev.chain);
+            if starts_chain {
+                report.chains += 1;
+                current = Some((ev.chain.clone(), 1, GENESIS.to_owned(), false));
+            }
+            let (_, expected_seq, prev_hash, broken) = current.as_mut().expect("set above");
+            if !*broken {
+                let problem = check_event(ev, *expected_seq, prev_hash);
+                if let Some(problem) = problem {
+                    *broken = true;
+                    report.broken.push(BrokenLink {
+                        chain: ev.chain.clone(),
+                        seq: ev.seq,
+                        event_id: ev.id,
+                        problem,
+                    });
+                }
+            }
+            *expected_seq = ev.seq + 1;
+            *prev_hash = ev.hash.clone();
+        }
+    }
+    report.ok = report.broken.is_empty();
+    report.first_broken = report.broken.iter().min_by_key(|b| b.event_id).cloned();
+    Ok(report)
+}
+
+fn check_event(ev: &AuditEvent, expected_seq: i64, prev_hash: &str) -> Option<String> {
+    if ev.seq != expected_seq {
+        return Some(format!("expected seq {expected_seq}, found {}: an event is missing", ev.seq));
+    }
+    if ev.prev_hash != prev_hash {
+        return Some("prev_hash does not match the previous event".into());
+    }
+    let actor = AuditActor {
+        id: ev.actor_id,
+        role: ev.actor_role.clone(),
+    };
+    let entry = Entry {
+        chain: &ev.chain,
+        complaint_id: ev.complaint_id,
+        actor: &actor,
+        action: &ev.action,
+        summary: &ev.summary,
+        public_note: ev.public_note.as_deref(),
+    };
+    let recomputed = event_hash(&ev.prev_hash, &ev.chain, ev.seq, &entry, &timestamp_text(ev.created_at));
+    (recomputed != ev.hash).then(|| "content does not match its hash: the event was altered".into())
+}

@@ -1,0 +1,125 @@
+//! `Idempotency-Key` handling: the first successful answer is stored in the
+//! same transaction as the work, and a retry with the same key and body gets
+//! it back; the same key with another body is refused.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::idempotency::{self as rows, IdempotencyRecord};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult};
+use crate::domain::privacy::sha256_hex;
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// A request that carries an idempotency key.
+#[derive(Clone, Debug)]
+pub struct IdemRequest {
+    /// Namespace of the key: the route, and the user for staff routes.
+    pub scope: String,
+    pub key: String,
+    /// Fingerprint of the request body.
+    pub request_hash: String,
+}
+
+impl IdemRequest {
+    /// Checks the header value and fingerprints the (canonical) body.
+    pub fn new(scope: String, key: &str, body: &serde_json::Value) -> AppResult<Self> {
+        if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(AppError::field(HEADER, "must be 1 to 255 visible ASCII characters"));
+        }
+        // serde_json's map is ordered, so equal bodies serialise equally.
+        let canonical = serde_json::to_vec(body).unwrap_or_default();
+        Ok(Self {
+            scope,
+            key: key.to_owned(),
+            request_hash: sha256_hex(&[&canonical]),
+        })
+    }
+}
+
+/// The answer to send: the new one, or the stored one on a replay.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+fn replay(rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
+    if rec.request_hash != req.request_hash {
+        return Err(AppError::field(
+            HEADER,
+            "was already used with a different request body; use a new key for a new request",
+        ));
+    }
+    Ok(Outcome {
+        status: u16::try_from(rec.status_code).unwrap_or(200),
+        body: serde_json::from_str(&rec.response_body).map_err(|e| AppError::Internal(e.into()))?,
+        replayed: true,
+    })
+}
+
+/// Runs `prepare` (outside any transaction) and then `work` in one write
+/// transaction that also stores the answer under the key. A retry finds the
+/// stored answer; two concurrent first attempts are settled by the key's
+/// primary key, and the loser replays the winner's answer.
+pub fn run<P>(
+    conn: &mut DbConn,
+    idem: Option<&IdemRequest>,
+    now: DateTime<Utc>,
+    status: u16,
+    prepare: impl FnOnce(&mut DbConn) -> AppResult<P>,
+    work: impl FnOnce(&mut DbConn, P) -> AppResult<serde_json::Value>,
+) -> AppResult<Outcome> {
+    if let Some(req) = idem {
+        if let Some(rec) = rows::find(conn, &req.scope, &req.key)? {
+            return replay(rec, req);
+        }
+    }
+    let prepared = prepare(conn)?;
+    let result = db::write_tx(conn, |c| {
+        if let Some(req) = idem {
+            // Under SQLite's write lock this sees any answer committed since.
+            if let Some(rec) = rows::find(c, &req.scope, &req.key)? {
+                return Ok(Err(rec));
+            }
+        }
+        let body = work(c, prepared)?;
+        if let Some(req) = idem {
+            let rec = IdempotencyRecord {
+                scope: req.scope.clone(),
+                idem_key: req.key.clone(),
+                request_hash: req.request_hash.clone(),
+                status_code: i32::from(status),
+                response_body: body.to_string(),
+                created_at: db::to_db(now),
+            };
+            if let Err(e) = rows::insert(c, &rec) {
+                return if db::is_unique_violation(&e) {
+                    Err(AppError::Conflict(RACE.into()))
+                } else {
+                    Err(e.into())
+                };
+            }
+        }
+        Ok(Ok(body))
+    });
+    match (result, idem) {
+        (Ok(Ok(body)), _) => Ok(Outcome {
+            status,
+            body,
+            replayed: false,
+        }),
+        (Ok(Err(rec)), Some(req)) => replay(rec, req),
+        (Err(AppError::Conflict(m)), Some(req)) if m == RACE => {
+            let rec = rows::find(conn, &req.scope, &req.key)?.ok_or(AppError::Conflict(
+                "a concurrent request with this Idempotency-Key did not finish".into(),
+            ))?;
+            replay(rec, req)
+        }
+        (Ok(Err(_)), None) => unreachable!("no record is looked up without a key"),
+        (Err(e), _) => Err(e),
+    }
+}
+
+const RACE: &str = "idempotency key taken concurrently";

@@ -1,0 +1,353 @@
+//! Intake: turning a web submission or a hotline call into a complaint. The
+//! complaint, its sealed identity, its first audit event and the idempotency
+//! record are written in one transaction; the answer is given after commit.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::Value;
+use tracing::instrument;
+
+use crate::db::complaints::{self as rows, NewComplaint, SealedIdentity};
+use crate::db::{self, DbConn, categories, units};
+use crate::domain::audit::{self, AuditActor};
+use crate::domain::fields::Reader;
+use crate::domain::privacy::{self, PiiKeys};
+use crate::domain::validation;
+use crate::error::{AppResult, FieldErrors};
+
+/// Where a complaint came from.
+pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
+
+/// Case statuses (DESIGN §3).
+pub mod status {
+    pub const RECEIVED: &str = "received";
+    pub const ALL: &[&str] = &["received", "assigned", "in_progress", "reported", "closed", "rejected", "merged"];
+}
+
+/// Identity of a complainant, validated and normalised; never logged.
+#[derive(Clone, Debug, Default)]
+pub struct Identity {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub id_number: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Identity {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+            && self.id_number.is_none()
+            && self.address.is_none()
+    }
+}
+
+/// A complaint as submitted, after validation.
+#[derive(Clone, Debug)]
+pub struct ComplaintInput {
+    pub title: String,
+    pub content: String,
+    pub category: Option<String>,
+    pub subject_unit: Option<String>,
+    pub subject_person: Option<String>,
+    pub township: Option<String>,
+    pub occurred_on: Option<NaiveDate>,
+    pub anonymous: bool,
+    pub complainant: Identity,
+}
+
+pub const COMPLAINT_FIELDS: &[&str] = &[
+    "title",
+    "content",
+    "category",
+    "subject_unit",
+    "subject_person",
+    "township",
+    "occurred_on",
+    "anonymous",
+    "complainant",
+];
+const IDENTITY_FIELDS: &[&str] = &["name", "phone", "email", "id_number", "address"];
+
+/// Reads a complaint object, adding every problem to `r.errors`; the result
+/// is usable only when no error was added (it still carries the valid codes,
+/// so reference checks can report alongside the other problems).
+/// `default_phone` (the hotline caller's number) stands in for a missing
+/// complainant phone. `today` is the local date, for `occurred_on`.
+pub fn read_complaint(r: &mut Reader<'_>, default_phone: Option<&str>, today: NaiveDate) -> ComplaintInput {
+    r.deny_unknown(COMPLAINT_FIELDS);
+    let title = r.text("title", true, 1, 200, false);
+    let content = r.text("content", true, 10, 10_000, true);
+    let category = r.text("category", false, 1, 32, false);
+    let subject_unit = r.text("subject_unit", false, 1, 16, false);
+    let subject_person = r.text("subject_person", false, 1, 50, false);
+    let township = r.text("township", false, 1, 50, false);
+    let occurred_on = r.date("occurred_on", false);
+    if let Some(d) = occurred_on {
+        if d > today {
+            let path = r.path("occurred_on");
+            r.errors.add(path, "must not be in the future");
+        } else if d < NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid date") {
+            let path = r.path("occurred_on");
+            r.errors.add(path, "must not be before 1990");
+        }
+    }
+    let anonymous = r.boolean("anonymous", false);
+    let mut complainant = Identity::default();
+    if anonymous {
+        if r.present("complainant") {
+            let path = r.path("complainant");
+            r.errors
+                .add(path, "must be left out when anonymous is true (nothing about an anonymous complainant is stored)");
+        }
+    } else {
+        let has_default = default_phone.is_some();
+        match r.object("complainant", true) {
+            Some(mut c) => {
+                c.deny_unknown(IDENTITY_FIELDS);
+                complainant.name = c.text("name", true, 1, 50, false);
+                complainant.phone = c.phone("phone", !has_default);
+                complainant.email = c.text("email", false, 1, 254, false);
+                if let Some(e) = &complainant.email {
+                    if let Some(msg) = validation::email(e) {
+                        let path = c.path("email");
+                        c.errors.add(path, msg);
+                    }
+                }
+                if let Some(raw) = c.text("id_number", false, 1, 18, false) {
+                    match validation::id_number(&raw) {
+                        Ok(v) => complainant.id_number = Some(v),
+                        Err(msg) => {
+                            let path = c.path("id_number");
+                            c.errors.add(path, msg);
+                        }
+                    }
+                }
+                complainant.address = c.text("address", false, 1, 200, false);
+            }
+            None => {}
+        }
+        if complainant.phone.is_none() {
+            complainant.phone = default_phone.map(str::to_owned);
+        }
+    }
+    ComplaintInput {
+        title: title.unwrap_or_default(),
+        content: content.unwrap_or_default(),
+        category,
+        subject_unit,
+        subject_person,
+        township,
+        occurred_on,
+        anonymous,
+        complainant,
+    }
+}
+
+/// Checks codes against the reference data (inside the write transaction, so
+/// what is checked is what the foreign keys see).
+pub fn check_references(
+    conn: &mut DbConn,
+    input: &ComplaintInput,
+    prefix: &str,
+    errors: &mut FieldErrors,
+) -> diesel::QueryResult<()> {
+    if let Some(code) = &input.category {
+        if !categories::exists_active(conn, code)? {
+            errors.add(format!("{prefix}category"), "is not a known category code (see GET /api/v1/categories)");
+        }
+    }
+    if let Some(code) = &input.subject_unit {
+        if !units::exists_active(conn, code)? {
+            errors.add(format!("{prefix}subject_unit"), "is not a known unit code (see GET /api/v1/units)");
+        }
+    }
+    Ok(())
+}
+
+/// Settings intake needs.
+#[derive(Clone, Debug)]
+pub struct IntakeEnv {
+    pub keys: PiiKeys,
+    pub tracking_prefix: String,
+    pub tz: Tz,
+}
+
+/// What the citizen is given once: the tracking number and the query code.
+#[derive(Debug, Serialize, Clone)]
+pub struct Receipt {
+    pub tracking_no: String,
+    pub query_code: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The counter of the tracking-number sequence for a local day.
+pub fn tracking_counter(received_at: DateTime<Utc>, tz: Tz) -> (String, String) {
+    let day = received_at.with_timezone(&tz).format("%Y%m%d").to_string();
+    (format!("tracking:{day}"), day)
+}
+
+/// Writes a new complaint with its identity and first audit event. Runs in
+/// the caller's write transaction. `reserved` is a sequence number taken
+/// before the transaction (PostgreSQL), or `None` to take it here (SQLite).
+#[instrument(skip_all, fields(complaint.channel = channel))]
+pub fn receive(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    input: &ComplaintInput,
+    channel: &str,
+    received_at: DateTime<Utc>,
+    actor: &AuditActor,
+    reserved: Option<i64>,
+    now: DateTime<Utc>,
+) -> AppResult<(i64, Receipt)> {
+    let (counter, day) = tracking_counter(received_at, env.tz);
+    let seq = match reserved {
+        Some(n) => n,
+        None => db::next_counter(conn, &counter)?,
+    };
+    let tracking_no = format!("{}{}{:06}", env.tracking_prefix, day, seq);
+    let query_code = privacy::new_query_code();
+    let code_hash = env.keys.query_code_hash(&tracking_no, &query_code);
+    let received_db = db::to_db(received_at);
+    let now_db = db::to_db(now);
+    let id = rows::insert(
+        conn,
+        &NewComplaint {
+            tracking_no: &tracking_no,
+            query_code_hash: &code_hash,
+            channel,
+            status: status::RECEIVED,
+            title: &input.title,
+            content: &input.content,
+            category_code: input.category.as_deref(),
+            subject_unit_code: input.subject_unit.as_deref(),
+            subject_person: input.subject_person.as_deref(),
+            township: input.township.as_deref(),
+            occurred_on: input.occurred_on,
+            anonymous: input.anonymous,
+            received_at: received_db,
+            created_at: now_db,
+            updated_at: now_db,
+        },
+    )?;
+    if !input.anonymous && !input.complainant.is_empty() {
+        rows::insert_identity(conn, &seal_identity(&env.keys, id, &tracking_no, &input.complainant))?;
+    }
+    let summary = format!(
+        "received via {channel}; category={}; subject_unit={}; anonymous={}",
+        input.category.as_deref().unwrap_or("-"),
+        input.subject_unit.as_deref().unwrap_or("-"),
+        input.anonymous
+    );
+    audit::append(
+        conn,
+        &audit::Entry {
+            chain: &audit::case_chain(&tracking_no),
+            complaint_id: Some(id),
+            actor,
+            action: "received",
+            summary: &summary,
+            public_note: Some("已受理"),
+        },
+        now,
+    )?;
+    metrics::counter!("duban_complaints_created_total", "channel" => channel.to_owned()).increment(1);
+    tracing::info!(complaint.id = id, "complaint received");
+    Ok((
+        id,
+        Receipt {
+            tracking_no,
+            query_code,
+            status: status::RECEIVED.into(),
+            received_at: db::from_db(received_db),
+        },
+    ))
+}
+
+/// Context string binding a sealed field to its case and field name.
+pub fn seal_context(tracking_no: &str, field: &str) -> String {
+    format!("{tracking_no}/{field}")
+}
+
+fn seal_identity(keys: &PiiKeys, complaint_id: i64, tracking_no: &str, id: &Identity) -> SealedIdentity {
+    let seal = |v: &Option<String>, field: &str| v.as_ref().map(|s| keys.seal(s, &seal_context(tracking_no, field)));
+    SealedIdentity {
+        complaint_id,
+        name_enc: seal(&id.name, "name"),
+        phone_enc: seal(&id.phone, "phone"),
+        email_enc: seal(&id.email, "email"),
+        id_number_enc: seal(&id.id_number, "id_number"),
+        address_enc: seal(&id.address, "address"),
+        phone_hash: id.phone.as_ref().map(|p| keys.phone_hash(p)),
+    }
+}
+
+/// Opens a sealed identity for a reader the policy allows.
+pub fn open_identity(keys: &PiiKeys, tracking_no: &str, s: &SealedIdentity) -> anyhow::Result<Identity> {
+    let open = |v: &Option<Vec<u8>>, field: &str| -> anyhow::Result<Option<String>> {
+        v.as_ref()
+            .map(|b| keys.open(b, &seal_context(tracking_no, field)))
+            .transpose()
+    };
+    Ok(Identity {
+        name: open(&s.name_enc, "name")?,
+        phone: open(&s.phone_enc, "phone")?,
+        email: open(&s.email_enc, "email")?,
+        id_number: open(&s.id_number_enc, "id_number")?,
+        address: open(&s.address_enc, "address")?,
+    })
+}
+
+/// Files a complaint from the public web form (channel `web`).
+pub fn submit_web(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    body: &Value,
+    idem: Option<&super::idempotency::IdemRequest>,
+    now: DateTime<Utc>,
+) -> AppResult<super::idempotency::Outcome> {
+    submit(conn, env, body, "web", idem, now)
+}
+
+/// Files a complaint that arrives as a JSON body on a public channel.
+pub fn submit(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    body: &Value,
+    channel: &str,
+    idem: Option<&super::idempotency::IdemRequest>,
+    now: DateTime<Utc>,
+) -> AppResult<super::idempotency::Outcome> {
+    let today = now.with_timezone(&env.tz).date_naive();
+    let mut errors = FieldErrors::new();
+    let input = read_complaint(&mut Reader::root(body, &mut errors), None, today);
+    if !errors.is_empty() {
+        check_references(conn, &input, "", &mut errors)?;
+        return Err(errors.into_error());
+    }
+    let (counter, _) = tracking_counter(now, env.tz);
+    super::idempotency::run(
+        conn,
+        idem,
+        now,
+        201,
+        |c| Ok(db::reserve_counter(c, &counter)?),
+        |c, reserved| {
+            let mut errors = FieldErrors::new();
+            check_references(c, &input, "", &mut errors)?;
+            errors.finish()?;
+            let (_, receipt) = receive(c, env, &input, channel, now, &AuditActor::public(), reserved, now)?;
+            Ok(serde_json::to_value(receipt).map_err(anyhow::Error::from)?)
+        },
+    )
+}
+
+/// Oldest a hotline call may be when logged.
+pub fn hotline_window(max_age_days: i64) -> Duration {
+    Duration::days(max_age_days)
+}

@@ -1,0 +1,16 @@
+//! Rules with no HTTP in them. Functions take a connection, the actor and
+//! `now`; they never read the wall clock or global configuration.
+
+pub mod audit;
+pub mod calendar;
+pub mod calls;
+pub mod cases;
+pub mod fields;
+pub mod idempotency;
+pub mod intake;
+pub mod privacy;
+pub mod reference;
+pub mod throttle;
+pub mod tracking;
+pub mod users;
+pub mod validation;

@@ -1,0 +1,277 @@
+//! The one error type. Every failure a client can see becomes an RFC 9457
+//! `application/problem+json` body; a 5xx says only "internal error" while the
+//! cause goes to the log. Actix's own extractor failures are mapped here too so
+//! malformed input gets the same shape as everything else.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// One bad field of a request, with a message a person can act on.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 422: the request was well-formed but these fields are wrong.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// 400: the body or query could not be read at all.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 415
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    /// 413
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 401
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403
+    #[error("forbidden")]
+    Forbidden,
+    /// 404, also for records the caller may not know exist.
+    #[error("not found")]
+    NotFound,
+    /// 409: a transition the current state does not allow, or a clash.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 429
+    #[error("too many requests")]
+    TooManyRequests { retry_after_seconds: u64 },
+    /// 503: the database (or another dependency) cannot serve now.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure; details only in the log.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn field(field: &str, message: &str) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn slug_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            AppError::Validation(_) => ("validation", "The request has invalid fields"),
+            AppError::BadRequest(_) => ("bad-request", "The request could not be read"),
+            AppError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported content type"),
+            AppError::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
+            AppError::Unauthorized => ("unauthorized", "Authentication required"),
+            AppError::Forbidden => ("forbidden", "Not allowed"),
+            AppError::NotFound => ("not-found", "Not found"),
+            AppError::Conflict(_) => ("conflict", "Not possible in the current state"),
+            AppError::TooManyRequests { .. } => ("too-many-requests", "Too many attempts"),
+            AppError::Unavailable(_) => ("unavailable", "Service temporarily unavailable"),
+            AppError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("Invalid fields: {}", fields.join(", "))
+            }
+            AppError::BadRequest(m) | AppError::UnsupportedMediaType(m) | AppError::Conflict(m) => {
+                m.clone()
+            }
+            AppError::PayloadTooLarge => "The request body exceeds the size limit.".into(),
+            AppError::Unauthorized => "A valid bearer token is required.".into(),
+            AppError::Forbidden => "Your role may not do this.".into(),
+            AppError::NotFound => "No such record.".into(),
+            AppError::TooManyRequests { retry_after_seconds } => {
+                format!("Too many failed attempts; try again in {retry_after_seconds} seconds.")
+            }
+            AppError::Unavailable(_) => {
+                "The database is not available right now; please retry shortly.".into()
+            }
+            AppError::Internal(_) => {
+                "Internal error; quote the X-Request-Id header when reporting it.".into()
+            }
+        }
+    }
+}
+
+/// The problem+json body.
+#[derive(Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            // The cause chain goes to the log, never to the client.
+            AppError::Internal(e) => tracing::error!(error.cause_chain = ?e, "internal error"),
+            AppError::Unavailable(cause) => tracing::warn!(error.cause = %cause, "dependency unavailable"),
+            _ => {}
+        }
+        let (slug, title) = self.slug_and_title();
+        let body = Problem {
+            kind: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                AppError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut resp = HttpResponse::build(status);
+        resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            AppError::Unauthorized => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            AppError::TooManyRequests { retry_after_seconds } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
+            AppError::Unavailable(_) => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        resp.body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        if matches!(e, diesel::result::Error::NotFound) {
+            AppError::NotFound
+        } else if crate::db::is_unavailable(&e) {
+            AppError::Unavailable(e.to_string())
+        } else {
+            AppError::Internal(anyhow::Error::new(e).context("database error"))
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(format!("no database connection: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+/// JSON extractor failures: wrong content type 415, too large 413, a body
+/// that is not JSON 400, JSON of the wrong shape 422.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let app = match &err {
+        J::ContentType => AppError::UnsupportedMediaType("Send the body as application/json.".into()),
+        J::OverflowKnownLength { .. } | J::Overflow { .. } => AppError::PayloadTooLarge,
+        J::Deserialize(e) => match e.classify() {
+            serde_json::error::Category::Data => {
+                AppError::Validation(vec![FieldError::new("body", e.to_string())])
+            }
+            _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
+        },
+        J::Payload(actix_web::error::PayloadError::Overflow) => AppError::PayloadTooLarge,
+        other => AppError::BadRequest(format!("The body could not be read: {other}")),
+    };
+    app.into()
+}
+
+/// Form extractor failures (Open311 and the public pages post forms).
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as U;
+    let app = match &err {
+        U::ContentType => {
+            AppError::UnsupportedMediaType("Send the body as application/x-www-form-urlencoded.".into())
+        }
+        U::Overflow { .. } => AppError::PayloadTooLarge,
+        U::Parse(_) => AppError::Validation(vec![FieldError::new("body", err.to_string())]),
+        other => AppError::BadRequest(format!("The form could not be read: {other}")),
+    };
+    app.into()
+}
+
+/// Query-string failures name the parameters.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::Validation(vec![FieldError::new("query", err.to_string())]).into()
+}
+
+/// A path that does not parse names no record: 404.
+pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::NotFound.into()
+}
+
+/// Collects field errors so a request is judged whole, not field by field.
+#[derive(Default, Debug)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+    /// The 422 naming every field added so far.
+    pub fn into_error(self) -> AppError {
+        AppError::Validation(self.0)
+    }
+    /// `Ok(())` when nothing was added, else the 422 naming every field.
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

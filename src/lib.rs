@@ -1,0 +1,12 @@
+//! Duban (督办): complaint intake, routing and supervision for a county
+//! efficiency office. See README.md and DESIGN.md for the product.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

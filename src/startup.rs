@@ -1,0 +1,181 @@
+//! Building the service: pool, migrations, reference data, state, HTTP
+//! server and background housekeeping.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::auth::token::TokenKeys;
+use crate::config::{Secrets, Settings};
+use crate::db::{self, DbTarget, Pool, PoolOptions};
+use crate::domain::calendar::Calendar;
+use crate::domain::intake::IntakeEnv;
+use crate::domain::privacy::PiiKeys;
+use crate::domain::reference;
+use crate::domain::throttle::Limits;
+use crate::error::{self, AppError};
+use crate::state::{AppState, Clock};
+use crate::{api, telemetry};
+
+/// Opens the pool, migrates and loads reference data. Waits up to
+/// `patience` for the database to come up.
+pub fn prepare_database(settings: &Settings, patience: Duration) -> anyhow::Result<Pool> {
+    let target = DbTarget::parse(&settings.database.url)?;
+    let pool = db::build_pool(
+        &target,
+        &PoolOptions {
+            max_size: settings.database.pool_size,
+            connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
+            busy_timeout_ms: settings.database.busy_timeout_ms,
+        },
+    )?;
+    let deadline = std::time::Instant::now() + patience;
+    let mut conn = loop {
+        match pool.get() {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "database not reachable yet; retrying");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => return Err(e).context("cannot connect to the database"),
+        }
+    };
+    let applied = db::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(migrations = applied, "database migrated");
+    }
+    let report = reference::load(&mut conn, &settings.config_dir, settings.county.limit_factor, chrono::Utc::now())?;
+    tracing::info!(
+        units_changed = report.units_changed,
+        categories_changed = report.categories_changed,
+        "reference data loaded"
+    );
+    Ok(pool)
+}
+
+/// Builds the shared state from settings, secrets and a ready pool.
+pub fn build_state(settings: Settings, secrets: &Secrets, pool: Pool, clock: Clock) -> anyhow::Result<AppState> {
+    let calendar = Calendar::load_dir(&settings.config_dir.join("calendar"))?;
+    tracing::info!(years = ?calendar.years(), "working-day calendar loaded");
+    Ok(AppState {
+        pool,
+        tokens: TokenKeys::new(&secrets.jwt_secret, &settings.auth.issuer, settings.auth.token_ttl_seconds),
+        intake: IntakeEnv {
+            keys: PiiKeys::new(&secrets.pii_key),
+            tracking_prefix: settings.county.tracking_prefix.clone(),
+            tz: settings.time_zone(),
+        },
+        tracking: Limits {
+            window: chrono::Duration::seconds(settings.tracking.window_seconds),
+            max_per_address: settings.tracking.max_failures_per_address,
+            max_per_subject: settings.tracking.max_failures_per_case,
+        },
+        login: Limits {
+            window: chrono::Duration::seconds(settings.auth.login_window_seconds),
+            max_per_address: settings.auth.max_login_failures_per_address,
+            max_per_subject: settings.auth.max_login_failures_per_user,
+        },
+        calendar: Arc::new(calendar),
+        clock,
+        metrics: telemetry::metrics_handle(),
+        settings: Arc::new(settings),
+    })
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `settings.server.bind` (port 0 picks a free port).
+    pub async fn build(settings: Settings, secrets: Secrets, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot bind {}", settings.server.bind))?;
+        let settings_for_db = settings.clone();
+        let pool = tokio::task::spawn_blocking(move || prepare_database(&settings_for_db, Duration::from_secs(30)))
+            .await??;
+        let state = web::Data::new(build_state(settings, &secrets, pool, clock)?);
+        Self::serve(listener, state)
+    }
+
+    fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let workers = match state.settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let limit = state.settings.server.body_limit_bytes;
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::observe))
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(limit).error_handler(error::json_error))
+                .app_data(web::FormConfig::default().limit(limit).error_handler(error::form_error))
+                .app_data(web::PayloadConfig::default().limit(limit))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .configure(api::routes)
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        spawn_housekeeping(state.clone());
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Every few minutes: drop ended throttle windows and old idempotency
+/// records; keep the metrics histograms drained.
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            if let Some(h) = &state.metrics {
+                h.run_upkeep();
+            }
+            n += 1;
+            if n % 10 != 1 {
+                continue;
+            }
+            let now = state.clock.now();
+            let throttle_before = now - state.tracking.window.max(state.login.window);
+            let idem_before = now - chrono::Duration::hours(state.settings.intake.idempotency_retention_hours);
+            match state
+                .db(move |c| Ok(db::purge_expired(c, throttle_before, idem_before)?))
+                .await
+            {
+                Ok(removed) if removed > 0 => tracing::info!(removed, "expired records purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,68 @@
+//! What every handler shares: the pool, settings, keys, the clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use actix_web::web;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::auth::token::TokenKeys;
+use crate::config::Settings;
+use crate::db::{DbConn, Pool};
+use crate::domain::calendar::Calendar;
+use crate::domain::intake::IntakeEnv;
+use crate::domain::throttle::Limits;
+use crate::error::{AppError, AppResult};
+
+/// The service clock. Production reads the system time; tests move it
+/// forward instead of sleeping.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock (and every copy of it) forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        self.offset_ms.fetch_add(d.num_milliseconds(), Ordering::Relaxed);
+    }
+
+    /// Sets the clock so that `now()` is about `t`.
+    pub fn set(&self, t: DateTime<Utc>) {
+        self.offset_ms
+            .store((t - Utc::now()).num_milliseconds(), Ordering::Relaxed);
+    }
+}
+
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub intake: IntakeEnv,
+    pub tracking: Limits,
+    pub login: Limits,
+    pub calendar: Arc<Calendar>,
+    pub clock: Clock,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on the blocking pool (diesel is
+    /// synchronous). No connection within the timeout is a 503.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(AppError::from)?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
