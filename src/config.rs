@@ -146,7 +146,11 @@ impl Settings {
         if with_env_vars {
             figment = figment
                 .merge(Env::prefixed("DUBAN_").ignore(NOT_SETTINGS).split("__"))
-                .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()));
+                .merge(
+                    Env::raw()
+                        .only(&["DATABASE_URL"])
+                        .map(|_| "database.url".into()),
+                );
         }
         let mut settings: Settings = figment.extract().context("invalid configuration")?;
         settings.config_dir = dir.to_path_buf();
@@ -157,12 +161,17 @@ impl Settings {
 
     /// Checks what serde cannot: ranges, the time zone, the bind address.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.server
-            .bind
-            .parse::<SocketAddr>()
-            .with_context(|| format!("server.bind {:?} is not an address:port", self.server.bind))?;
-        ensure!(self.database.pool_size >= 1, "database.pool_size must be at least 1");
-        ensure!(self.auth.token_ttl_seconds >= 60, "auth.token_ttl_seconds must be at least 60");
+        self.server.bind.parse::<SocketAddr>().with_context(|| {
+            format!("server.bind {:?} is not an address:port", self.server.bind)
+        })?;
+        ensure!(
+            self.database.pool_size >= 1,
+            "database.pool_size must be at least 1"
+        );
+        ensure!(
+            self.auth.token_ttl_seconds >= 60,
+            "auth.token_ttl_seconds must be at least 60"
+        );
         self.county
             .time_zone
             .parse::<chrono_tz::Tz>()
@@ -176,7 +185,10 @@ impl Settings {
             self.county.limit_factor > 0.0 && self.county.limit_factor <= 1.0,
             "county.limit_factor must be in (0, 1]"
         );
-        ensure!(self.tracking.window_seconds > 0, "tracking.window_seconds must be positive");
+        ensure!(
+            self.tracking.window_seconds > 0,
+            "tracking.window_seconds must be positive"
+        );
         ensure!(
             self.tracking.max_failures_per_address > 0 && self.tracking.max_failures_per_case > 0,
             "tracking limits must be positive"
@@ -186,7 +198,10 @@ impl Settings {
 
     pub fn time_zone(&self) -> chrono_tz::Tz {
         // Validated at load.
-        self.county.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+        self.county
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Shanghai)
     }
 }
 
@@ -219,8 +234,12 @@ impl Secrets {
     /// missing secret is generated once and kept in the data folder (with a
     /// warning); in production a missing secret stops the start.
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let jwt = std::env::var("DUBAN_JWT_SECRET").ok().filter(|s| !s.is_empty());
-        let pii = std::env::var("DUBAN_PII_KEY").ok().filter(|s| !s.is_empty());
+        let jwt = std::env::var("DUBAN_JWT_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let pii = std::env::var("DUBAN_PII_KEY")
+            .ok()
+            .filter(|s| !s.is_empty());
         if settings.env == AppEnv::Production {
             let (Some(jwt), Some(pii)) = (jwt.as_deref(), pii.as_deref()) else {
                 bail!(
@@ -234,8 +253,18 @@ impl Secrets {
         } else {
             None
         };
-        let jwt = jwt.unwrap_or_else(|| stored.as_ref().map(|s| s.jwt_secret.clone()).unwrap_or_default());
-        let pii = pii.unwrap_or_else(|| stored.as_ref().map(|s| s.pii_key.clone()).unwrap_or_default());
+        let jwt = jwt.unwrap_or_else(|| {
+            stored
+                .as_ref()
+                .map(|s| s.jwt_secret.clone())
+                .unwrap_or_default()
+        });
+        let pii = pii.unwrap_or_else(|| {
+            stored
+                .as_ref()
+                .map(|s| s.pii_key.clone())
+                .unwrap_or_default()
+        });
         Self::from_parts(&jwt, &pii)
     }
 
@@ -276,7 +305,10 @@ impl Secrets {
         }
         std::fs::create_dir_all(data_dir)?;
         let (jwt_secret, pii_key) = Self::generate();
-        let file = DevSecretsFile { jwt_secret, pii_key };
+        let file = DevSecretsFile {
+            jwt_secret,
+            pii_key,
+        };
         let text = format!(
             "# Generated development secrets. Never use in production: set\n\
              # DUBAN_JWT_SECRET and DUBAN_PII_KEY instead. Losing pii_key makes\n\

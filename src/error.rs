@@ -72,7 +72,9 @@ impl AppError {
         match self {
             AppError::Validation(_) => ("validation", "The request has invalid fields"),
             AppError::BadRequest(_) => ("bad-request", "The request could not be read"),
-            AppError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported content type"),
+            AppError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported content type")
+            }
             AppError::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
             AppError::Unauthorized => ("unauthorized", "Authentication required"),
             AppError::Forbidden => ("forbidden", "Not allowed"),
@@ -97,7 +99,9 @@ impl AppError {
             AppError::Unauthorized => "A valid bearer token is required.".into(),
             AppError::Forbidden => "Your role may not do this.".into(),
             AppError::NotFound => "No such record.".into(),
-            AppError::TooManyRequests { retry_after_seconds } => {
+            AppError::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 format!("Too many failed attempts; try again in {retry_after_seconds} seconds.")
             }
             AppError::Unavailable(_) => {
@@ -146,7 +150,9 @@ impl ResponseError for AppError {
         match self {
             // The cause chain goes to the log, never to the client.
             AppError::Internal(e) => tracing::error!(error.cause_chain = ?e, "internal error"),
-            AppError::Unavailable(cause) => tracing::warn!(error.cause = %cause, "dependency unavailable"),
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error.cause = %cause, "dependency unavailable")
+            }
             _ => {}
         }
         let (slug, title) = self.slug_and_title();
@@ -166,7 +172,9 @@ impl ResponseError for AppError {
             AppError::Unauthorized => {
                 resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            AppError::TooManyRequests { retry_after_seconds } => {
+            AppError::TooManyRequests {
+                retry_after_seconds,
+            } => {
                 resp.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             AppError::Unavailable(_) => {
@@ -207,7 +215,9 @@ impl From<actix_web::error::BlockingError> for AppError {
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as J;
     let app = match &err {
-        J::ContentType => AppError::UnsupportedMediaType("Send the body as application/json.".into()),
+        J::ContentType => {
+            AppError::UnsupportedMediaType("Send the body as application/json.".into())
+        }
         J::OverflowKnownLength { .. } | J::Overflow { .. } => AppError::PayloadTooLarge,
         J::Deserialize(e) => match e.classify() {
             serde_json::error::Category::Data => {
@@ -225,9 +235,9 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::UrlencodedError as U;
     let app = match &err {
-        U::ContentType => {
-            AppError::UnsupportedMediaType("Send the body as application/x-www-form-urlencoded.".into())
-        }
+        U::ContentType => AppError::UnsupportedMediaType(
+            "Send the body as application/x-www-form-urlencoded.".into(),
+        ),
         U::Overflow { .. } => AppError::PayloadTooLarge,
         U::Parse(_) => AppError::Validation(vec![FieldError::new("body", err.to_string())]),
         other => AppError::BadRequest(format!("The form could not be read: {other}")),
@@ -236,7 +246,10 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
 }
 
 /// Query-string failures name the parameters.
-pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
     AppError::Validation(vec![FieldError::new("query", err.to_string())]).into()
 }
 

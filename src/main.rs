@@ -14,7 +14,11 @@ use duban::startup::{self, Application};
 use duban::state::Clock;
 
 #[derive(Parser)]
-#[command(name = "duban", version, about = "Duban (督办): complaint supervision service")]
+#[command(
+    name = "duban",
+    version,
+    about = "Duban (督办): complaint supervision service"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -79,7 +83,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User {
-            command: UserCommand::Add { username, role, unit, password_stdin },
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    unit,
+                    password_stdin,
+                },
         } => {
             let role = Role::parse(&role)
                 .with_context(|| format!("role must be one of {}", Role::NAMES.join(", ")))?;
@@ -92,10 +102,18 @@ fn main() -> anyhow::Result<()> {
             };
             let pool = startup::prepare_database(&settings, std::time::Duration::from_secs(30))?;
             let mut conn = pool.get()?;
-            let account = NewAccount { username, role, unit, password };
+            let account = NewAccount {
+                username,
+                role,
+                unit,
+                password,
+            };
             match users::create(&mut conn, None, &account, chrono::Utc::now()) {
                 Ok(user) => {
-                    println!("created user {} (id {}, role {})", user.username, user.id, user.role);
+                    println!(
+                        "created user {} (id {}, role {})",
+                        user.username, user.id, user.role
+                    );
                     if generated {
                         println!("password: {}", account.password);
                     }

@@ -49,7 +49,12 @@ pub fn prepare_database(settings: &Settings, patience: Duration) -> anyhow::Resu
     if applied > 0 {
         tracing::info!(migrations = applied, "database migrated");
     }
-    let report = reference::load(&mut conn, &settings.config_dir, settings.county.limit_factor, chrono::Utc::now())?;
+    let report = reference::load(
+        &mut conn,
+        &settings.config_dir,
+        settings.county.limit_factor,
+        chrono::Utc::now(),
+    )?;
     tracing::info!(
         units_changed = report.units_changed,
         categories_changed = report.categories_changed,
@@ -59,12 +64,21 @@ pub fn prepare_database(settings: &Settings, patience: Duration) -> anyhow::Resu
 }
 
 /// Builds the shared state from settings, secrets and a ready pool.
-pub fn build_state(settings: Settings, secrets: &Secrets, pool: Pool, clock: Clock) -> anyhow::Result<AppState> {
+pub fn build_state(
+    settings: Settings,
+    secrets: &Secrets,
+    pool: Pool,
+    clock: Clock,
+) -> anyhow::Result<AppState> {
     let calendar = Calendar::load_dir(&settings.config_dir.join("calendar"))?;
     tracing::info!(years = ?calendar.years(), "working-day calendar loaded");
     Ok(AppState {
         pool,
-        tokens: TokenKeys::new(&secrets.jwt_secret, &settings.auth.issuer, settings.auth.token_ttl_seconds),
+        tokens: TokenKeys::new(
+            &secrets.jwt_secret,
+            &settings.auth.issuer,
+            settings.auth.token_ttl_seconds,
+        ),
         intake: IntakeEnv {
             keys: PiiKeys::new(&secrets.pii_key),
             tracking_prefix: settings.county.tracking_prefix.clone(),
@@ -104,8 +118,10 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot bind {}", settings.server.bind))?;
         let settings_for_db = settings.clone();
-        let pool = tokio::task::spawn_blocking(move || prepare_database(&settings_for_db, Duration::from_secs(30)))
-            .await??;
+        let pool = tokio::task::spawn_blocking(move || {
+            prepare_database(&settings_for_db, Duration::from_secs(30))
+        })
+        .await??;
         let state = web::Data::new(build_state(settings, &secrets, pool, clock)?);
         Self::serve(listener, state)
     }
@@ -122,8 +138,16 @@ impl Application {
             App::new()
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(limit).error_handler(error::json_error))
-                .app_data(web::FormConfig::default().limit(limit).error_handler(error::form_error))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(limit)
+                        .error_handler(error::json_error),
+                )
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(limit)
+                        .error_handler(error::form_error),
+                )
                 .app_data(web::PayloadConfig::default().limit(limit))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
@@ -134,7 +158,11 @@ impl Application {
         .listen(listener)?
         .run();
         spawn_housekeeping(state.clone());
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -143,6 +171,11 @@ impl Application {
 
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
+    }
+
+    /// Stops the server from outside (tests, signals handled by actix).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -167,7 +200,8 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
             }
             let now = state.clock.now();
             let throttle_before = now - state.tracking.window.max(state.login.window);
-            let idem_before = now - chrono::Duration::hours(state.settings.intake.idempotency_retention_hours);
+            let idem_before =
+                now - chrono::Duration::hours(state.settings.intake.idempotency_retention_hours);
             match state
                 .db(move |c| Ok(db::purge_expired(c, throttle_before, idem_before)?))
                 .await

@@ -28,7 +28,8 @@ impl Clock {
 
     /// Moves this clock (and every copy of it) forward by `d`.
     pub fn advance(&self, d: Duration) {
-        self.offset_ms.fetch_add(d.num_milliseconds(), Ordering::Relaxed);
+        self.offset_ms
+            .fetch_add(d.num_milliseconds(), Ordering::Relaxed);
     }
 
     /// Sets the clock so that `now()` is about `t`.

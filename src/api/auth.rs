@@ -53,7 +53,13 @@ pub async fn issue_token(
         .await?;
     let token = state
         .tokens
-        .issue(user.id, &user.role, user.unit_code.as_deref(), user.token_version, now)
+        .issue(
+            user.id,
+            &user.role,
+            user.unit_code.as_deref(),
+            user.token_version,
+            now,
+        )
         .map_err(AppError::Internal)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -21,7 +21,11 @@ pub async fn log_call(
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
-    let idem = super::idempotency(&req, format!("POST /api/v1/calls user:{}", actor.user_id), &body)?;
+    let idem = super::idempotency(
+        &req,
+        format!("POST /api/v1/calls user:{}", actor.user_id),
+        &body,
+    )?;
     let now = state.clock.now();
     let max_age = intake::hotline_window(state.settings.intake.hotline_max_age_days);
     let st = state.clone();
@@ -38,7 +42,10 @@ pub async fn list_calls(
     query: web::Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     let tz = state.intake.tz;
-    let mut p = Params::new(query.into_inner(), &["from", "to", "disposition", "operator_id"]);
+    let mut p = Params::new(
+        query.into_inner(),
+        &["from", "to", "disposition", "operator_id"],
+    );
     let (page, per_page) = p.paging(50);
     let operator = p.int("operator_id", 0, 1, i64::MAX);
     let filter = CallFilter {
@@ -51,5 +58,10 @@ pub async fn list_calls(
     let (items, total) = state
         .db(move |c| calls::list_calls(c, &actor, &filter, page, per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(Page { items, page, per_page, total }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::complaints::ComplaintFilter;
-use crate::domain::intake::{self, CHANNELS, status};
 use crate::domain::cases;
+use crate::domain::intake::{self, CHANNELS, status};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -38,7 +38,16 @@ pub async fn list_complaints(
     let tz = state.intake.tz;
     let mut p = Params::new(
         query.into_inner(),
-        &["status", "unit", "subject_unit", "category", "channel", "from", "to", "q"],
+        &[
+            "status",
+            "unit",
+            "subject_unit",
+            "category",
+            "channel",
+            "from",
+            "to",
+            "q",
+        ],
     );
     let (page, per_page) = p.paging(50);
     let filter = ComplaintFilter {
@@ -55,7 +64,12 @@ pub async fn list_complaints(
     let (items, total) = state
         .db(move |c| cases::list(c, &actor, filter, page, per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(Page { items, page, per_page, total }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }
 
 /// `GET /api/v1/complaints/{tracking_no}`.

@@ -34,7 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/categories", web::get().to(reference::list_categories))
                 .route("/complaints", web::post().to(complaints::create_complaint))
                 .route("/complaints", web::get().to(complaints::list_complaints))
-                .route("/complaints/{tracking_no}", web::get().to(complaints::get_complaint))
+                .route(
+                    "/complaints/{tracking_no}",
+                    web::get().to(complaints::get_complaint),
+                )
                 .route("/calls", web::post().to(calls::log_call))
                 .route("/calls", web::get().to(calls::list_calls))
                 .route("/track", web::post().to(track::track_complaint))
@@ -73,7 +76,10 @@ impl Params {
     }
 
     fn raw(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+        self.map
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
     }
 
     /// `page` (from 1) and `per_page` (1 to 200, default `default`).
@@ -89,7 +95,8 @@ impl Params {
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if (min..=max).contains(&n) => n,
                 _ => {
-                    self.errors.add(name, format!("must be a whole number from {min} to {max}"));
+                    self.errors
+                        .add(name, format!("must be a whole number from {min} to {max}"));
                     default
                 }
             },
@@ -99,7 +106,10 @@ impl Params {
     pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
         let s = self.raw(name)?.to_owned();
         if s.chars().count() > max || s.chars().any(char::is_control) {
-            self.errors.add(name, format!("must be at most {max} characters, without control characters"));
+            self.errors.add(
+                name,
+                format!("must be at most {max} characters, without control characters"),
+            );
             return None;
         }
         Some(s)
@@ -110,7 +120,8 @@ impl Params {
         if allowed.contains(&s.as_str()) {
             Some(s)
         } else {
-            self.errors.add(name, format!("must be one of: {}", allowed.join(", ")));
+            self.errors
+                .add(name, format!("must be one of: {}", allowed.join(", ")));
             None
         }
     }
@@ -124,11 +135,15 @@ impl Params {
         }
         if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             let day = if end { d.succ_opt().unwrap_or(d) } else { d };
-            if let Some(t) = tz.from_local_datetime(&day.and_time(NaiveTime::MIN)).earliest() {
+            if let Some(t) = tz
+                .from_local_datetime(&day.and_time(NaiveTime::MIN))
+                .earliest()
+            {
                 return Some(crate::db::to_db(t.with_timezone(&Utc)));
             }
         }
-        self.errors.add(name, "must be a date (2026-11-27) or an RFC 3339 time");
+        self.errors
+            .add(name, "must be a date (2026-11-27) or an RFC 3339 time");
         None
     }
 
@@ -138,7 +153,11 @@ impl Params {
 }
 
 /// The `Idempotency-Key` of a request, scoped, with the body's fingerprint.
-pub fn idempotency(req: &HttpRequest, scope: String, body: &serde_json::Value) -> AppResult<Option<IdemRequest>> {
+pub fn idempotency(
+    req: &HttpRequest,
+    scope: String,
+    body: &serde_json::Value,
+) -> AppResult<Option<IdemRequest>> {
     match req.headers().get(idempotency::HEADER) {
         None => Ok(None),
         Some(v) => {
@@ -152,7 +171,8 @@ pub fn idempotency(req: &HttpRequest, scope: String, body: &serde_json::Value) -
 
 /// Shapes an idempotent outcome; replays are marked.
 pub fn outcome_response(o: Outcome) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(o.status).unwrap_or(actix_web::http::StatusCode::OK);
+    let status =
+        actix_web::http::StatusCode::from_u16(o.status).unwrap_or(actix_web::http::StatusCode::OK);
     let mut resp = HttpResponse::build(status);
     if o.replayed {
         resp.insert_header(("Idempotent-Replayed", "true"));

@@ -36,7 +36,9 @@ pub async fn list_units(
     let (page, per_page) = params.paging(super::MAX_PER_PAGE);
     params.finish()?;
     let (offset, limit) = crate::db::page_window(page, per_page);
-    let (units, total) = state.db(move |c| Ok(crate::db::units::list(c, offset, limit)?)).await?;
+    let (units, total) = state
+        .db(move |c| Ok(crate::db::units::list(c, offset, limit)?))
+        .await?;
     let items = units
         .into_iter()
         .map(|u| UnitView {
@@ -48,7 +50,12 @@ pub async fn list_units(
             leader_title: u.leader_title,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page { items, page, per_page, total }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }
 
 pub async fn list_categories(
@@ -72,5 +79,10 @@ pub async fn list_categories(
             handle_workdays: c.handle_workdays,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page { items, page, per_page, total }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }

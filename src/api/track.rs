@@ -19,13 +19,24 @@ pub async fn track_complaint(
     let tracking_no = r.text("tracking_no", true, 1, 40, false);
     let query_code = r.text("query_code", true, 1, 40, false);
     errors.finish()?;
-    let (tracking_no, query_code) = (tracking_no.expect("validated"), query_code.expect("validated"));
+    let (tracking_no, query_code) = (
+        tracking_no.expect("validated"),
+        query_code.expect("validated"),
+    );
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let view = state
         .db(move |c| {
-            tracking::track(c, &st.intake.keys, &st.tracking, &client, &tracking_no, &query_code, now)
+            tracking::track(
+                c,
+                &st.intake.keys,
+                &st.tracking,
+                &client,
+                &tracking_no,
+                &query_code,
+                now,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok()

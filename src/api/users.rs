@@ -9,11 +9,17 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// `POST /api/v1/users`.
-pub async fn create_user(actor: Actor, state: web::Data<AppState>, body: web::Json<Value>) -> AppResult<HttpResponse> {
+pub async fn create_user(
+    actor: Actor,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
     crate::auth::policy::require(&actor, crate::auth::policy::Action::ManageUsers)?;
     let account = users::read_new_account(&body)?;
     let now = state.clock.now();
-    let user = state.db(move |c| users::create(c, Some(&actor), &account, now)).await?;
+    let user = state
+        .db(move |c| users::create(c, Some(&actor), &account, now))
+        .await?;
     Ok(HttpResponse::Created().json(UserView::from(&user)))
 }
 
@@ -28,6 +34,8 @@ pub async fn update_user(
     let id = path.into_inner();
     let now = state.clock.now();
     let body = body.into_inner();
-    let user = state.db(move |c| users::update(c, &actor, id, &body, now)).await?;
+    let user = state
+        .db(move |c| users::update(c, &actor, id, &body, now))
+        .await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
 }

@@ -28,7 +28,8 @@ impl FromRequest for Actor {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?;
+            let state =
+                state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("state missing")))?;
             let token = token.ok_or(AppError::Unauthorized)?;
             let claims = state
                 .tokens

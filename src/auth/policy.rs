@@ -17,7 +17,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const NAMES: &'static [&'static str] = &["admin", "supervisor", "operator", "unit", "auditor"];
+    pub const NAMES: &'static [&'static str] =
+        &["admin", "supervisor", "operator", "unit", "auditor"];
 
     pub fn as_str(self) -> &'static str {
         match self {

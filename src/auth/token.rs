@@ -62,7 +62,11 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: now.timestamp() + self.ttl_seconds,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// Checks signature, algorithm, issuer, expiry and issue time against
@@ -76,7 +80,9 @@ impl TokenKeys {
         // Expiry is checked below against the service clock (tests set it).
         v.validate_exp = false;
         v.leeway = 0;
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).ok()?.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .ok()?
+            .claims;
         let t = now.timestamp();
         if claims.exp <= t || claims.iat > t + SKEW_SECONDS || claims.iat > claims.exp {
             return None;

@@ -77,7 +77,9 @@ pub fn page_in_chain_order(
         q = q.filter(
             audit_events::chain
                 .gt(chain.to_owned())
-                .or(audit_events::chain.eq(chain.to_owned()).and(audit_events::seq.gt(seq))),
+                .or(audit_events::chain
+                    .eq(chain.to_owned())
+                    .and(audit_events::seq.gt(seq))),
         );
     }
     q.order((audit_events::chain.asc(), audit_events::seq.asc()))

@@ -67,7 +67,12 @@ fn filtered<'a>(f: &'a CallFilter) -> calls::BoxedQuery<'a, super::MultiBackend>
     q
 }
 
-pub fn list(conn: &mut DbConn, f: &CallFilter, offset: i64, limit: i64) -> QueryResult<(Vec<Call>, i64)> {
+pub fn list(
+    conn: &mut DbConn,
+    f: &CallFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Call>, i64)> {
     let total = filtered(f).count().get_result(conn)?;
     let items = filtered(f)
         .order((calls::started_at.desc(), calls::id.desc()))

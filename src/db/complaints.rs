@@ -146,7 +146,9 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
 
 /// Escapes LIKE wildcards so user text matches literally.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub fn list(

@@ -57,7 +57,10 @@ impl DbTarget {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
         {
-            anyhow::ensure!(!rest.is_empty(), "DATABASE_URL: sqlite:// needs a file path");
+            anyhow::ensure!(
+                !rest.is_empty(),
+                "DATABASE_URL: sqlite:// needs a file path"
+            );
             return Ok(Self {
                 backend: Backend::Sqlite,
                 location: rest.to_owned(),
@@ -87,7 +90,10 @@ pub struct DbManager {
 
 impl DbManager {
     fn sqlite_checkout_sql(&self) -> String {
-        format!("PRAGMA busy_timeout = {}; {SQLITE_PRAGMAS}", self.busy_timeout_ms)
+        format!(
+            "PRAGMA busy_timeout = {}; {SQLITE_PRAGMAS}",
+            self.busy_timeout_ms
+        )
     }
 }
 
@@ -180,6 +186,19 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
         }
     };
     Ok(applied)
+}
+
+/// Inside a transaction: makes instances that start together take turns at
+/// start-up work (reference data) until commit. SQLite's write transactions
+/// take turns already.
+pub fn setup_lock(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+        ))
+        .execute(c)?;
+    }
+    Ok(())
 }
 
 /// Runs `f` in a write transaction. SQLite gets `BEGIN IMMEDIATE`, which takes

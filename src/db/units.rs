@@ -43,13 +43,18 @@ pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<Unit>> {
 
 pub fn exists_active(conn: &mut DbConn, code: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        units::table.filter(units::code.eq(code)).filter(units::active.eq(true)),
+        units::table
+            .filter(units::code.eq(code))
+            .filter(units::active.eq(true)),
     ))
     .get_result(conn)
 }
 
 pub fn list(conn: &mut DbConn, offset: i64, limit: i64) -> QueryResult<(Vec<Unit>, i64)> {
-    let total = units::table.filter(units::active.eq(true)).count().get_result(conn)?;
+    let total = units::table
+        .filter(units::active.eq(true))
+        .count()
+        .get_result(conn)?;
     let items = units::table
         .filter(units::active.eq(true))
         .order(units::id.asc())

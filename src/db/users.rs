@@ -79,7 +79,12 @@ struct UserChangeset {
     updated_at: NaiveDateTime,
 }
 
-pub fn update(conn: &mut DbConn, user: &User, c: UserChanges, now: NaiveDateTime) -> QueryResult<User> {
+pub fn update(
+    conn: &mut DbConn,
+    user: &User,
+    c: UserChanges,
+    now: NaiveDateTime,
+) -> QueryResult<User> {
     let set = UserChangeset {
         password_hash: c.password_hash,
         role: c.role,
@@ -88,6 +93,8 @@ pub fn update(conn: &mut DbConn, user: &User, c: UserChanges, now: NaiveDateTime
         token_version: c.revoke_tokens.then_some(user.token_version + 1),
         updated_at: now,
     };
-    diesel::update(users::table.find(user.id)).set(&set).execute(conn)?;
+    diesel::update(users::table.find(user.id))
+        .set(&set)
+        .execute(conn)?;
     by_id(conn, user.id)?.ok_or(diesel::result::Error::NotFound)
 }

@@ -194,7 +194,10 @@ pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
 
 fn check_event(ev: &AuditEvent, expected_seq: i64, prev_hash: &str) -> Option<String> {
     if ev.seq != expected_seq {
-        return Some(format!("expected seq {expected_seq}, found {}: an event is missing", ev.seq));
+        return Some(format!(
+            "expected seq {expected_seq}, found {}: an event is missing",
+            ev.seq
+        ));
     }
     if ev.prev_hash != prev_hash {
         return Some("prev_hash does not match the previous event".into());
@@ -211,6 +214,12 @@ fn check_event(ev: &AuditEvent, expected_seq: i64, prev_hash: &str) -> Option<St
         summary: &ev.summary,
         public_note: ev.public_note.as_deref(),
     };
-    let recomputed = event_hash(&ev.prev_hash, &ev.chain, ev.seq, &entry, &timestamp_text(ev.created_at));
+    let recomputed = event_hash(
+        &ev.prev_hash,
+        &ev.chain,
+        ev.seq,
+        &entry,
+        &timestamp_text(ev.created_at),
+    );
     (recomputed != ev.hash).then(|| "content does not match its hash: the event was altered".into())
 }

@@ -76,7 +76,11 @@ impl Calendar {
     /// Adds one year from the text of a calendar file.
     pub fn add_year_toml(&mut self, text: &str) -> anyhow::Result<()> {
         let file: YearFile = toml::from_str(text)?;
-        ensure!(!self.years.contains(&file.year), "year {} is loaded twice", file.year);
+        ensure!(
+            !self.years.contains(&file.year),
+            "year {} is loaded twice",
+            file.year
+        );
         for h in &file.holiday {
             let from = toml_date(&h.from, &h.name)?;
             let to = toml_date(&h.to, &h.name)?;
@@ -93,12 +97,19 @@ impl Calendar {
         }
         for w in &file.adjusted_workdays {
             let d = toml_date(w, "adjusted_workdays")?;
-            ensure!(d.year() == file.year, "adjusted working day {d} lies outside {}", file.year);
+            ensure!(
+                d.year() == file.year,
+                "adjusted working day {d} lies outside {}",
+                file.year
+            );
             ensure!(
                 matches!(d.weekday(), Weekday::Sat | Weekday::Sun),
                 "adjusted working day {d} is not a weekend day"
             );
-            ensure!(!self.holidays.contains_key(&d), "{d} is both a holiday and a working day");
+            ensure!(
+                !self.holidays.contains_key(&d),
+                "{d} is both a holiday and a working day"
+            );
             self.adjusted_workdays.insert(d);
         }
         self.years.insert(file.year);
@@ -179,7 +190,11 @@ mod tests {
     use super::*;
 
     fn shipped() -> Calendar {
-        Calendar::load_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendar"))).unwrap()
+        Calendar::load_dir(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/calendar"
+        )))
+        .unwrap()
     }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -218,7 +233,10 @@ mod tests {
         let c = shipped();
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
         // 2026-09-30 10:00 local: 1–7 Oct off, Thu 8 and Fri 9 work, Sat 10 works.
-        let t = tz.with_ymd_and_hms(2026, 9, 30, 10, 0, 0).unwrap().with_timezone(&Utc);
+        let t = tz
+            .with_ymd_and_hms(2026, 9, 30, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
         let due = c.deadline(t, 3, tz);
         assert_eq!(due.with_timezone(&tz).date_naive(), d(2026, 10, 10));
         assert_eq!(due.to_rfc3339(), "2026-10-10T15:59:59+00:00");

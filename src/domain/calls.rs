@@ -17,7 +17,14 @@ use crate::domain::intake::{self, IntakeEnv};
 use crate::error::{AppResult, FieldErrors};
 
 pub const DISPOSITIONS: &[&str] = &["answered", "consultation", "complaint", "invalid"];
-const CALL_FIELDS: &[&str] = &["caller_phone", "started_at", "duration_seconds", "summary", "disposition", "complaint"];
+const CALL_FIELDS: &[&str] = &[
+    "caller_phone",
+    "started_at",
+    "duration_seconds",
+    "summary",
+    "disposition",
+    "complaint",
+];
 
 /// A call as staff see it. The caller's number is sealed and not shown here.
 #[derive(Debug, Serialize)]
@@ -73,12 +80,16 @@ pub fn log_call(
     let summary = r.text("summary", true, 1, 2_000, true);
     let disposition = r.choice("disposition", true, DISPOSITIONS);
     let complaint = if disposition.as_deref() == Some("complaint") {
-        let today = started_at.unwrap_or(now).with_timezone(&env.tz).date_naive();
+        let today = started_at
+            .unwrap_or(now)
+            .with_timezone(&env.tz)
+            .date_naive();
         r.object("complaint", true)
             .map(|mut c| intake::read_complaint(&mut c, caller_phone.as_deref(), today))
     } else {
         if r.present("complaint") {
-            r.errors.add("complaint", "is only accepted with disposition complaint");
+            r.errors
+                .add("complaint", "is only accepted with disposition complaint");
         }
         None
     };
@@ -111,12 +122,23 @@ pub fn log_call(
                     let mut errors = FieldErrors::new();
                     intake::check_references(c, input, "complaint.", &mut errors)?;
                     errors.finish()?;
-                    Some(intake::receive(c, env, input, "hotline", started_at, &audit_actor, reserved, now)?)
+                    Some(intake::receive(
+                        c,
+                        env,
+                        input,
+                        "hotline",
+                        started_at,
+                        &audit_actor,
+                        reserved,
+                        now,
+                    )?)
                 }
                 None => None,
             };
             let now_db = db::to_db(now);
-            let phone_enc = caller_phone.as_ref().map(|p| env.keys.seal(p, "call/caller_phone"));
+            let phone_enc = caller_phone
+                .as_ref()
+                .map(|p| env.keys.seal(p, "call/caller_phone"));
             let phone_hash = caller_phone.as_ref().map(|p| env.keys.phone_hash(p));
             let id = rows::insert(
                 c,
@@ -132,7 +154,8 @@ pub fn log_call(
                     created_at: now_db,
                 },
             )?;
-            metrics::counter!("duban_calls_logged_total", "disposition" => disposition.clone()).increment(1);
+            metrics::counter!("duban_calls_logged_total", "disposition" => disposition.clone())
+                .increment(1);
             let r = receipt.map(|(_, r)| r);
             let logged = LoggedCall {
                 call: CallView {
@@ -167,7 +190,9 @@ pub fn list_calls(
     let (calls, total) = rows::list(conn, filter, offset, limit)?;
     let ids: Vec<i64> = calls.iter().filter_map(|c| c.complaint_id).collect();
     let numbers: std::collections::HashMap<i64, String> =
-        db::complaints::tracking_numbers(conn, &ids)?.into_iter().collect();
+        db::complaints::tracking_numbers(conn, &ids)?
+            .into_iter()
+            .collect();
     let views = calls
         .into_iter()
         .map(|c| CallView {

@@ -94,7 +94,9 @@ impl Names {
         cat_codes.dedup();
         Ok(Self {
             units: db::units::names(conn, &unit_codes)?.into_iter().collect(),
-            categories: db::categories::names(conn, &cat_codes)?.into_iter().collect(),
+            categories: db::categories::names(conn, &cat_codes)?
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -182,7 +184,8 @@ pub fn get(
                 },
                 now,
             )?;
-            let id = intake::open_identity(keys, &c.tracking_no, &sealed).map_err(AppError::Internal)?;
+            let id =
+                intake::open_identity(keys, &c.tracking_no, &sealed).map_err(AppError::Internal)?;
             Ok(Some(IdentityView {
                 name: id.name,
                 phone: id.phone,

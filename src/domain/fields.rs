@@ -28,6 +28,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Adds "is required" for a missing field, unless the object itself is
+    /// missing (that one error is reported already).
+    fn missing(&mut self, name: &str, required: bool) {
+        if required && self.obj.is_some() {
+            let path = self.path(name);
+            self.errors.add(path, "is required");
+        }
+    }
+
     pub fn path(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
@@ -53,12 +62,17 @@ impl<'a> Reader<'a> {
     }
 
     /// A trimmed string of `min..=max` characters; empty counts as absent.
-    pub fn text(&mut self, name: &str, required: bool, min: usize, max: usize, multiline: bool) -> Option<String> {
+    pub fn text(
+        &mut self,
+        name: &str,
+        required: bool,
+        min: usize,
+        max: usize,
+        multiline: bool,
+    ) -> Option<String> {
         let path = self.path(name);
         let Some(v) = self.get(name) else {
-            if required {
-                self.errors.add(path, "is required");
-            }
+            self.missing(name, required);
             return None;
         };
         let Some(s) = v.as_str() else {
@@ -67,9 +81,7 @@ impl<'a> Reader<'a> {
         };
         let s = s.trim();
         if s.is_empty() {
-            if required {
-                self.errors.add(path, "is required");
-            }
+            self.missing(name, required);
             return None;
         }
         if let Some(msg) = validation::control_chars(s, multiline) {
@@ -90,7 +102,8 @@ impl<'a> Reader<'a> {
             Some(s)
         } else {
             let path = self.path(name);
-            self.errors.add(path, format!("must be one of: {}", allowed.join(", ")));
+            self.errors
+                .add(path, format!("must be one of: {}", allowed.join(", ")));
             None
         }
     }
@@ -110,15 +123,14 @@ impl<'a> Reader<'a> {
     pub fn integer(&mut self, name: &str, required: bool, min: i64, max: i64) -> Option<i64> {
         let path = self.path(name);
         let Some(v) = self.get(name) else {
-            if required {
-                self.errors.add(path, "is required");
-            }
+            self.missing(name, required);
             return None;
         };
         match v.as_i64() {
             Some(n) if (min..=max).contains(&n) => Some(n),
             _ => {
-                self.errors.add(path, format!("must be a whole number from {min} to {max}"));
+                self.errors
+                    .add(path, format!("must be a whole number from {min} to {max}"));
                 None
             }
         }
@@ -144,7 +156,10 @@ impl<'a> Reader<'a> {
             Ok(t) => Some(t.with_timezone(&Utc)),
             Err(_) => {
                 let path = self.path(name);
-                self.errors.add(path, "must be an RFC 3339 time such as 2026-11-27T09:30:00+08:00");
+                self.errors.add(
+                    path,
+                    "must be an RFC 3339 time such as 2026-11-27T09:30:00+08:00",
+                );
                 None
             }
         }
@@ -171,9 +186,7 @@ impl<'a> Reader<'a> {
         let path = self.path(name);
         match self.get(name) {
             None => {
-                if required {
-                    self.errors.add(path, "is required");
-                }
+                self.missing(name, required);
                 None
             }
             Some(Value::Object(obj)) => Some(Reader {

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::db::idempotency::{self as rows, IdempotencyRecord};
 use crate::db::{self, DbConn};
-use crate::error::{AppError, AppResult};
 use crate::domain::privacy::sha256_hex;
+use crate::error::{AppError, AppResult};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -25,7 +25,10 @@ impl IdemRequest {
     /// Checks the header value and fingerprints the (canonical) body.
     pub fn new(scope: String, key: &str, body: &serde_json::Value) -> AppResult<Self> {
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(AppError::field(HEADER, "must be 1 to 255 visible ASCII characters"));
+            return Err(AppError::field(
+                HEADER,
+                "must be 1 to 255 visible ASCII characters",
+            ));
         }
         // serde_json's map is ordered, so equal bodies serialise equally.
         let canonical = serde_json::to_vec(body).unwrap_or_default();

@@ -22,7 +22,15 @@ pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "o
 /// Case statuses (DESIGN §3).
 pub mod status {
     pub const RECEIVED: &str = "received";
-    pub const ALL: &[&str] = &["received", "assigned", "in_progress", "reported", "closed", "rejected", "merged"];
+    pub const ALL: &[&str] = &[
+        "received",
+        "assigned",
+        "in_progress",
+        "reported",
+        "closed",
+        "rejected",
+        "merged",
+    ];
 }
 
 /// Identity of a complainant, validated and normalised; never logged.
@@ -77,7 +85,11 @@ const IDENTITY_FIELDS: &[&str] = &["name", "phone", "email", "id_number", "addre
 /// so reference checks can report alongside the other problems).
 /// `default_phone` (the hotline caller's number) stands in for a missing
 /// complainant phone. `today` is the local date, for `occurred_on`.
-pub fn read_complaint(r: &mut Reader<'_>, default_phone: Option<&str>, today: NaiveDate) -> ComplaintInput {
+pub fn read_complaint(
+    r: &mut Reader<'_>,
+    default_phone: Option<&str>,
+    today: NaiveDate,
+) -> ComplaintInput {
     r.deny_unknown(COMPLAINT_FIELDS);
     let title = r.text("title", true, 1, 200, false);
     let content = r.text("content", true, 10, 10_000, true);
@@ -157,12 +169,18 @@ pub fn check_references(
 ) -> diesel::QueryResult<()> {
     if let Some(code) = &input.category {
         if !categories::exists_active(conn, code)? {
-            errors.add(format!("{prefix}category"), "is not a known category code (see GET /api/v1/categories)");
+            errors.add(
+                format!("{prefix}category"),
+                "is not a known category code (see GET /api/v1/categories)",
+            );
         }
     }
     if let Some(code) = &input.subject_unit {
         if !units::exists_active(conn, code)? {
-            errors.add(format!("{prefix}subject_unit"), "is not a known unit code (see GET /api/v1/units)");
+            errors.add(
+                format!("{prefix}subject_unit"),
+                "is not a known unit code (see GET /api/v1/units)",
+            );
         }
     }
     Ok(())
@@ -236,7 +254,10 @@ pub fn receive(
         },
     )?;
     if !input.anonymous && !input.complainant.is_empty() {
-        rows::insert_identity(conn, &seal_identity(&env.keys, id, &tracking_no, &input.complainant))?;
+        rows::insert_identity(
+            conn,
+            &seal_identity(&env.keys, id, &tracking_no, &input.complainant),
+        )?;
     }
     let summary = format!(
         "received via {channel}; category={}; subject_unit={}; anonymous={}",
@@ -256,7 +277,8 @@ pub fn receive(
         },
         now,
     )?;
-    metrics::counter!("duban_complaints_created_total", "channel" => channel.to_owned()).increment(1);
+    metrics::counter!("duban_complaints_created_total", "channel" => channel.to_owned())
+        .increment(1);
     tracing::info!(complaint.id = id, "complaint received");
     Ok((
         id,
@@ -274,8 +296,16 @@ pub fn seal_context(tracking_no: &str, field: &str) -> String {
     format!("{tracking_no}/{field}")
 }
 
-fn seal_identity(keys: &PiiKeys, complaint_id: i64, tracking_no: &str, id: &Identity) -> SealedIdentity {
-    let seal = |v: &Option<String>, field: &str| v.as_ref().map(|s| keys.seal(s, &seal_context(tracking_no, field)));
+fn seal_identity(
+    keys: &PiiKeys,
+    complaint_id: i64,
+    tracking_no: &str,
+    id: &Identity,
+) -> SealedIdentity {
+    let seal = |v: &Option<String>, field: &str| {
+        v.as_ref()
+            .map(|s| keys.seal(s, &seal_context(tracking_no, field)))
+    };
     SealedIdentity {
         complaint_id,
         name_enc: seal(&id.name, "name"),
@@ -288,7 +318,11 @@ fn seal_identity(keys: &PiiKeys, complaint_id: i64, tracking_no: &str, id: &Iden
 }
 
 /// Opens a sealed identity for a reader the policy allows.
-pub fn open_identity(keys: &PiiKeys, tracking_no: &str, s: &SealedIdentity) -> anyhow::Result<Identity> {
+pub fn open_identity(
+    keys: &PiiKeys,
+    tracking_no: &str,
+    s: &SealedIdentity,
+) -> anyhow::Result<Identity> {
     let open = |v: &Option<Vec<u8>>, field: &str| -> anyhow::Result<Option<String>> {
         v.as_ref()
             .map(|b| keys.open(b, &seal_context(tracking_no, field)))
@@ -341,7 +375,16 @@ pub fn submit(
             let mut errors = FieldErrors::new();
             check_references(c, &input, "", &mut errors)?;
             errors.finish()?;
-            let (_, receipt) = receive(c, env, &input, channel, now, &AuditActor::public(), reserved, now)?;
+            let (_, receipt) = receive(
+                c,
+                env,
+                &input,
+                channel,
+                now,
+                &AuditActor::public(),
+                reserved,
+                now,
+            )?;
             Ok(serde_json::to_value(receipt).map_err(anyhow::Error::from)?)
         },
     )

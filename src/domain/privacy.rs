@@ -99,7 +99,11 @@ impl PiiKeys {
     pub fn query_code_hash(&self, tracking_no: &str, code: &str) -> String {
         hex(&keyed(
             &self.query_code,
-            &[tracking_no.as_bytes(), b"\0", normalise_query_code(code).as_bytes()],
+            &[
+                tracking_no.as_bytes(),
+                b"\0",
+                normalise_query_code(code).as_bytes(),
+            ],
         ))
     }
 
@@ -108,7 +112,8 @@ impl PiiKeys {
         let Some(stored) = unhex(stored_hex) else {
             return false;
         };
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.query_code).expect("any key length");
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.query_code).expect("any key length");
         mac.update(tracking_no.as_bytes());
         mac.update(b"\0");
         mac.update(normalise_query_code(code).as_bytes());
@@ -143,10 +148,12 @@ pub fn normalise_query_code(code: &str) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -210,7 +217,10 @@ mod tests {
 
     #[test]
     fn phone_hash_is_keyed() {
-        assert_eq!(keys().phone_hash("13800138000"), keys().phone_hash("13800138000"));
+        assert_eq!(
+            keys().phone_hash("13800138000"),
+            keys().phone_hash("13800138000")
+        );
         assert_ne!(
             keys().phone_hash("13800138000"),
             PiiKeys::new(&[9u8; 32]).phone_hash("13800138000")

@@ -15,7 +15,13 @@ use crate::db::{self, DbConn};
 use crate::domain::calendar::effective_workdays;
 use crate::domain::validation;
 
-pub const UNIT_KINDS: &[&str] = &["commission", "office", "department", "institution", "township"];
+pub const UNIT_KINDS: &[&str] = &[
+    "commission",
+    "office",
+    "department",
+    "institution",
+    "township",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,9 +84,22 @@ pub fn parse_units(text: &str) -> anyhow::Result<Vec<UnitEntry>> {
     let file: UnitsFile = toml::from_str(text)?;
     let mut seen = HashSet::new();
     for u in &file.unit {
-        ensure!(valid_unit_code(&u.code), "unit code {:?} must be 2–16 of A–Z, 0–9, _", u.code);
-        ensure!(seen.insert(u.code.clone()), "unit code {} appears twice", u.code);
-        ensure!(UNIT_KINDS.contains(&u.kind.as_str()), "unit {}: unknown kind {:?}", u.code, u.kind);
+        ensure!(
+            valid_unit_code(&u.code),
+            "unit code {:?} must be 2–16 of A–Z, 0–9, _",
+            u.code
+        );
+        ensure!(
+            seen.insert(u.code.clone()),
+            "unit code {} appears twice",
+            u.code
+        );
+        ensure!(
+            UNIT_KINDS.contains(&u.kind.as_str()),
+            "unit {}: unknown kind {:?}",
+            u.code,
+            u.kind
+        );
         ensure!(!u.name.trim().is_empty(), "unit {}: name is empty", u.code);
         if let Some(msg) = validation::email(&u.email) {
             bail!("unit {}: email {msg}", u.code);
@@ -102,9 +121,21 @@ pub fn parse_categories(text: &str) -> anyhow::Result<Vec<CategoryEntry>> {
     let file: CategoriesFile = toml::from_str(text)?;
     let mut seen = HashSet::new();
     for c in &file.category {
-        ensure!(valid_category_code(&c.code), "category code {:?} must be a-z, 0-9, _", c.code);
-        ensure!(seen.insert(c.code.clone()), "category code {} appears twice", c.code);
-        ensure!(c.statutory_workdays >= 1, "category {}: statutory_workdays < 1", c.code);
+        ensure!(
+            valid_category_code(&c.code),
+            "category code {:?} must be a-z, 0-9, _",
+            c.code
+        );
+        ensure!(
+            seen.insert(c.code.clone()),
+            "category code {} appears twice",
+            c.code
+        );
+        ensure!(
+            c.statutory_workdays >= 1,
+            "category {}: statutory_workdays < 1",
+            c.code
+        );
         ensure!(c.ack_workdays >= 1, "category {}: ack_workdays < 1", c.code);
     }
     Ok(file.category)
@@ -119,7 +150,11 @@ pub struct LoadReport {
 
 /// Writes units (insert or update by code, parents in a second pass so the
 /// order in the file does not matter), all in the caller's transaction.
-pub fn store_units(conn: &mut DbConn, entries: &[UnitEntry], now: DateTime<Utc>) -> diesel::QueryResult<usize> {
+pub fn store_units(
+    conn: &mut DbConn,
+    entries: &[UnitEntry],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
     let now = db::to_db(now);
     let mut changed = HashSet::new();
     for u in entries {
@@ -159,6 +194,7 @@ pub fn load(
     let units = parse_units(&read("units.toml")?).context("config/units.toml")?;
     let cats = parse_categories(&read("categories.toml")?).context("config/categories.toml")?;
     let report = db::write_tx(conn, |c| -> diesel::QueryResult<LoadReport> {
+        db::setup_lock(c)?;
         let units_changed = store_units(c, &units, now)?;
         let db_now = db::to_db(now);
         let mut categories_changed = 0;
@@ -195,8 +231,17 @@ mod tests {
         assert!(units.len() >= 35);
         assert!(units.iter().any(|u| u.code == "ZFB" && u.kind == "office"));
         assert!(units.iter().filter(|u| u.kind == "township").count() >= 20);
-        let cats = parse_categories(&std::fs::read_to_string(dir.join("categories.toml")).unwrap()).unwrap();
-        for name in ["讲阔气比排场", "轻事业重玩乐", "走过场混日子", "喜钻营好投机", "耍权术谋私利", "吃拿卡要", "其他"] {
+        let cats = parse_categories(&std::fs::read_to_string(dir.join("categories.toml")).unwrap())
+            .unwrap();
+        for name in [
+            "讲阔气比排场",
+            "轻事业重玩乐",
+            "走过场混日子",
+            "喜钻营好投机",
+            "耍权术谋私利",
+            "吃拿卡要",
+            "其他",
+        ] {
             assert!(cats.iter().any(|c| c.name == name), "{name}");
         }
     }
@@ -213,6 +258,11 @@ email = "a@x.example"
 leader_name = "某"
 leader_title = "局长"
 "#;
-        assert!(parse_units(text).unwrap_err().to_string().contains("parent ZZ"));
+        assert!(
+            parse_units(text)
+                .unwrap_err()
+                .to_string()
+                .contains("parent ZZ")
+        );
     }
 }

@@ -46,7 +46,9 @@ pub fn check(conn: &mut DbConn, limits: &Limits, keys: &Keys, now: DateTime<Utc>
     if by_address >= limits.max_per_address {
         return Err(too_many(limits));
     }
-    if by_address > 0 && db::throttle_count(conn, &keys.subject, now, limits.window)? >= limits.max_per_subject {
+    if by_address > 0
+        && db::throttle_count(conn, &keys.subject, now, limits.window)? >= limits.max_per_subject
+    {
         return Err(too_many(limits));
     }
     Ok(())

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::auth::Actor;
 use crate::auth::password;
 use crate::auth::policy::{self, Action, Role};
-use crate::auth::Actor;
 use crate::db::users::{self as rows, NewUser, User, UserChanges};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor};
@@ -43,9 +43,9 @@ impl From<&User> for UserView {
 
 fn username_ok(name: &str) -> bool {
     (3..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
 }
 
 /// A new account, as the CLI or an administrator asks for it.
@@ -56,7 +56,11 @@ pub struct NewAccount {
     pub password: String,
 }
 
-fn check_account(conn: &mut DbConn, a: &NewAccount, errors: &mut FieldErrors) -> diesel::QueryResult<()> {
+fn check_account(
+    conn: &mut DbConn,
+    a: &NewAccount,
+    errors: &mut FieldErrors,
+) -> diesel::QueryResult<()> {
     if !username_ok(&a.username) {
         errors.add("username", "must be 3–64 of a–z, 0–9, '.', '_', '-'");
     } else if rows::by_username(conn, &a.username)?.is_some() {
@@ -64,7 +68,10 @@ fn check_account(conn: &mut DbConn, a: &NewAccount, errors: &mut FieldErrors) ->
     }
     check_role_unit(conn, a.role, a.unit.as_deref(), errors)?;
     if a.password.chars().count() < MIN_PASSWORD_CHARS {
-        errors.add("password", format!("must be at least {MIN_PASSWORD_CHARS} characters"));
+        errors.add(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        );
     }
     Ok(())
 }
@@ -89,7 +96,12 @@ fn check_role_unit(
 }
 
 /// Creates an account. `by` is the administrator, or `None` from the CLI.
-pub fn create(conn: &mut DbConn, by: Option<&Actor>, a: &NewAccount, now: DateTime<Utc>) -> AppResult<User> {
+pub fn create(
+    conn: &mut DbConn,
+    by: Option<&Actor>,
+    a: &NewAccount,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
     if let Some(actor) = by {
         policy::require(actor, Action::ManageUsers)?;
     }
@@ -156,23 +168,39 @@ pub fn read_new_account(body: &Value) -> AppResult<NewAccount> {
 
 /// Applies `PATCH /api/v1/users/{id}`: `active`, `password`, `role`, `unit`.
 /// Every change here revokes the user's tokens at once.
-pub fn update(conn: &mut DbConn, by: &Actor, id: i64, body: &Value, now: DateTime<Utc>) -> AppResult<User> {
+pub fn update(
+    conn: &mut DbConn,
+    by: &Actor,
+    id: i64,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
     policy::require(by, Action::ManageUsers)?;
     let mut errors = FieldErrors::new();
     let mut r = Reader::root(body, &mut errors);
     r.deny_unknown(&["active", "password", "role", "unit"]);
     let active = r.present("active").then(|| r.boolean("active", true));
     let password = r.text("password", false, MIN_PASSWORD_CHARS, 1024, false);
-    let role = r.choice("role", false, Role::NAMES).and_then(|s| Role::parse(&s));
+    let role = r
+        .choice("role", false, Role::NAMES)
+        .and_then(|s| Role::parse(&s));
     let unit_given = r.present("unit");
     let unit = r.text("unit", false, 1, 16, false);
     errors.finish()?;
     let user = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
     let new_role = role.unwrap_or_else(|| Role::parse(&user.role).unwrap_or(Role::Auditor));
-    let new_unit = if unit_given { unit.clone() } else { user.unit_code.clone() };
+    let new_unit = if unit_given {
+        unit.clone()
+    } else {
+        user.unit_code.clone()
+    };
     if role.is_some() || unit_given {
-        let new_unit = if new_role == Role::Unit { new_unit.clone() } else { None };
+        let new_unit = if new_role == Role::Unit {
+            new_unit.clone()
+        } else {
+            None
+        };
         check_role_unit(conn, new_role, new_unit.as_deref(), &mut errors)?;
     }
     errors.finish()?;
@@ -184,7 +212,13 @@ pub fn update(conn: &mut DbConn, by: &Actor, id: i64, body: &Value, now: DateTim
     let changes = UserChanges {
         password_hash,
         role: role.map(|r| r.as_str().to_owned()),
-        unit_code: (role.is_some() || unit_given).then(|| if new_role == Role::Unit { new_unit } else { None }),
+        unit_code: (role.is_some() || unit_given).then(|| {
+            if new_role == Role::Unit {
+                new_unit
+            } else {
+                None
+            }
+        }),
         active,
         revoke_tokens: true,
     };
@@ -206,7 +240,11 @@ pub fn update(conn: &mut DbConn, by: &Actor, id: i64, body: &Value, now: DateTim
                 complaint_id: None,
                 actor: &AuditActor::from(by),
                 action: "user_updated",
-                summary: &format!("user {} changed: {}; tokens revoked", user.id, what.join(",")),
+                summary: &format!(
+                    "user {} changed: {}; tokens revoked",
+                    user.id,
+                    what.join(",")
+                ),
                 public_note: None,
             },
             now,

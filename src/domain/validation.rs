@@ -68,7 +68,11 @@ pub fn normalise_phone(raw: &str) -> Result<String, &'static str> {
     let landline = bytes.first() == Some(&b'0')
         && bytes.get(1).is_some_and(|d| *d != b'0')
         && (10..=12).contains(&bytes.len());
-    if mobile || landline { Ok(digits) } else { Err(MSG) }
+    if mobile || landline {
+        Ok(digits)
+    } else {
+        Err(MSG)
+    }
 }
 
 /// A plain, strict-enough e-mail check: one `@`, a local part, a dotted domain
@@ -91,8 +95,14 @@ pub fn email(value: &str) -> Option<&'static str> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic));
-    if local_ok && domain_ok { None } else { Some(MSG) }
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(char::is_alphabetic));
+    if local_ok && domain_ok {
+        None
+    } else {
+        Some(MSG)
+    }
 }
 
 /// An 18-character resident identity number: 17 digits, a check character
@@ -103,7 +113,10 @@ pub fn id_number(raw: &str) -> Result<String, &'static str> {
     const CHECK: &[u8; 11] = b"10X98765432";
     let v = raw.trim().to_ascii_uppercase();
     let b = v.as_bytes();
-    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
+    if b.len() != 18
+        || !b[..17].iter().all(u8::is_ascii_digit)
+        || !(b[17].is_ascii_digit() || b[17] == b'X')
+    {
         return Err("must be 18 characters: 17 digits and a check digit or X");
     }
     let sum: u32 = b[..17]
@@ -114,7 +127,8 @@ pub fn id_number(raw: &str) -> Result<String, &'static str> {
     if CHECK[(sum % 11) as usize] != b[17] {
         return Err("check digit does not match");
     }
-    let birth = NaiveDate::parse_from_str(&v[6..14], "%Y%m%d").map_err(|_| "contains an impossible birth date")?;
+    let birth = NaiveDate::parse_from_str(&v[6..14], "%Y%m%d")
+        .map_err(|_| "contains an impossible birth date")?;
     if birth.year_ce().1 < 1900 {
         return Err("contains an impossible birth date");
     }
@@ -129,7 +143,13 @@ mod tests {
 
     #[test]
     fn mobile_numbers_normalise_to_eleven_digits() {
-        for raw in ["13800138000", "138 0013 8000", "+86 138-0013-8000", "008613800138000", "8613800138000"] {
+        for raw in [
+            "13800138000",
+            "138 0013 8000",
+            "+86 138-0013-8000",
+            "008613800138000",
+            "8613800138000",
+        ] {
             assert_eq!(normalise_phone(raw).unwrap(), "13800138000", "{raw}");
         }
     }
@@ -144,7 +164,16 @@ mod tests {
 
     #[test]
     fn bad_phone_numbers_are_refused() {
-        for raw in ["", "12345", "12800138000", "1380013800", "138001380001", "abc", "13800138000x", "00-1234567"] {
+        for raw in [
+            "",
+            "12345",
+            "12800138000",
+            "1380013800",
+            "138001380001",
+            "abc",
+            "13800138000x",
+            "00-1234567",
+        ] {
             assert!(normalise_phone(raw).is_err(), "{raw}");
         }
     }
@@ -152,8 +181,14 @@ mod tests {
     #[test]
     fn id_number_check_digit_is_verified() {
         // Check digits computed by GB 11643: weights 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2.
-        assert_eq!(id_number("11010519491231002X").unwrap(), "11010519491231002X");
-        assert_eq!(id_number("11010519491231002x").unwrap(), "11010519491231002X");
+        assert_eq!(
+            id_number("11010519491231002X").unwrap(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            id_number("11010519491231002x").unwrap(),
+            "11010519491231002X"
+        );
         assert!(id_number("110105194912310021").is_err());
         assert!(id_number("360732199002301234").is_err()); // 30 February, whatever the digit
         assert!(id_number("3607321990").is_err());
@@ -163,7 +198,9 @@ mod tests {
     fn e_mail_addresses() {
         assert!(email("citizen@example.cn").is_none());
         assert!(email("李@例子.中国").is_none());
-        for bad in ["", "a", "a@b", "a@@b.cn", "a b@c.cn", "@c.cn", "a@-c.cn", "a@c.123"] {
+        for bad in [
+            "", "a", "a@b", "a@@b.cn", "a b@c.cn", "@c.cn", "a@-c.cn", "a@c.123",
+        ] {
             assert!(email(bad).is_some(), "{bad}");
         }
     }

@@ -1,0 +1,394 @@
+//! Test harness: `spawn_app()` starts the real service on port 0 with its own
+//! database — a fresh SQLite file, or a fresh PostgreSQL database when
+//! `TEST_DATABASE_URL` names one — and offers one helper per endpoint.
+//!
+//! Tests that need something outside cargo (PostgreSQL for PostgreSQL-only
+//! behaviour) call [`require_or_skip`]: it prints why it skips, and turns the
+//! skip into a failure when `DUBAN_REQUIRE_ALL=1` (set by `.ci/run`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::web;
+use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
+use duban::auth::policy::Role;
+use duban::config::{AppEnv, Secrets, Settings};
+use duban::db::DbConn;
+use duban::domain::users::{self, NewAccount};
+use duban::startup::Application;
+use duban::state::{AppState, Clock};
+use rand::Rng;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Everything the service logged while tests ran (see `log_capture`).
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOG_BUFFER.get_or_init(Default::default).lock().unwrap()).into_owned()
+}
+
+static LOG_BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every test's service logs into one buffer, at the level production uses
+/// and one finer for Duban itself, so tests can search the logs.
+fn init_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let buf = LOG_BUFFER.get_or_init(Default::default).clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,duban=debug"))
+            .json()
+            .with_current_span(true)
+            .with_writer(move || BufferWriter(buf.clone()))
+            .try_init();
+    });
+}
+
+/// Skips (with the reason printed) or, under `DUBAN_REQUIRE_ALL=1`, fails.
+pub fn require_or_skip(what: &str) -> bool {
+    if std::env::var("DUBAN_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+        panic!("required by DUBAN_REQUIRE_ALL=1 but missing: {what}");
+    }
+    eprintln!("SKIPPED: {what}");
+    false
+}
+
+/// The PostgreSQL server for PostgreSQL-only tests: `DUBAN_TEST_POSTGRES_URL`,
+/// or `TEST_DATABASE_URL` when it is a PostgreSQL URL.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("DUBAN_TEST_POSTGRES_URL")
+        .ok()
+        .or_else(|| std::env::var("TEST_DATABASE_URL").ok())
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// A database of the test's own.
+pub enum TestDb {
+    Sqlite { path: PathBuf },
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite { path } => format!("sqlite://{}", path.display()),
+            TestDb::Postgres { admin_url, name } => replace_db_name(admin_url, name),
+        }
+    }
+
+    pub fn create_postgres(admin_url: &str) -> Self {
+        let name = format!("duban_test_{:016x}", rand::thread_rng().r#gen::<u64>());
+        let mut admin =
+            PgConnection::establish(admin_url).expect("TEST_DATABASE_URL must be reachable");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        TestDb::Postgres {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin);
+            }
+        }
+    }
+}
+
+pub fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match base.rsplit_once('/') {
+        Some((head, _)) if head.contains("://") && head.len() > head.find("://").unwrap() + 3 => {
+            head
+        }
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+pub fn config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// Settings as tests use them: the shipped config files, `APP_ENV=test`, no
+/// environment variables (the developer's shell must not change results).
+pub fn test_settings(data_dir: &Path, db_url: &str) -> Settings {
+    let mut s = Settings::load_from(&config_dir(), AppEnv::Test, false).expect("config loads");
+    s.server.bind = "127.0.0.1:0".into();
+    s.server.workers = 2;
+    s.paths.data_dir = data_dir.to_path_buf();
+    s.database.url = db_url.to_owned();
+    s
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: web::Data<AppState>,
+    pub db: Arc<TestDb>,
+    pub dir: Arc<tempfile::TempDir>,
+    server: Option<actix_web::dev::ServerHandle>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(h) = self.server.take() {
+            // Stop accepting; the runtime ends with the test anyway.
+            drop(h.stop(false));
+        }
+    }
+}
+
+pub struct Spawn {
+    pub customise: Box<dyn FnOnce(&mut Settings)>,
+    pub db: Option<Arc<TestDb>>,
+    pub dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl Default for Spawn {
+    fn default() -> Self {
+        Self {
+            customise: Box::new(|_| {}),
+            db: None,
+            dir: None,
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Spawn::default()).await
+}
+
+/// A fresh database of the kind the run is for (PostgreSQL when
+/// `TEST_DATABASE_URL` is set, else SQLite in `dir`).
+pub fn fresh_db(dir: &Path) -> TestDb {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(url) if url.starts_with("postgres") => TestDb::create_postgres(&url),
+        Some(url) => panic!("TEST_DATABASE_URL must be a postgres:// URL, not {url}"),
+        None => TestDb::Sqlite {
+            path: dir.join("duban.db"),
+        },
+    }
+}
+
+pub async fn spawn_with(opts: Spawn) -> TestApp {
+    init_logs();
+    let dir = opts
+        .dir
+        .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
+    let db = opts.db.unwrap_or_else(|| Arc::new(fresh_db(dir.path())));
+    let mut settings = test_settings(dir.path(), &db.url());
+    (opts.customise)(&mut settings);
+    let secrets = test_secrets();
+    let app = Application::build(settings, secrets.clone(), Clock::default())
+        .await
+        .expect("application starts");
+    let port = app.port();
+    let state = app.state();
+    let server = app.server_handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        db,
+        dir,
+        server: Some(server),
+    }
+}
+
+/// One set of secrets for the whole test binary, so two apps on one
+/// database (restarts) can read each other's sealed values.
+pub fn test_secrets() -> Secrets {
+    static SECRETS: OnceLock<Secrets> = OnceLock::new();
+    SECRETS
+        .get_or_init(|| {
+            let (jwt, pii) = Secrets::generate();
+            Secrets::from_parts(&jwt, &pii).unwrap()
+        })
+        .clone()
+}
+
+/// A valid complaint body; tests change what they test.
+pub fn complaint_body() -> Value {
+    json!({
+        "title": "办理不动产登记时被索要好处费",
+        "content": "在县不动产登记中心窗口办理过户，工作人员暗示要请客吃饭才能加快办理，拖了两周没有结果。",
+        "category": "bribe_seeking",
+        "subject_unit": "BDC",
+        "subject_person": "窗口工作人员",
+        "occurred_on": "2026-11-20",
+        "anonymous": false,
+        "complainant": {
+            "name": "王小明",
+            "phone": "13912345678",
+            "email": "wxm@example.cn",
+            "id_number": "11010519491231002X",
+            "address": "潋江镇解放路18号"
+        }
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn conn(&self) -> duban::db::PooledConn {
+        self.state.pool.get().expect("db connection")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn post_complaint(&self, body: &Value) -> reqwest::Response {
+        self.post_json("/api/v1/complaints", body, None).await
+    }
+
+    /// Files a valid complaint and returns the receipt.
+    pub async fn file_complaint(&self) -> Value {
+        let resp = self.post_complaint(&complaint_body()).await;
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn track(&self, tracking_no: &str, code: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/track",
+            &json!({"tracking_no": tracking_no, "query_code": code}),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a user directly (as `duban user add` does) and returns its id.
+    pub fn create_user(&self, username: &str, role: Role, unit: Option<&str>) -> i64 {
+        let mut conn = self.conn();
+        users::create(
+            &mut conn,
+            None,
+            &NewAccount {
+                username: username.into(),
+                role,
+                unit: unit.map(str::to_owned),
+                password: PASSWORD.into(),
+            },
+            chrono::Utc::now(),
+        )
+        .expect("user created")
+        .id
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/token",
+            &json!({"username": username, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a user of `role` and returns a bearer token for it.
+    pub async fn token_for(&self, role: Role, unit: Option<&str>) -> String {
+        let username = format!("{}-{}", role.as_str(), rand::thread_rng().r#gen::<u32>());
+        self.create_user(&username, role, unit);
+        let resp = self.login(&username, PASSWORD).await;
+        assert_eq!(resp.status(), 200, "login works");
+        let body: Value = resp.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Makes `unit` responsible for a case, as routing will.
+    pub fn set_responsible(&self, tracking_no: &str, unit: &str) {
+        use duban::db::schema::complaints::dsl;
+        let mut conn = self.conn();
+        diesel::update(dsl::complaints.filter(dsl::tracking_no.eq(tracking_no)))
+            .set((
+                dsl::responsible_unit_code.eq(unit),
+                dsl::status.eq("assigned"),
+            ))
+            .execute(&mut *conn as &mut DbConn)
+            .unwrap();
+    }
+}
+
+/// Asserts a problem+json answer with `status`, returning its body.
+pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert_eq!(ct, "application/problem+json", "content type");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+/// The fields a 422 names.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,14 @@
+//! The one integration-test binary: black-box tests over HTTP against the
+//! real service, on SQLite by default and on PostgreSQL with
+//! `TEST_DATABASE_URL`.
+
+mod audit;
+mod auth;
+mod calls;
+mod cli;
+mod errors;
+mod helpers;
+mod intake;
+mod ops;
+mod reading;
+mod tracking;

@@ -1,0 +1,201 @@
+//! Health, readiness, metrics, outages and what the logs may contain.
+
+use diesel::prelude::*;
+use diesel::{Connection, PgConnection};
+use duban::auth::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let h = app.get("/healthz", None).await;
+    assert_eq!(h.status(), 200);
+    assert!(h.headers().contains_key("x-request-id"));
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(r["status"], "ready");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_complaints_by_channel() {
+    let app = spawn_app().await;
+    app.file_complaint().await;
+    app.post_complaint(&json!({})).await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("duban_http_requests_total")
+                && l.contains("route=\"/api/v1/complaints\"")
+                && l.contains("status=\"201\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("duban_http_requests_total") && l.contains("status=\"422\""))
+    );
+    assert!(text.contains("duban_http_request_duration_seconds_bucket"));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("duban_complaints_created_total")
+                && l.contains("channel=\"web\""))
+    );
+}
+
+#[tokio::test]
+async fn logs_carry_no_identity_text_query_code_or_token() {
+    let app = spawn_app().await;
+    let mut body = complaint_body();
+    body["title"] = json!("标题里有独特的词语甲乙丙丁");
+    body["content"] = json!("内容里有独特的词语戊己庚辛壬癸，用来检查日志。");
+    body["complainant"] = json!({
+        "name": "欧阳日志测",
+        "phone": "13700001111",
+        "email": "log-probe@example.cn",
+        "id_number": "11010519491231002X",
+        "address": "日志检查路99号"
+    });
+    let receipt: Value = app.post_complaint(&body).await.json().await.unwrap();
+    let code = receipt["query_code"].as_str().unwrap().to_owned();
+    let no = receipt["tracking_no"].as_str().unwrap().to_owned();
+    app.track(&no, &code).await;
+    app.track(&no, "WRONGWRG").await;
+    let sup = app.token_for(Role::Supervisor, None).await;
+    app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
+        .await;
+    app.get("/api/v1/complaints?q=欧阳日志测", Some(&sup)).await;
+    app.login("nobody-here", "secret-password-probe").await;
+    let logs = captured_logs();
+    assert!(logs.contains("request finished"), "logs were captured");
+    for planted in [
+        "甲乙丙丁",
+        "戊己庚辛壬癸",
+        "欧阳日志测",
+        "13700001111",
+        "log-probe@example.cn",
+        "11010519491231002X",
+        "日志检查路99号",
+        code.as_str(),
+        sup.as_str(),
+        "secret-password-probe",
+    ] {
+        assert!(!logs.contains(planted), "log contains {planted}");
+    }
+}
+
+/// Stops new connections to the test's database and ends the open ones, as
+/// a database going away does, then brings it back.
+fn set_database_reachable(admin_url: &str, name: &str, reachable: bool) {
+    let mut admin = PgConnection::establish(admin_url).unwrap();
+    diesel::sql_query(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    if !reachable {
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .execute(&mut admin)
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_goes_away_gives_503_and_service_resumes() {
+    let Some(admin_url) = postgres_admin_url() else {
+        require_or_skip(
+            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for the outage test",
+        );
+        return;
+    };
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));
+    let TestDb::Postgres { name, .. } = &*db else {
+        unreachable!()
+    };
+    let name = name.clone();
+    let app = spawn_with(Spawn {
+        customise: Box::new(|s| s.database.connect_timeout_ms = 500),
+        db: Some(db.clone()),
+        dir: Some(dir),
+    })
+    .await;
+    let stored = app.file_complaint().await;
+
+    set_database_reachable(&admin_url, &name, false);
+    let resp = app.post_complaint(&complaint_body()).await;
+    assert_eq!(resp.headers()["retry-after"], "5");
+    assert_problem(resp, 503).await;
+    assert_problem(app.get("/readyz", None).await, 503).await;
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "the process stays up"
+    );
+
+    set_database_reachable(&admin_url, &name, true);
+    let mut recovered = false;
+    for _ in 0..20 {
+        if app.get("/readyz", None).await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "readiness comes back by itself");
+    assert_eq!(app.post_complaint(&complaint_body()).await.status(), 201);
+    let code = stored["query_code"].as_str().unwrap();
+    assert_eq!(
+        app.track(stored["tracking_no"].as_str().unwrap(), code)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn instances_starting_together_migrate_once() {
+    let Some(admin_url) = postgres_admin_url() else {
+        require_or_skip(
+            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for concurrent migrations",
+        );
+        return;
+    };
+    let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));
+    let url = db.url();
+    let starts = (0..3).map(|_| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let dir = tempfile::tempdir().unwrap();
+            duban::startup::prepare_database(
+                &test_settings(dir.path(), &url),
+                std::time::Duration::from_secs(10),
+            )
+            .map(|_| ())
+        })
+    });
+    for r in futures_util::future::join_all(starts).await {
+        r.unwrap().expect("every instance starts");
+    }
+    let mut conn = PgConnection::establish(&url).unwrap();
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let units: N = diesel::sql_query("SELECT count(*) AS n FROM units")
+        .get_result(&mut conn)
+        .unwrap();
+    let migrations: N = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+        .get_result(&mut conn)
+        .unwrap();
+    assert!(units.n >= 35);
+    assert_eq!(migrations.n, 1);
+    let app = spawn_with(Spawn {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(app.file_complaint().await["status"], "received");
+}
