@@ -182,10 +182,10 @@ pub fn outcome_response(o: Outcome) -> HttpResponse {
 
 /// The client address used for rate limits.
 pub fn client_address(req: &HttpRequest, state: &AppState) -> String {
-    if state.settings.server.trust_forwarded_for {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return ip.to_owned();
-        }
+    if state.settings.server.trust_forwarded_for
+        && let Some(ip) = req.connection_info().realip_remote_addr()
+    {
+        return ip.to_owned();
     }
     req.peer_addr()
         .map(|a| a.ip().to_string())

@@ -146,12 +146,11 @@ pub struct PoolOptions {
 /// The pool is built without waiting for a connection so a server can start
 /// (and report itself unready) while PostgreSQL is still coming up.
 pub fn build_pool(target: &DbTarget, opts: &PoolOptions) -> anyhow::Result<Pool> {
-    if target.backend == Backend::Sqlite {
-        if let Some(dir) = std::path::Path::new(&target.location).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
+    if target.backend == Backend::Sqlite
+        && let Some(dir) = std::path::Path::new(&target.location).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let manager = DbManager {
         target: target.clone(),

@@ -122,16 +122,13 @@ pub fn log_call(
                     let mut errors = FieldErrors::new();
                     intake::check_references(c, input, "complaint.", &mut errors)?;
                     errors.finish()?;
-                    Some(intake::receive(
-                        c,
-                        env,
-                        input,
-                        "hotline",
-                        started_at,
-                        &audit_actor,
+                    let arrival = intake::Arrival {
+                        channel: "hotline",
+                        received_at: started_at,
+                        actor: &audit_actor,
                         reserved,
-                        now,
-                    )?)
+                    };
+                    Some(intake::receive(c, env, input, arrival, now)?)
                 }
                 None => None,
             };

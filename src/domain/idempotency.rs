@@ -74,10 +74,10 @@ pub fn run<P>(
     prepare: impl FnOnce(&mut DbConn) -> AppResult<P>,
     work: impl FnOnce(&mut DbConn, P) -> AppResult<serde_json::Value>,
 ) -> AppResult<Outcome> {
-    if let Some(req) = idem {
-        if let Some(rec) = rows::find(conn, &req.scope, &req.key)? {
-            return replay(rec, req);
-        }
+    if let Some(req) = idem
+        && let Some(rec) = rows::find(conn, &req.scope, &req.key)?
+    {
+        return replay(rec, req);
     }
     let prepared = prepare(conn)?;
     let result = db::write_tx(conn, |c| {

@@ -117,30 +117,27 @@ pub fn read_complaint(
         }
     } else {
         let has_default = default_phone.is_some();
-        match r.object("complainant", true) {
-            Some(mut c) => {
-                c.deny_unknown(IDENTITY_FIELDS);
-                complainant.name = c.text("name", true, 1, 50, false);
-                complainant.phone = c.phone("phone", !has_default);
-                complainant.email = c.text("email", false, 1, 254, false);
-                if let Some(e) = &complainant.email {
-                    if let Some(msg) = validation::email(e) {
-                        let path = c.path("email");
+        if let Some(mut c) = r.object("complainant", true) {
+            c.deny_unknown(IDENTITY_FIELDS);
+            complainant.name = c.text("name", true, 1, 50, false);
+            complainant.phone = c.phone("phone", !has_default);
+            complainant.email = c.text("email", false, 1, 254, false);
+            if let Some(e) = &complainant.email
+                && let Some(msg) = validation::email(e)
+            {
+                let path = c.path("email");
+                c.errors.add(path, msg);
+            }
+            if let Some(raw) = c.text("id_number", false, 1, 18, false) {
+                match validation::id_number(&raw) {
+                    Ok(v) => complainant.id_number = Some(v),
+                    Err(msg) => {
+                        let path = c.path("id_number");
                         c.errors.add(path, msg);
                     }
                 }
-                if let Some(raw) = c.text("id_number", false, 1, 18, false) {
-                    match validation::id_number(&raw) {
-                        Ok(v) => complainant.id_number = Some(v),
-                        Err(msg) => {
-                            let path = c.path("id_number");
-                            c.errors.add(path, msg);
-                        }
-                    }
-                }
-                complainant.address = c.text("address", false, 1, 200, false);
             }
-            None => {}
+            complainant.address = c.text("address", false, 1, 200, false);
         }
         if complainant.phone.is_none() {
             complainant.phone = default_phone.map(str::to_owned);
@@ -167,21 +164,21 @@ pub fn check_references(
     prefix: &str,
     errors: &mut FieldErrors,
 ) -> diesel::QueryResult<()> {
-    if let Some(code) = &input.category {
-        if !categories::exists_active(conn, code)? {
-            errors.add(
-                format!("{prefix}category"),
-                "is not a known category code (see GET /api/v1/categories)",
-            );
-        }
+    if let Some(code) = &input.category
+        && !categories::exists_active(conn, code)?
+    {
+        errors.add(
+            format!("{prefix}category"),
+            "is not a known category code (see GET /api/v1/categories)",
+        );
     }
-    if let Some(code) = &input.subject_unit {
-        if !units::exists_active(conn, code)? {
-            errors.add(
-                format!("{prefix}subject_unit"),
-                "is not a known unit code (see GET /api/v1/units)",
-            );
-        }
+    if let Some(code) = &input.subject_unit
+        && !units::exists_active(conn, code)?
+    {
+        errors.add(
+            format!("{prefix}subject_unit"),
+            "is not a known unit code (see GET /api/v1/units)",
+        );
     }
     Ok(())
 }
@@ -209,20 +206,32 @@ pub fn tracking_counter(received_at: DateTime<Utc>, tz: Tz) -> (String, String) 
     (format!("tracking:{day}"), day)
 }
 
+/// How a complaint arrived: channel, the moment it counts as received, who
+/// filed it, and a tracking sequence number taken before the transaction
+/// (PostgreSQL) or `None` to take it inside (SQLite).
+pub struct Arrival<'a> {
+    pub channel: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub actor: &'a AuditActor,
+    pub reserved: Option<i64>,
+}
+
 /// Writes a new complaint with its identity and first audit event. Runs in
-/// the caller's write transaction. `reserved` is a sequence number taken
-/// before the transaction (PostgreSQL), or `None` to take it here (SQLite).
-#[instrument(skip_all, fields(complaint.channel = channel))]
+/// the caller's write transaction.
+#[instrument(skip_all, fields(complaint.channel = arrival.channel))]
 pub fn receive(
     conn: &mut DbConn,
     env: &IntakeEnv,
     input: &ComplaintInput,
-    channel: &str,
-    received_at: DateTime<Utc>,
-    actor: &AuditActor,
-    reserved: Option<i64>,
+    arrival: Arrival<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<(i64, Receipt)> {
+    let Arrival {
+        channel,
+        received_at,
+        actor,
+        reserved,
+    } = arrival;
     let (counter, day) = tracking_counter(received_at, env.tz);
     let seq = match reserved {
         Some(n) => n,
@@ -375,16 +384,13 @@ pub fn submit(
             let mut errors = FieldErrors::new();
             check_references(c, &input, "", &mut errors)?;
             errors.finish()?;
-            let (_, receipt) = receive(
-                c,
-                env,
-                &input,
+            let arrival = Arrival {
                 channel,
-                now,
-                &AuditActor::public(),
+                received_at: now,
+                actor: &AuditActor::public(),
                 reserved,
-                now,
-            )?;
+            };
+            let (_, receipt) = receive(c, env, &input, arrival, now)?;
             Ok(serde_json::to_value(receipt).map_err(anyhow::Error::from)?)
         },
     )

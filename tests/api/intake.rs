@@ -155,12 +155,8 @@ async fn identity_is_encrypted_at_rest_with_a_phone_hash() {
     let mut conn = app.conn();
     let conn = &mut *conn as &mut DbConn;
     use duban::db::schema::complainants::dsl as c;
-    let (name, phone, id_no, hash): (
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<Vec<u8>>,
-        Option<String>,
-    ) = c::complainants
+    type Sealed = Option<Vec<u8>>;
+    let (name, phone, id_no, hash): (Sealed, Sealed, Sealed, Option<String>) = c::complainants
         .select((c::name_enc, c::phone_enc, c::id_number_enc, c::phone_hash))
         .first(conn)
         .unwrap();
