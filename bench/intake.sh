@@ -233,6 +233,15 @@ def pg_version():
     except Exception:
         return "unknown"
 
+def revision():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock", "config", "migrations"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + (" plus uncommitted changes to src/, config/ or migrations/" if dirty else "")
+    except Exception:
+        return "unknown"
+
 def rustc():
     return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
@@ -257,6 +266,7 @@ lines = [
     f"- Memory: {mem_gib()}",
     f"- Kernel: {platform.release()}",
     f"- Toolchain: {rustc()}; PostgreSQL {pg_version()} on 127.0.0.1; SQLite bundled (WAL, synchronous=FULL)",
+    f"- Code: commit {revision()}",
     f"- Command: `{command}`",
     f"- Load: {tool}, {clients} concurrent connections, {seconds} s, keep-alive; the load tool runs on",
     "  the same 2 cores as the server. Ceiling: the same number of OS threads for the same time,",

@@ -50,6 +50,9 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub tracking: TrackingSettings,
     pub paths: PathSettings,
+    pub routing: RoutingSettings,
+    pub letters: LetterSettings,
+    pub smtp: SmtpSettings,
     /// Folder of the data files (units, categories, calendars); not a file key.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -118,8 +121,37 @@ pub struct PathSettings {
     pub data_dir: PathBuf,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    pub leader_titles: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LetterSettings {
+    pub office_unit: String,
+    pub office_name: String,
+    pub transfer_prefix: String,
+    pub reminder_prefix: String,
+    pub supervision_prefix: String,
+    pub accountability_prefix: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub url: String,
+    pub from: String,
+    pub message_id_domain: String,
+    pub max_attempts: i32,
+    pub backoff_base_seconds: i64,
+    pub poll_interval_ms: u64,
+    pub timeout_seconds: u64,
+}
+
 /// Environment variables that are secrets or read elsewhere, never settings.
-const NOT_SETTINGS: &[&str] = &["JWT_SECRET", "PII_KEY", "CONFIG_DIR", "LOG"];
+const NOT_SETTINGS: &[&str] = &["JWT_SECRET", "PII_KEY", "CONFIG_DIR", "LOG", "SMTP_URL"];
 
 impl Settings {
     /// Loads settings for `APP_ENV` from `DUBAN_CONFIG_DIR` (default `config`).

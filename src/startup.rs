@@ -15,8 +15,10 @@ use crate::config::{Secrets, Settings};
 use crate::db::{self, DbTarget, Pool, PoolOptions};
 use crate::domain::calendar::Calendar;
 use crate::domain::intake::IntakeEnv;
+use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::PiiKeys;
 use crate::domain::reference;
+use crate::domain::routing::Rules;
 use crate::domain::throttle::Limits;
 use crate::error::{self, AppError};
 use crate::state::{AppState, Clock};
@@ -70,8 +72,15 @@ pub fn build_state(
     pool: Pool,
     clock: Clock,
 ) -> anyhow::Result<AppState> {
-    let calendar = Calendar::load_dir(&settings.config_dir.join("calendar"))?;
+    let calendar = Arc::new(Calendar::load_dir(&settings.config_dir.join("calendar"))?);
     tracing::info!(years = ?calendar.years(), "working-day calendar loaded");
+    let routing = Rules::load(&settings.config_dir, settings.routing.leader_titles.clone())?;
+    let letters = LetterEnv::load(
+        &settings.config_dir,
+        &settings.letters,
+        &settings.smtp,
+        settings.time_zone(),
+    )?;
     Ok(AppState {
         pool,
         tokens: TokenKeys::new(
@@ -83,6 +92,10 @@ pub fn build_state(
             keys: PiiKeys::new(&secrets.pii_key),
             tracking_prefix: settings.county.tracking_prefix.clone(),
             tz: settings.time_zone(),
+            limit_factor: settings.county.limit_factor,
+            calendar: calendar.clone(),
+            routing: Arc::new(routing),
+            letters: Arc::new(letters),
         },
         tracking: Limits {
             window: chrono::Duration::seconds(settings.tracking.window_seconds),
@@ -94,7 +107,7 @@ pub fn build_state(
             max_per_address: settings.auth.max_login_failures_per_address,
             max_per_subject: settings.auth.max_login_failures_per_user,
         },
-        calendar: Arc::new(calendar),
+        calendar,
         clock,
         metrics: telemetry::metrics_handle(),
         settings: Arc::new(settings),
@@ -158,6 +171,11 @@ impl Application {
         .listen(listener)?
         .run();
         spawn_housekeeping(state.clone());
+        crate::jobs::outbox::spawn(
+            state.pool.clone(),
+            state.settings.smtp.clone(),
+            state.clock.clone(),
+        );
         Ok(Self {
             port,
             server,

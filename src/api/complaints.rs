@@ -47,6 +47,7 @@ pub async fn list_complaints(
             "from",
             "to",
             "q",
+            "overdue",
         ],
     );
     let (page, per_page) = p.paging(50);
@@ -59,6 +60,8 @@ pub async fn list_complaints(
         from: p.instant("from", tz, false),
         to: p.instant("to", tz, true),
         q: p.text("q", 100),
+        overdue_at: (p.choice("overdue", &["true", "false"]).as_deref() == Some("true"))
+            .then(|| crate::db::to_db(state.clock.now())),
     };
     p.finish()?;
     let (items, total) = state

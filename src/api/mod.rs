@@ -6,10 +6,12 @@ pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod complaints;
+pub mod letters;
 pub mod ops;
 pub mod reference;
 pub mod track;
 pub mod users;
+pub mod workflow;
 
 use std::collections::HashMap;
 
@@ -38,6 +40,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     "/complaints/{tracking_no}",
                     web::get().to(complaints::get_complaint),
                 )
+                .route(
+                    "/complaints/{tracking_no}/screen",
+                    web::post().to(workflow::screen_complaint),
+                )
+                .route(
+                    "/complaints/{tracking_no}/assign",
+                    web::post().to(workflow::assign_complaint),
+                )
+                .route(
+                    "/complaints/{tracking_no}/acknowledge",
+                    web::post().to(workflow::acknowledge_complaint),
+                )
+                .route(
+                    "/complaints/{tracking_no}/return",
+                    web::post().to(workflow::return_complaint),
+                )
+                .route(
+                    "/complaints/{tracking_no}/return/decision",
+                    web::post().to(workflow::decide_return),
+                )
+                .route(
+                    "/complaints/{tracking_no}/progress",
+                    web::post().to(workflow::add_progress),
+                )
+                .route(
+                    "/complaints/{tracking_no}/extensions",
+                    web::post().to(workflow::request_extension),
+                )
+                .route(
+                    "/complaints/{tracking_no}/extensions/{id}/decision",
+                    web::post().to(workflow::decide_extension),
+                )
+                .route(
+                    "/complaints/{tracking_no}/report",
+                    web::post().to(workflow::submit_report),
+                )
+                .route(
+                    "/complaints/{tracking_no}/review",
+                    web::post().to(workflow::review_report),
+                )
+                .route(
+                    "/complaints/{tracking_no}/callback",
+                    web::post().to(workflow::record_callback),
+                )
+                .route(
+                    "/complaints/{tracking_no}/reopen",
+                    web::post().to(workflow::reopen_complaint),
+                )
+                .route("/letters", web::get().to(letters::list_letters))
+                .route("/letters/{id}", web::get().to(letters::get_letter))
+                .route("/track/feedback", web::post().to(track::submit_feedback))
                 .route("/calls", web::post().to(calls::log_call))
                 .route("/calls", web::get().to(calls::list_calls))
                 .route("/track", web::post().to(track::track_complaint))

@@ -43,3 +43,42 @@ pub async fn track_complaint(
         .insert_header(("Cache-Control", "no-store"))
         .json(view))
 }
+
+/// `POST /api/v1/track/feedback`: the citizen rates a closed case, once.
+pub async fn submit_feedback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::new();
+    let mut r = Reader::root(&body, &mut errors);
+    let tracking_no = r.text("tracking_no", true, 1, 40, false);
+    let query_code = r.text("query_code", true, 1, 40, false);
+    if !r.present("satisfaction") {
+        r.errors.add("satisfaction", "is required");
+    }
+    errors.finish()?;
+    let (tracking_no, query_code) = (
+        tracking_no.expect("validated"),
+        query_code.expect("validated"),
+    );
+    let client = super::client_address(&req, &state);
+    let now = state.clock.now();
+    let st = state.clone();
+    state
+        .db(move |c| {
+            let case = tracking::verify_pair(
+                c,
+                &st.intake.keys,
+                &st.tracking,
+                &client,
+                &tracking_no,
+                &query_code,
+                now,
+            )?;
+            crate::domain::workflow::public_feedback(c, &case, &body, now)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({"status": "recorded"})))
+}

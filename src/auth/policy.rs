@@ -53,6 +53,15 @@ pub enum Action {
     ViewIdentity,
     VerifyAudit,
     ManageUsers,
+    /// Screen, assign, decide returns and extensions, review, reopen.
+    Supervise,
+    /// A unit's own work on its cases: acknowledge, return, progress,
+    /// extensions, report.
+    Handle,
+    /// Ask the citizen whether they are satisfied.
+    Callback,
+    /// Read letters (a unit: its own).
+    ReadLetters,
 }
 
 /// The permission table (DESIGN §8, §9).
@@ -67,6 +76,10 @@ pub fn permits(role: Role, action: Action) -> bool {
         ViewIdentity => matches!(role, Supervisor | Admin),
         VerifyAudit => matches!(role, Auditor | Admin),
         ManageUsers => role == Admin,
+        Supervise => role == Supervisor,
+        Handle => role == Unit,
+        Callback => matches!(role, Operator | Supervisor),
+        ReadLetters => true,
     }
 }
 

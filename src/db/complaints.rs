@@ -28,6 +28,15 @@ pub struct Complaint {
     pub received_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub ack_due_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub return_requested: bool,
+    pub delivery_failed: bool,
+    pub duplicate_of: Option<String>,
+    pub screen_reason: Option<String>,
+    pub satisfaction: Option<String>,
+    pub needs_confirmation: bool,
 }
 
 #[derive(Insertable)]
@@ -106,6 +115,8 @@ pub struct ComplaintFilter {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub q: Option<String>,
+    /// `Some(now)`: only open cases past a deadline at `now`.
+    pub overdue_at: Option<NaiveDateTime>,
 }
 
 fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::MultiBackend> {
@@ -130,6 +141,15 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
     }
     if let Some(to) = f.to {
         q = q.filter(complaints::received_at.lt(to));
+    }
+    if let Some(now) = f.overdue_at {
+        q = q
+            .filter(complaints::status.eq_any(["assigned", "in_progress"]))
+            .filter(
+                complaints::due_at.lt(now).or(complaints::acknowledged_at
+                    .is_null()
+                    .and(complaints::ack_due_at.lt(now))),
+            );
     }
     if let Some(text) = &f.q {
         let pattern = format!("%{}%", escape_like(text));

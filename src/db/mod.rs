@@ -422,3 +422,6 @@ pub mod users;
 pub fn page_window(page: i64, per_page: i64) -> (i64, i64) {
     ((page - 1).max(0) * per_page, per_page)
 }
+pub mod assignments;
+pub mod letters;
+pub mod workflow;

@@ -67,6 +67,15 @@ diesel::table! {
         received_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        ack_due_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        acknowledged_at -> Nullable<Timestamp>,
+        return_requested -> Bool,
+        delivery_failed -> Bool,
+        duplicate_of -> Nullable<Text>,
+        screen_reason -> Nullable<Text>,
+        satisfaction -> Nullable<Text>,
+        needs_confirmation -> Bool,
     }
 }
 
@@ -140,6 +149,137 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    assignments (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        unit_code -> Text,
+        assigned_at -> Timestamp,
+        assigned_by -> Nullable<BigInt>,
+        how -> Text,
+        note -> Nullable<Text>,
+        ack_workdays -> Integer,
+        handle_workdays -> Integer,
+        ack_due_at -> Timestamp,
+        due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        reported_at -> Nullable<Timestamp>,
+        return_reason -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    progress_notes (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        unit_code -> Text,
+        author_id -> BigInt,
+        content -> Text,
+        public -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    extension_requests (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        assignment_id -> BigInt,
+        workdays -> Integer,
+        reason -> Text,
+        status -> Text,
+        requested_by -> BigInt,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+        old_due_at -> Timestamp,
+        new_due_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        assignment_id -> BigInt,
+        findings -> Text,
+        measures -> Text,
+        responsible_person -> Text,
+        rectification_deadline -> Date,
+        target -> Text,
+        public_reply -> Text,
+        submitted_by -> BigInt,
+        submitted_at -> Timestamp,
+        review -> Nullable<Text>,
+        review_comment -> Nullable<Text>,
+        reviewed_by -> Nullable<BigInt>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rectification_items (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        content -> Text,
+        responsible_person -> Text,
+        deadline -> Date,
+        target -> Text,
+        status -> Text,
+    }
+}
+
+diesel::table! {
+    letters (id) {
+        id -> BigInt,
+        kind -> Text,
+        year -> Integer,
+        seq -> BigInt,
+        number -> Text,
+        complaint_id -> Nullable<BigInt>,
+        unit_code -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        letter_id -> Nullable<BigInt>,
+        complaint_id -> Nullable<BigInt>,
+        recipient -> Text,
+        cc -> Nullable<Text>,
+        subject -> Text,
+        body -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        source -> Text,
+        satisfaction -> Text,
+        comment -> Nullable<Text>,
+        author_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(complainants -> complaints (complaint_id));
 diesel::joinable!(calls -> complaints (complaint_id));
 diesel::joinable!(calls -> users (operator_id));
@@ -155,4 +295,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     counters,
     throttle,
+    assignments,
+    progress_notes,
+    extension_requests,
+    reports,
+    rectification_items,
+    letters,
+    outbox,
+    feedback,
 );

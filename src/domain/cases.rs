@@ -16,7 +16,7 @@ use crate::domain::intake;
 use crate::domain::privacy::PiiKeys;
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct CodeName {
     pub code: String,
     pub name: Option<String>,
@@ -34,6 +34,8 @@ pub struct ComplaintSummary {
     pub responsible_unit: Option<CodeName>,
     pub received_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub ack_due_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,6 +72,20 @@ pub struct ComplaintView {
     pub anonymous: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub complainant: Option<IdentityView>,
+    pub return_requested: bool,
+    pub delivery_failed: bool,
+    pub needs_confirmation: bool,
+    pub duplicate_of: Option<String>,
+    pub screen_reason: Option<String>,
+    pub satisfaction: Option<String>,
+    /// The open assignment with both clocks.
+    pub assignment: Option<AssignmentView>,
+    pub assignments: Vec<AssignmentView>,
+    pub letters: Vec<crate::domain::letters::LetterView>,
+    pub progress: Vec<ProgressView>,
+    pub extensions: Vec<ExtensionView>,
+    pub reports: Vec<ReportView>,
+    pub feedback: Vec<FeedbackView>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -125,8 +141,105 @@ impl Names {
             responsible_unit: self.unit(&c.responsible_unit_code),
             received_at: db::from_db(c.received_at),
             updated_at: db::from_db(c.updated_at),
+            ack_due_at: c.ack_due_at.map(db::from_db),
+            due_at: c.due_at.map(db::from_db),
         }
     }
+}
+
+/// One clock of an assignment: its deadline, when it stopped, and how it
+/// stands at the time of reading.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClockView {
+    pub due_at: DateTime<Utc>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// Seconds left (negative: overdue), at the stop if stopped.
+    pub seconds_left: i64,
+    pub overdue: bool,
+}
+
+fn clock(
+    due: chrono::NaiveDateTime,
+    stopped: Option<chrono::NaiveDateTime>,
+    now: DateTime<Utc>,
+) -> ClockView {
+    let at = stopped.map(db::from_db).unwrap_or(now);
+    let left = (db::from_db(due) - at).num_seconds();
+    ClockView {
+        due_at: db::from_db(due),
+        stopped_at: stopped.map(db::from_db),
+        seconds_left: left,
+        overdue: left < 0,
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AssignmentView {
+    pub id: i64,
+    pub unit: CodeName,
+    pub how: String,
+    pub assigned_at: DateTime<Utc>,
+    pub ack_workdays: i32,
+    pub handle_workdays: i32,
+    pub acknowledge: ClockView,
+    pub handling: ClockView,
+    pub return_reason: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProgressView {
+    pub at: DateTime<Utc>,
+    pub unit: String,
+    pub content: String,
+    pub public: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ExtensionView {
+    pub id: i64,
+    pub workdays: i32,
+    pub reason: String,
+    pub status: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub old_due_at: DateTime<Utc>,
+    pub new_due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    pub content: String,
+    pub responsible_person: String,
+    pub deadline: NaiveDate,
+    pub target: String,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportView {
+    pub id: i64,
+    pub findings: String,
+    pub measures: String,
+    pub responsible_person: String,
+    pub rectification_deadline: NaiveDate,
+    pub target: String,
+    pub public_reply: String,
+    pub submitted_at: DateTime<Utc>,
+    pub review: Option<String>,
+    pub review_comment: Option<String>,
+    pub rectification_items: Vec<ItemView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeedbackView {
+    pub source: String,
+    pub satisfaction: String,
+    /// The citizen's own words may name them: not shown to units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// Lists complaints. A unit officer sees only its own unit's cases, whatever
@@ -211,6 +324,97 @@ pub fn get(
         })
         .collect();
     let names = Names::load(conn, &[&c])?;
+    let history = db::assignments::history(conn, c.id)?;
+    let unit_names: HashMap<String, String> = db::units::names(
+        conn,
+        &history
+            .iter()
+            .map(|a| a.unit_code.clone())
+            .collect::<Vec<_>>(),
+    )?
+    .into_iter()
+    .collect();
+    let assignments: Vec<AssignmentView> = history
+        .into_iter()
+        .map(|a| AssignmentView {
+            id: a.id,
+            unit: CodeName {
+                name: unit_names.get(&a.unit_code).cloned(),
+                code: a.unit_code,
+            },
+            how: a.how,
+            assigned_at: db::from_db(a.assigned_at),
+            ack_workdays: a.ack_workdays,
+            handle_workdays: a.handle_workdays,
+            acknowledge: clock(a.ack_due_at, a.acknowledged_at.or(a.ended_at), now),
+            handling: clock(a.due_at, a.reported_at.or(a.ended_at), now),
+            return_reason: a.return_reason,
+            ended_at: a.ended_at.map(db::from_db),
+            end_reason: a.end_reason,
+        })
+        .collect();
+    let open = assignments.iter().rposition(|a| a.ended_at.is_none());
+    let letters = crate::domain::letters::for_complaint(conn, c.id)?;
+    let progress = db::workflow::progress(conn, c.id)?
+        .into_iter()
+        .map(|p| ProgressView {
+            at: db::from_db(p.created_at),
+            unit: p.unit_code,
+            content: p.content,
+            public: p.public,
+        })
+        .collect();
+    let extensions = db::workflow::extensions(conn, c.id)?
+        .into_iter()
+        .map(|e| ExtensionView {
+            id: e.id,
+            workdays: e.workdays,
+            reason: e.reason,
+            status: e.status,
+            requested_at: db::from_db(e.requested_at),
+            decided_at: e.decided_at.map(db::from_db),
+            old_due_at: db::from_db(e.old_due_at),
+            new_due_at: e.new_due_at.map(db::from_db),
+        })
+        .collect();
+    let report_rows = db::workflow::reports(conn, c.id)?;
+    let items = db::workflow::items(conn, &report_rows.iter().map(|r| r.id).collect::<Vec<_>>())?;
+    let reports = report_rows
+        .into_iter()
+        .map(|r| ReportView {
+            rectification_items: items
+                .iter()
+                .filter(|i| i.report_id == r.id)
+                .map(|i| ItemView {
+                    content: i.content.clone(),
+                    responsible_person: i.responsible_person.clone(),
+                    deadline: i.deadline,
+                    target: i.target.clone(),
+                    status: i.status.clone(),
+                })
+                .collect(),
+            id: r.id,
+            findings: r.findings,
+            measures: r.measures,
+            responsible_person: r.responsible_person,
+            rectification_deadline: r.rectification_deadline,
+            target: r.target,
+            public_reply: r.public_reply,
+            submitted_at: db::from_db(r.submitted_at),
+            review: r.review,
+            review_comment: r.review_comment,
+        })
+        .collect();
+    let feedback = db::workflow::feedback_for(conn, c.id)?
+        .into_iter()
+        .map(|f| FeedbackView {
+            source: f.source,
+            satisfaction: f.satisfaction,
+            comment: if is_unit { None } else { f.comment },
+            at: db::from_db(f.created_at),
+        })
+        .collect();
+    let assignment = open.map(|i| assignments[i].clone());
     Ok(ComplaintView {
         summary: names.summary(&c),
         content: c.content.clone(),
@@ -221,6 +425,19 @@ pub fn get(
         created_at: db::from_db(c.created_at),
         anonymous: (!is_unit).then_some(c.anonymous),
         complainant,
+        return_requested: c.return_requested,
+        delivery_failed: c.delivery_failed,
+        needs_confirmation: c.needs_confirmation,
+        duplicate_of: c.duplicate_of.clone(),
+        screen_reason: c.screen_reason.clone(),
+        satisfaction: c.satisfaction.clone(),
+        assignment,
+        assignments,
+        letters,
+        progress,
+        extensions,
+        reports,
+        feedback,
         timeline,
     })
 }

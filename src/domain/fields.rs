@@ -37,6 +37,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads an element of a list, naming its fields under `prefix`
+    /// (e.g. `items[2].`).
+    pub fn at(value: &'a Value, prefix: String, errors: &'a mut FieldErrors) -> Self {
+        let obj = value.as_object();
+        if obj.is_none() {
+            errors.add(prefix.trim_end_matches('.').to_owned(), "must be an object");
+        }
+        Self {
+            obj,
+            prefix,
+            errors,
+        }
+    }
+
     pub fn path(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }

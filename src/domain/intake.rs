@@ -2,6 +2,8 @@
 //! complaint, its sealed identity, its first audit event and the idempotency
 //! record are written in one transaction; the answer is given after commit.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -11,10 +13,13 @@ use tracing::instrument;
 use crate::db::complaints::{self as rows, NewComplaint, SealedIdentity};
 use crate::db::{self, DbConn, categories, units};
 use crate::domain::audit::{self, AuditActor};
+use crate::domain::calendar::Calendar;
 use crate::domain::fields::Reader;
+use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::{self, PiiKeys};
+use crate::domain::routing::Rules;
 use crate::domain::validation;
-use crate::error::{AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, FieldErrors};
 
 /// Where a complaint came from.
 pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
@@ -183,12 +188,17 @@ pub fn check_references(
     Ok(())
 }
 
-/// Settings intake needs.
+/// What intake and the case workflow need besides a connection: keys, the
+/// calendar, routing rules and letter templates (loaded once at start-up).
 #[derive(Clone, Debug)]
 pub struct IntakeEnv {
     pub keys: PiiKeys,
     pub tracking_prefix: String,
     pub tz: Tz,
+    pub limit_factor: f64,
+    pub calendar: Arc<Calendar>,
+    pub routing: Arc<Rules>,
+    pub letters: Arc<LetterEnv>,
 }
 
 /// What the citizen is given once: the tracking number and the query code.
@@ -238,6 +248,16 @@ pub fn receive(
         None => db::next_counter(conn, &counter)?,
     };
     let tracking_no = format!("{}{}{:06}", env.tracking_prefix, day, seq);
+    // The unit and every letter see this text: the complainant's own identity
+    // is taken out of it first.
+    let id = &input.complainant;
+    let own: Vec<&str> = [&id.name, &id.email, &id.id_number, &id.address]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let title = privacy::redact(&input.title, &own, id.phone.as_deref());
+    let content = privacy::redact(&input.content, &own, id.phone.as_deref());
     let query_code = privacy::new_query_code();
     let code_hash = env.keys.query_code_hash(&tracking_no, &query_code);
     let received_db = db::to_db(received_at);
@@ -249,8 +269,8 @@ pub fn receive(
             query_code_hash: &code_hash,
             channel,
             status: status::RECEIVED,
-            title: &input.title,
-            content: &input.content,
+            title: &title,
+            content: &content,
             category_code: input.category.as_deref(),
             subject_unit_code: input.subject_unit.as_deref(),
             subject_person: input.subject_person.as_deref(),
@@ -286,6 +306,10 @@ pub fn receive(
         },
         now,
     )?;
+    // Routing happens in the same transaction: a routed case is stored
+    // assigned, with its transfer letter queued, or not at all.
+    let stored = rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)?;
+    let routed = super::workflow::auto_route(conn, env, &stored, now)?;
     metrics::counter!("duban_complaints_created_total", "channel" => channel.to_owned())
         .increment(1);
     tracing::info!(complaint.id = id, "complaint received");
@@ -294,7 +318,7 @@ pub fn receive(
         Receipt {
             tracking_no,
             query_code,
-            status: status::RECEIVED.into(),
+            status: routed.status,
             received_at: db::from_db(received_db),
         },
     ))

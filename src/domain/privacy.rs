@@ -227,3 +227,116 @@ mod tests {
         );
     }
 }
+
+/// What replaces a complainant's own identity found in free text.
+pub const REDACTED: &str = "[已隐去]";
+
+/// Removes the complainant's own identity values from free text (a citizen
+/// may write "我叫王小明，电话139…" into the complaint), so the text can go to
+/// the unit and into letters. Phone numbers are found whatever spaces or
+/// dashes the writer put between the digits.
+pub fn redact(text: &str, values: &[&str], phone: Option<&str>) -> String {
+    let mut out = text.to_owned();
+    let mut sorted: Vec<&str> = values
+        .iter()
+        .copied()
+        .filter(|v| v.chars().count() >= 2)
+        .collect();
+    sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in sorted {
+        if out.contains(v) {
+            out = out.replace(v, REDACTED);
+        }
+        let upper = v.to_uppercase();
+        if upper != v && out.to_uppercase().contains(&upper) {
+            out = replace_case_insensitive(&out, v);
+        }
+    }
+    if let Some(p) = phone.filter(|p| p.len() >= 7) {
+        out = redact_digits(&out, p);
+        // A mobile number written with its country code.
+        if p.starts_with('1') {
+            out = redact_digits(&out, &format!("86{p}"));
+        }
+    }
+    out
+}
+
+fn replace_case_insensitive(text: &str, needle: &str) -> String {
+    let lower_text = text.to_lowercase();
+    let lower_needle = needle.to_lowercase();
+    if lower_text.len() != text.len() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(pos) = lower_text[i..].find(&lower_needle) {
+        out.push_str(&text[i..i + pos]);
+        out.push_str(REDACTED);
+        i += pos + lower_needle.len();
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
+/// Replaces every run of `digits` in `text`, allowing spaces, dashes and
+/// brackets between them.
+fn redact_digits(text: &str, digits: &str) -> String {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let want: Vec<char> = digits.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied_to = 0;
+    while i < chars.len() {
+        if chars[i].1 == want[0] {
+            let (mut j, mut k) = (i, 0);
+            while j < chars.len() && k < want.len() {
+                let c = chars[j].1;
+                if c == want[k] {
+                    k += 1;
+                } else if !(k > 0 && matches!(c, ' ' | '-' | '(' | ')')) {
+                    break;
+                }
+                j += 1;
+            }
+            if k == want.len() {
+                out.push_str(&text[copied_to..chars[i].0]);
+                out.push_str(REDACTED);
+                copied_to = chars.get(j).map_or(text.len(), |c| c.0);
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied_to..]);
+    out
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn own_identity_is_taken_out_of_free_text() {
+        let text = "我叫王小明，电话139 1234-5678，邮箱WXM@example.cn，住潋江镇解放路18号。王小明再次反映。";
+        let out = redact(
+            text,
+            &["王小明", "wxm@example.cn", "潋江镇解放路18号"],
+            Some("13912345678"),
+        );
+        assert_eq!(
+            out,
+            "我叫[已隐去]，电话[已隐去]，邮箱[已隐去]，住[已隐去]。[已隐去]再次反映。"
+        );
+    }
+
+    #[test]
+    fn other_numbers_are_left_alone() {
+        assert_eq!(
+            redact("案号13900000000", &[], Some("13912345678")),
+            "案号13900000000"
+        );
+        assert_eq!(redact("名字王", &["王"], None), "名字王");
+    }
+}

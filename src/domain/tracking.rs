@@ -36,6 +36,8 @@ pub struct TrackView {
     pub deadlines: Deadlines,
     pub timeline: Vec<PublicEvent>,
     pub public_reply: Option<String>,
+    /// A closed case can be rated once (`POST /api/v1/track/feedback`).
+    pub satisfaction: Option<String>,
 }
 
 pub fn status_label(status: &str) -> &'static str {
@@ -51,8 +53,9 @@ pub fn status_label(status: &str) -> &'static str {
     }
 }
 
-/// Looks a case up for the public. `client` is the caller's address.
-pub fn track(
+/// The case behind a tracking number and query code, or the uniform 404
+/// (failures counted, limits enforced). `client` is the caller's address.
+pub fn verify_pair(
     conn: &mut DbConn,
     keys: &PiiKeys,
     limits: &Limits,
@@ -60,7 +63,7 @@ pub fn track(
     tracking_no: &str,
     query_code: &str,
     now: DateTime<Utc>,
-) -> AppResult<TrackView> {
+) -> AppResult<crate::db::complaints::Complaint> {
     let number = tracking_no.trim().to_ascii_uppercase();
     let keys_ = throttle::Keys::new("track", client, &number);
     throttle::check(conn, limits, &keys_, now)?;
@@ -78,6 +81,20 @@ pub fn track(
         metrics::counter!("duban_track_failures_total").increment(1);
         return Err(AppError::NotFound);
     };
+    Ok(c)
+}
+
+/// Looks a case up for the public.
+pub fn track(
+    conn: &mut DbConn,
+    keys: &PiiKeys,
+    limits: &Limits,
+    client: &str,
+    tracking_no: &str,
+    query_code: &str,
+    now: DateTime<Utc>,
+) -> AppResult<TrackView> {
+    let c = verify_pair(conn, keys, limits, client, tracking_no, query_code, now)?;
     let events = db::audit::for_complaint(conn, c.id)?;
     let timeline = events
         .into_iter()
@@ -105,11 +122,12 @@ pub fn track(
         category,
         responsible_unit,
         deadlines: Deadlines {
-            ack_due_at: None,
-            due_at: None,
+            ack_due_at: c.ack_due_at.map(db::from_db),
+            due_at: c.due_at.map(db::from_db),
         },
         timeline,
         public_reply: c.public_reply,
+        satisfaction: c.satisfaction,
     })
 }
 

@@ -140,6 +140,25 @@ pub fn config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
 }
 
+/// A copy of the shipped configuration folder, for tests that edit it.
+pub fn copy_config() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&config_dir(), dir.path());
+    dir
+}
+
 /// Settings as tests use them: the shipped config files, `APP_ENV=test`, no
 /// environment variables (the developer's shell must not change results).
 pub fn test_settings(data_dir: &Path, db_url: &str) -> Settings {

@@ -327,13 +327,7 @@ async fn reference_data_loads_idempotently_and_follows_the_files() {
     };
     let before = count(&app);
     // A second start on the same database, with an edited units file.
-    let config = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(config_dir()).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().is_file() {
-            std::fs::copy(entry.path(), config.path().join(entry.file_name())).unwrap();
-        }
-    }
+    let config = copy_config();
     let units = std::fs::read_to_string(config.path().join("units.toml")).unwrap();
     std::fs::write(
         config.path().join("units.toml"),

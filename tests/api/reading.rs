@@ -40,7 +40,8 @@ async fn supervisors_see_identity_and_the_read_is_audited() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, vec!["received", "identity_viewed"]);
+    // The subject person works at the subject unit: routing waits for a supervisor.
+    assert_eq!(actions, vec!["received", "routing_held", "identity_viewed"]);
 
     let admin = app.token_for(Role::Admin, None).await;
     let case: Value = app

@@ -1,0 +1,18 @@
+DROP TABLE feedback;
+DROP TABLE outbox;
+DROP TABLE letters;
+DROP TABLE rectification_items;
+DROP TABLE reports;
+DROP TABLE extension_requests;
+DROP TABLE progress_notes;
+DROP TABLE assignments;
+DROP INDEX complaints_due;
+ALTER TABLE complaints DROP COLUMN needs_confirmation;
+ALTER TABLE complaints DROP COLUMN satisfaction;
+ALTER TABLE complaints DROP COLUMN screen_reason;
+ALTER TABLE complaints DROP COLUMN duplicate_of;
+ALTER TABLE complaints DROP COLUMN delivery_failed;
+ALTER TABLE complaints DROP COLUMN return_requested;
+ALTER TABLE complaints DROP COLUMN acknowledged_at;
+ALTER TABLE complaints DROP COLUMN due_at;
+ALTER TABLE complaints DROP COLUMN ack_due_at;

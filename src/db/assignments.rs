@@ -1,0 +1,80 @@
+//! `assignments`: each sending of a case to a unit, with its two clocks.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::assignments;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = assignments)]
+pub struct Assignment {
+    pub id: i64,
+    pub complaint_id: i64,
+    pub unit_code: String,
+    pub assigned_at: NaiveDateTime,
+    pub assigned_by: Option<i64>,
+    pub how: String,
+    pub note: Option<String>,
+    pub ack_workdays: i32,
+    pub handle_workdays: i32,
+    pub ack_due_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub reported_at: Option<NaiveDateTime>,
+    pub return_reason: Option<String>,
+    pub ended_at: Option<NaiveDateTime>,
+    pub end_reason: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = assignments)]
+pub struct NewAssignment<'a> {
+    pub complaint_id: i64,
+    pub unit_code: &'a str,
+    pub assigned_at: NaiveDateTime,
+    pub assigned_by: Option<i64>,
+    pub how: &'a str,
+    pub note: Option<&'a str>,
+    pub ack_workdays: i32,
+    pub handle_workdays: i32,
+    pub ack_due_at: NaiveDateTime,
+    pub due_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, a: &NewAssignment<'_>) -> QueryResult<Assignment> {
+    diesel::insert_into(assignments::table)
+        .values(a)
+        .returning(assignments::all_columns)
+        .get_result(conn)
+}
+
+/// The open assignment of a case, if any.
+pub fn current(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Option<Assignment>> {
+    assignments::table
+        .filter(assignments::complaint_id.eq(complaint_id))
+        .filter(assignments::ended_at.is_null())
+        .order(assignments::id.desc())
+        .select(Assignment::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn history(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Vec<Assignment>> {
+    assignments::table
+        .filter(assignments::complaint_id.eq(complaint_id))
+        .order(assignments::id.asc())
+        .select(Assignment::as_select())
+        .load(conn)
+}
+
+pub fn end(conn: &mut DbConn, id: i64, reason: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(assignments::table.find(id))
+        .set((
+            assignments::ended_at.eq(at),
+            assignments::end_reason.eq(reason),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,219 @@
+//! `letters` (numbered formal documents) and `outbox` (e-mail waiting to be
+//! sent, with attempts, backoff and claims).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{letters, outbox};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = letters)]
+pub struct Letter {
+    pub id: i64,
+    pub kind: String,
+    pub year: i32,
+    pub seq: i64,
+    pub number: String,
+    pub complaint_id: Option<i64>,
+    pub unit_code: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = letters)]
+pub struct NewLetter<'a> {
+    pub kind: &'a str,
+    pub year: i32,
+    pub seq: i64,
+    pub number: &'a str,
+    pub complaint_id: Option<i64>,
+    pub unit_code: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, l: &NewLetter<'_>) -> QueryResult<Letter> {
+    diesel::insert_into(letters::table)
+        .values(l)
+        .returning(letters::all_columns)
+        .get_result(conn)
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Letter>> {
+    letters::table
+        .find(id)
+        .select(Letter::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LetterFilter {
+    pub unit: Option<String>,
+    pub kind: Option<String>,
+    pub complaint_id: Option<i64>,
+}
+
+fn filtered<'a>(f: &'a LetterFilter) -> letters::BoxedQuery<'a, super::MultiBackend> {
+    let mut q = letters::table.into_boxed();
+    if let Some(u) = &f.unit {
+        q = q.filter(letters::unit_code.eq(u));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(letters::kind.eq(k));
+    }
+    if let Some(c) = f.complaint_id {
+        q = q.filter(letters::complaint_id.eq(c));
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &LetterFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Letter>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order(letters::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(Letter::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub letter_id: Option<i64>,
+    pub complaint_id: Option<i64>,
+    pub recipient: String,
+    pub cc: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutbox<'a> {
+    pub letter_id: Option<i64>,
+    pub complaint_id: Option<i64>,
+    pub recipient: &'a str,
+    pub cc: Option<&'a str>,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub message_id: &'a str,
+    pub status: &'a str,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn enqueue(conn: &mut DbConn, row: &NewOutbox<'_>) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Delivery rows of the given letters.
+pub fn deliveries(conn: &mut DbConn, letter_ids: &[i64]) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::letter_id.eq_any(letter_ids))
+        .order(outbox::id.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+const CLAIM_PG: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
+     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+     AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     RETURNING *";
+const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until = ?1 WHERE id IN (\
+     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
+     AND (claimed_until IS NULL OR claimed_until < ?2) ORDER BY id LIMIT ?3) \
+     RETURNING *";
+
+/// Claims up to `limit` due rows until `lease_until`, so no other worker (on
+/// this or another instance) takes them meanwhile. A worker that dies leaves
+/// its claim to expire, and the row is retried: delivery is at least once.
+pub fn claim_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let mut rows: Vec<OutboxRow> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(CLAIM_PG)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+    };
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+pub fn mark_sent(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(at),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a failed attempt: retry at `retry_at`, or `failed` for good.
+pub fn mark_failed_attempt(
+    conn: &mut DbConn,
+    id: i64,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    let status = if retry_at.is_some() {
+        "pending"
+    } else {
+        "failed"
+    };
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    if let Some(at) = retry_at {
+        diesel::update(outbox::table.find(id))
+            .set(outbox::next_attempt_at.eq(at))
+            .execute(conn)?;
+    }
+    Ok(())
+}

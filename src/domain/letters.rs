@@ -1,0 +1,370 @@
+//! Letters (DESIGN §7): numbered per kind and year without gaps (the number
+//! is taken inside the transaction that creates the letter), rendered from
+//! the editable templates in `config/templates/letters/`, and queued for
+//! e-mail in the same transaction. Notices are e-mails without a number.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+use minijinja::Environment;
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::config::{LetterSettings, SmtpSettings};
+use crate::db::complaints::Complaint;
+use crate::db::letters::{self as rows, Letter, NewLetter, NewOutbox};
+use crate::db::units::Unit;
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult};
+
+pub const KINDS: &[&str] = &["transfer", "reminder", "supervision", "accountability"];
+
+pub fn kind_title(kind: &str) -> &'static str {
+    match kind {
+        "transfer" => "转办单",
+        "reminder" => "催办函",
+        "supervision" => "督办函",
+        "accountability" => "效能问责通知",
+        _ => "函",
+    }
+}
+
+/// Templates and numbering settings, loaded once at start-up.
+pub struct LetterEnv {
+    templates: Environment<'static>,
+    pub office_name: String,
+    pub office_unit: String,
+    prefixes: [(String, String); 4],
+    pub tz: Tz,
+    message_id_domain: String,
+}
+
+impl std::fmt::Debug for LetterEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LetterEnv")
+            .field("office_unit", &self.office_unit)
+            .finish()
+    }
+}
+
+impl LetterEnv {
+    /// Loads `<kind>.txt` for every kind; a template that does not compile
+    /// stops the start (better than a broken letter at 3 a.m.).
+    pub fn load(
+        config_dir: &Path,
+        letters: &LetterSettings,
+        smtp: &SmtpSettings,
+        tz: Tz,
+    ) -> anyhow::Result<Self> {
+        let mut templates = Environment::new();
+        templates.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        templates.set_keep_trailing_newline(true);
+        for kind in KINDS {
+            let path = config_dir
+                .join("templates/letters")
+                .join(format!("{kind}.txt"));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            templates
+                .add_template_owned(kind.to_string(), text)
+                .with_context(|| format!("template {}", path.display()))?;
+        }
+        Ok(Self {
+            templates,
+            office_name: letters.office_name.clone(),
+            office_unit: letters.office_unit.clone(),
+            prefixes: [
+                ("transfer".into(), letters.transfer_prefix.clone()),
+                ("reminder".into(), letters.reminder_prefix.clone()),
+                ("supervision".into(), letters.supervision_prefix.clone()),
+                (
+                    "accountability".into(),
+                    letters.accountability_prefix.clone(),
+                ),
+            ],
+            tz,
+            message_id_domain: smtp.message_id_domain.clone(),
+        })
+    }
+
+    fn prefix(&self, kind: &str) -> &str {
+        self.prefixes
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, p)| p.as_str())
+            .unwrap_or("函")
+    }
+
+    /// A local date as letters write it: 2026年11月27日.
+    pub fn local_date(&self, t: DateTime<Utc>) -> String {
+        let d = t.with_timezone(&self.tz);
+        format!("{}年{}月{}日", d.year(), d.month(), d.day())
+    }
+
+    /// The stable Message-ID of a letter's e-mail: duplicates of one letter
+    /// carry the same one and can be recognised.
+    pub fn letter_message_id(&self, kind: &str, year: i32, seq: i64) -> String {
+        format!("<letter.{kind}.{year}.{seq}@{}>", self.message_id_domain)
+    }
+
+    fn notice_message_id(&self) -> String {
+        let mut b = [0u8; 12];
+        rand::thread_rng().fill_bytes(&mut b);
+        format!(
+            "<notice.{}@{}>",
+            super::privacy::hex(&b),
+            self.message_id_domain
+        )
+    }
+}
+
+/// What a letter is about; `extra` adds the kind's own fields to the template.
+pub struct LetterRequest<'a> {
+    pub kind: &'a str,
+    pub complaint: &'a Complaint,
+    pub unit: &'a Unit,
+    pub category_name: Option<String>,
+    pub cc: Option<String>,
+    pub extra: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct LetterContext<'a> {
+    number: &'a str,
+    unit_name: &'a str,
+    leader_name: &'a str,
+    leader_title: &'a str,
+    tracking_no: &'a str,
+    title: &'a str,
+    content: &'a str,
+    category_name: &'a str,
+    subject_person: Option<&'a str>,
+    office_name: &'a str,
+    issued_local: String,
+    #[serde(flatten)]
+    extra: &'a serde_json::Value,
+}
+
+/// Issues a letter: takes the next number of its kind and year, renders it,
+/// stores it and queues its e-mail — all in the caller's transaction.
+pub fn issue(
+    conn: &mut DbConn,
+    env: &LetterEnv,
+    req: LetterRequest<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Letter> {
+    let year = now.with_timezone(&env.tz).year();
+    let seq = db::next_counter(conn, &format!("letter:{}:{year}", req.kind))?;
+    let number = format!("{}〔{year}〕{seq}号", env.prefix(req.kind));
+    let c = req.complaint;
+    let ctx = LetterContext {
+        number: &number,
+        unit_name: &req.unit.name,
+        leader_name: &req.unit.leader_name,
+        leader_title: &req.unit.leader_title,
+        tracking_no: &c.tracking_no,
+        title: &c.title,
+        content: &c.content,
+        category_name: req.category_name.as_deref().unwrap_or("未分类"),
+        subject_person: c.subject_person.as_deref(),
+        office_name: &env.office_name,
+        issued_local: env.local_date(now),
+        extra: &req.extra,
+    };
+    let body = env
+        .templates
+        .get_template(req.kind)
+        .and_then(|t| t.render(&ctx))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("letter template {}: {e}", req.kind)))?;
+    let subject = format!(
+        "【{}】{} 受理编号{}",
+        kind_title(req.kind),
+        number,
+        c.tracking_no
+    );
+    let now_db = db::to_db(now);
+    let letter = rows::insert(
+        conn,
+        &NewLetter {
+            kind: req.kind,
+            year,
+            seq,
+            number: &number,
+            complaint_id: Some(c.id),
+            unit_code: &req.unit.code,
+            recipient: &req.unit.email,
+            subject: &subject,
+            body: &body,
+            created_at: now_db,
+        },
+    )?;
+    rows::enqueue(
+        conn,
+        &NewOutbox {
+            letter_id: Some(letter.id),
+            complaint_id: Some(c.id),
+            recipient: &req.unit.email,
+            cc: req.cc.as_deref(),
+            subject: &subject,
+            body: &body,
+            message_id: &env.letter_message_id(req.kind, year, seq),
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now_db,
+            created_at: now_db,
+        },
+    )?;
+    metrics::counter!("duban_letters_issued_total", "kind" => req.kind.to_owned()).increment(1);
+    Ok(letter)
+}
+
+/// Queues a notice (an e-mail without a letter number) to a unit.
+pub fn notice(
+    conn: &mut DbConn,
+    env: &LetterEnv,
+    complaint: &Complaint,
+    unit: &Unit,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let now_db = db::to_db(now);
+    let subject = format!("【督办通知】{subject} 受理编号{}", complaint.tracking_no);
+    let body = format!(
+        "{}：\n\n{body}\n\n受理编号：{}\n\n{}\n{}\n",
+        unit.name,
+        complaint.tracking_no,
+        env.office_name,
+        env.local_date(now)
+    );
+    rows::enqueue(
+        conn,
+        &NewOutbox {
+            letter_id: None,
+            complaint_id: Some(complaint.id),
+            recipient: &unit.email,
+            cc: None,
+            subject: &subject,
+            body: &body,
+            message_id: &env.notice_message_id(),
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now_db,
+            created_at: now_db,
+        },
+    )?;
+    Ok(())
+}
+
+/// A letter as staff and units read it, with its delivery state.
+#[derive(Debug, Serialize)]
+pub struct LetterView {
+    pub id: i64,
+    pub number: String,
+    pub kind: String,
+    pub kind_title: &'static str,
+    pub unit: String,
+    pub tracking_no: Option<String>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Delivery {
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub message_id: Option<String>,
+}
+
+fn views(conn: &mut DbConn, list: Vec<Letter>) -> AppResult<Vec<LetterView>> {
+    let ids: Vec<i64> = list.iter().map(|l| l.id).collect();
+    let outbox = rows::deliveries(conn, &ids)?;
+    let complaint_ids: Vec<i64> = list.iter().filter_map(|l| l.complaint_id).collect();
+    let numbers: std::collections::HashMap<i64, String> =
+        db::complaints::tracking_numbers(conn, &complaint_ids)?
+            .into_iter()
+            .collect();
+    Ok(list
+        .into_iter()
+        .map(|l| {
+            let rows: Vec<_> = outbox
+                .iter()
+                .filter(|o| o.letter_id == Some(l.id))
+                .collect();
+            let state = if rows.iter().any(|o| o.status == "failed") {
+                "failed"
+            } else if !rows.is_empty() && rows.iter().all(|o| o.status == "sent") {
+                "sent"
+            } else {
+                "pending"
+            };
+            let delivery = Delivery {
+                state: state.into(),
+                attempts: rows.iter().map(|o| o.attempts).sum(),
+                sent_at: rows.iter().filter_map(|o| o.sent_at).max().map(db::from_db),
+                last_error: rows.iter().rev().find_map(|o| o.last_error.clone()),
+                message_id: rows.first().map(|o| o.message_id.clone()),
+            };
+            LetterView {
+                id: l.id,
+                kind_title: kind_title(&l.kind),
+                number: l.number,
+                kind: l.kind,
+                unit: l.unit_code,
+                tracking_no: l.complaint_id.and_then(|id| numbers.get(&id).cloned()),
+                recipient: l.recipient,
+                subject: l.subject,
+                body: l.body,
+                created_at: db::from_db(l.created_at),
+                delivery,
+            }
+        })
+        .collect())
+}
+
+/// Letters, newest first; a unit officer sees its own unit's only.
+pub fn list_letters(
+    conn: &mut DbConn,
+    actor: &crate::auth::Actor,
+    mut filter: rows::LetterFilter,
+    page: i64,
+    per_page: i64,
+) -> AppResult<(Vec<LetterView>, i64)> {
+    crate::auth::policy::require(actor, crate::auth::policy::Action::ReadLetters)?;
+    if let Some(own) = crate::auth::policy::unit_scope(actor) {
+        filter.unit = Some(own.to_owned());
+    }
+    let (offset, limit) = db::page_window(page, per_page);
+    let (list, total) = rows::list(conn, &filter, offset, limit)?;
+    Ok((views(conn, list)?, total))
+}
+
+/// One letter; another unit's letter is 404 to a unit officer.
+pub fn get_letter(conn: &mut DbConn, actor: &crate::auth::Actor, id: i64) -> AppResult<LetterView> {
+    crate::auth::policy::require(actor, crate::auth::policy::Action::ReadLetters)?;
+    let letter = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
+    if let Some(own) = crate::auth::policy::unit_scope(actor)
+        && own != letter.unit_code
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(views(conn, vec![letter])?.remove(0))
+}
+
+/// The letters of one case, for its view.
+pub fn for_complaint(conn: &mut DbConn, complaint_id: i64) -> AppResult<Vec<LetterView>> {
+    let filter = rows::LetterFilter {
+        complaint_id: Some(complaint_id),
+        ..Default::default()
+    };
+    let (list, _) = rows::list(conn, &filter, 0, 1_000)?;
+    views(conn, list)
+}

@@ -1,0 +1,189 @@
+//! The outbox worker: claims due e-mails (`FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL, so several instances never take the same row), sends them with
+//! lettre over SMTP, and records the outcome. A failure is retried with
+//! exponential backoff; after the configured attempts the row is `failed`
+//! and its case is flagged for the office. Delivery is at least once; every
+//! e-mail of a letter carries the letter's stable Message-ID.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tracing::instrument;
+
+use crate::config::SmtpSettings;
+use crate::db::letters::{self as rows, OutboxRow};
+use crate::db::schema::complaints;
+use crate::db::{self, DbConn, Pool};
+use crate::error::{AppError, AppResult};
+use crate::state::Clock;
+
+/// How long a claim keeps other workers off a row.
+const LEASE_SECONDS: i64 = 120;
+const BATCH: i64 = 20;
+const MAX_BACKOFF_SECONDS: i64 = 3600;
+
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(s: &SmtpSettings) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&s.url)?
+            .timeout(Some(Duration::from_secs(s.timeout_seconds)))
+            .build();
+        Ok(Self {
+            transport,
+            from: s.from.parse()?,
+        })
+    }
+
+    async fn send(&self, row: &OutboxRow) -> anyhow::Result<()> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(row.recipient.parse()?)
+            .subject(row.subject.clone())
+            .message_id(Some(row.message_id.clone()))
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(cc) = row.cc.as_deref().filter(|c| !c.is_empty()) {
+            builder = builder.cc(cc.parse()?);
+        }
+        let message = builder.body(row.body.clone())?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
+}
+
+/// The wait before retry number `attempt` (1-based).
+pub fn backoff(base_seconds: i64, attempt: i32) -> chrono::Duration {
+    let exp = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+    chrono::Duration::seconds(
+        base_seconds
+            .saturating_mul(1_i64 << exp)
+            .min(MAX_BACKOFF_SECONDS),
+    )
+}
+
+async fn on_pool<T: Send + 'static>(
+    pool: &Pool,
+    f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?
+}
+
+/// What one pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Claims and sends what is due at `now`.
+#[instrument(skip_all)]
+pub async fn run_once(
+    pool: &Pool,
+    mailer: &Mailer,
+    s: &SmtpSettings,
+    now: DateTime<Utc>,
+) -> AppResult<Pass> {
+    let now_db = db::to_db(now);
+    let lease = db::to_db(now + chrono::Duration::seconds(LEASE_SECONDS));
+    let claimed = on_pool(pool, move |c| {
+        Ok(db::write_tx(c, |tx| {
+            rows::claim_due(tx, now_db, lease, BATCH)
+        })?)
+    })
+    .await?;
+    let mut pass = Pass::default();
+    for row in claimed {
+        let result = mailer.send(&row).await;
+        let (max, base) = (s.max_attempts, s.backoff_base_seconds);
+        let id = row.id;
+        match result {
+            Ok(()) => {
+                on_pool(pool, move |c| Ok(rows::mark_sent(c, id, now_db)?)).await?;
+                tracing::info!(outbox.id = id, "e-mail sent");
+                pass.sent += 1;
+            }
+            Err(e) => {
+                // The error names the server and the failure, never the body.
+                let error: String = e.to_string().chars().take(500).collect();
+                let attempt = row.attempts + 1;
+                let give_up = attempt >= max;
+                let retry_at = (!give_up).then(|| db::to_db(now + backoff(base, attempt)));
+                let complaint = row.complaint_id;
+                let logged = error.clone();
+                on_pool(pool, move |c| {
+                    db::write_tx(c, |tx| -> AppResult<()> {
+                        rows::mark_failed_attempt(tx, id, &error, retry_at)?;
+                        if give_up && let Some(cid) = complaint {
+                            diesel::update(complaints::table.find(cid))
+                                .set(complaints::delivery_failed.eq(true))
+                                .execute(tx)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+                if give_up {
+                    tracing::error!(outbox.id = id, attempts = attempt, error = %logged, "e-mail failed for good; case flagged");
+                    pass.failed += 1;
+                } else {
+                    tracing::warn!(outbox.id = id, attempts = attempt, error = %logged, "e-mail failed; will retry");
+                    pass.retried += 1;
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// The worker loop of `duban serve`. Without an SMTP URL, e-mails wait.
+pub fn spawn(pool: Pool, settings: SmtpSettings, clock: Clock) {
+    if settings.url.is_empty() {
+        tracing::warn!("no SMTP server configured (DUBAN_SMTP_URL): letters wait in the outbox");
+        return;
+    }
+    let mailer = match Mailer::new(&settings) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up the SMTP transport; letters wait in the outbox");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(Duration::from_millis(settings.poll_interval_ms.max(50)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = run_once(&pool, &mailer, &settings, clock.now()).await {
+                tracing::warn!(error = %e, "outbox pass failed");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff(30, 1).num_seconds(), 30);
+        assert_eq!(backoff(30, 2).num_seconds(), 60);
+        assert_eq!(backoff(30, 5).num_seconds(), 480);
+        assert_eq!(backoff(30, 30).num_seconds(), 3600);
+    }
+}
