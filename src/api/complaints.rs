@@ -48,6 +48,7 @@ pub async fn list_complaints(
             "to",
             "q",
             "overdue",
+            "flag",
         ],
     );
     let (page, per_page) = p.paging(50);
@@ -62,6 +63,7 @@ pub async fn list_complaints(
         q: p.text("q", 100),
         overdue_at: (p.choice("overdue", &["true", "false"]).as_deref() == Some("true"))
             .then(|| crate::db::to_db(state.clock.now())),
+        flag: p.choice("flag", crate::db::complaints::FLAGS),
     };
     p.finish()?;
     let (items, total) = state

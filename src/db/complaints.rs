@@ -117,7 +117,17 @@ pub struct ComplaintFilter {
     pub q: Option<String>,
     /// `Some(now)`: only open cases past a deadline at `now`.
     pub overdue_at: Option<NaiveDateTime>,
+    /// Cases waiting for the office: see [`FLAGS`].
+    pub flag: Option<String>,
 }
+
+/// Flags the office filters on.
+pub const FLAGS: &[&str] = &[
+    "return_requested",
+    "needs_confirmation",
+    "delivery_failed",
+    "unsatisfied",
+];
 
 fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::MultiBackend> {
     let mut q = complaints::table.into_boxed();
@@ -150,6 +160,17 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
                     .is_null()
                     .and(complaints::ack_due_at.lt(now))),
             );
+    }
+    match f.flag.as_deref() {
+        Some("return_requested") => q = q.filter(complaints::return_requested.eq(true)),
+        Some("needs_confirmation") => q = q.filter(complaints::needs_confirmation.eq(true)),
+        Some("delivery_failed") => q = q.filter(complaints::delivery_failed.eq(true)),
+        Some("unsatisfied") => {
+            q = q
+                .filter(complaints::status.eq("closed"))
+                .filter(complaints::satisfaction.eq("unsatisfied"))
+        }
+        _ => {}
     }
     if let Some(text) = &f.q {
         let pattern = format!("%{}%", escape_like(text));

@@ -251,6 +251,47 @@ mod tests {
     }
 
     #[test]
+    fn the_2025_spring_festival_and_national_day() {
+        let c = shipped();
+        // Sunday 26 January 2025 is worked; 28 January – 4 February off.
+        assert!(c.is_workday(d(2025, 1, 26)));
+        assert_eq!(c.nth_workday_after(d(2025, 1, 24), 1), d(2025, 1, 26));
+        assert_eq!(c.nth_workday_after(d(2025, 1, 26), 2), d(2025, 2, 5));
+        // Saturday 8 February is worked.
+        assert_eq!(c.nth_workday_after(d(2025, 2, 7), 1), d(2025, 2, 8));
+        // National Day and Mid-Autumn, 1–8 October; Sunday 28 September and
+        // Saturday 11 October are worked.
+        assert_eq!(c.nth_workday_after(d(2025, 9, 26), 1), d(2025, 9, 28));
+        assert_eq!(c.nth_workday_after(d(2025, 9, 30), 1), d(2025, 10, 9));
+        assert_eq!(c.nth_workday_after(d(2025, 10, 10), 1), d(2025, 10, 11));
+    }
+
+    #[test]
+    fn year_ends_cross_into_the_next_calendar() {
+        let c = shipped();
+        // Wednesday 31 December 2025 → 1–3 January 2026 off, Sunday 4 worked.
+        assert_eq!(c.nth_workday_after(d(2025, 12, 31), 1), d(2026, 1, 4));
+        assert_eq!(c.nth_workday_after(d(2025, 12, 30), 1), d(2025, 12, 31));
+        assert_eq!(c.workdays_between(d(2025, 12, 31), d(2026, 1, 5)), 2);
+    }
+
+    #[test]
+    fn one_working_day_after_a_friday_is_monday() {
+        let c = shipped();
+        assert_eq!(c.nth_workday_after(d(2026, 11, 27), 1), d(2026, 11, 30));
+        // N counts days strictly after T's date, whatever the hour.
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        let late = tz
+            .with_ymd_and_hms(2026, 11, 26, 23, 30, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            c.deadline(late, 1, tz).with_timezone(&tz).date_naive(),
+            d(2026, 11, 27)
+        );
+    }
+
+    #[test]
     fn effective_limit_is_halved_and_rounded_up() {
         assert_eq!(effective_workdays(30, 0.5), 15);
         assert_eq!(effective_workdays(15, 0.5), 8);

@@ -609,6 +609,16 @@ async fn a_redo_reopens_work_with_a_new_deadline_and_an_unsatisfied_citizen_gets
             .status(),
         201
     );
+    let waiting: Value = app
+        .get("/api/v1/complaints?flag=unsatisfied", Some(&sup))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting["total"], 1,
+        "unsatisfied cases are there for the office"
+    );
     let state = ok(
         &app,
         &no,
@@ -742,6 +752,13 @@ async fn a_case_naming_an_officer_of_the_subject_unit_waits_for_confirmation() {
     let c = case(&app, &no, &sup).await;
     assert_eq!(c["status"], "received");
     assert_eq!(c["needs_confirmation"], true);
+    let held: Value = app
+        .get("/api/v1/complaints?flag=needs_confirmation", Some(&sup))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(held["total"], 1);
     let p = assert_problem(
         act(&app, &no, "assign", json!({"unit": "GAJ"}), &sup).await,
         422,
