@@ -371,6 +371,15 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// How many complaints are stored.
+    pub fn complaint_count(&self) -> i64 {
+        let mut conn = self.conn();
+        duban::db::schema::complaints::table
+            .count()
+            .get_result(&mut *conn as &mut DbConn)
+            .unwrap()
+    }
+
     /// Makes `unit` responsible for a case, as routing will.
     pub fn set_responsible(&self, tracking_no: &str, unit: &str) {
         use duban::db::schema::complaints::dsl;

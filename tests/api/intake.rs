@@ -92,12 +92,7 @@ async fn validation_names_every_bad_field_at_once() {
         assert!(fields.contains(f), "{f} not named in {problem}");
     }
     // Nothing was stored.
-    let mut conn = app.conn();
-    let n: i64 = duban::db::schema::complaints::table
-        .count()
-        .get_result(&mut *conn as &mut DbConn)
-        .unwrap();
-    assert_eq!(n, 0);
+    assert_eq!(app.complaint_count(), 0);
 }
 
 #[tokio::test]
@@ -214,12 +209,7 @@ async fn a_retry_with_the_same_idempotency_key_returns_the_first_answer() {
     let problem = assert_problem(send(other, "retry-1").await.unwrap(), 422).await;
     assert_eq!(error_fields(&problem), vec!["Idempotency-Key"]);
 
-    let mut conn = app.conn();
-    let n: i64 = duban::db::schema::complaints::table
-        .count()
-        .get_result(&mut *conn as &mut DbConn)
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(app.complaint_count(), 1);
 }
 
 #[tokio::test]
@@ -244,12 +234,7 @@ async fn concurrent_retries_with_one_key_create_one_complaint() {
         );
     }
     assert_eq!(numbers.len(), 1);
-    let mut conn = app.conn();
-    let n: i64 = duban::db::schema::complaints::table
-        .count()
-        .get_result(&mut *conn as &mut DbConn)
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(app.complaint_count(), 1);
 }
 
 #[tokio::test]
