@@ -200,6 +200,51 @@ pub fn setup_lock(conn: &mut DbConn) -> QueryResult<()> {
     Ok(())
 }
 
+/// SQLite takes one writer at a time. This process's writers queue here, in
+/// order, before `BEGIN IMMEDIATE`, instead of polling the file lock: SQLite's
+/// busy handler sleeps in steps of up to 100 ms, so under load the lock would
+/// sit idle while waiters sleep. The busy timeout still covers other
+/// processes (`duban migrate`, `duban user add`) on the same file.
+static SQLITE_WRITE_GATE: WriteGate = WriteGate::new();
+
+/// A first-come, first-served lock (a ticket lock): a plain mutex lets a
+/// thread that just released it take it again, and under load some writers
+/// would wait for hundreds of milliseconds.
+struct WriteGate {
+    tickets: std::sync::Mutex<(u64, u64)>,
+    turn: std::sync::Condvar,
+}
+
+struct GateTurn<'a>(&'a WriteGate);
+
+impl WriteGate {
+    const fn new() -> Self {
+        Self {
+            tickets: std::sync::Mutex::new((0, 0)),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+
+    fn enter(&self) -> GateTurn<'_> {
+        let mut t = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = t.0;
+        t.0 += 1;
+        while t.1 != mine {
+            t = self.turn.wait(t).unwrap_or_else(|p| p.into_inner());
+        }
+        GateTurn(self)
+    }
+}
+
+impl Drop for GateTurn<'_> {
+    fn drop(&mut self) {
+        let mut t = self.0.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        t.1 += 1;
+        drop(t);
+        self.0.turn.notify_all();
+    }
+}
+
 /// Runs `f` in a write transaction. SQLite gets `BEGIN IMMEDIATE`, which takes
 /// the write lock up front (waiting up to the busy timeout) so a transaction
 /// that reads before it writes can never fail on a stale snapshot.
@@ -208,6 +253,10 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
+    let _gate = match conn {
+        DbConn::Sqlite(_) => Some(SQLITE_WRITE_GATE.enter()),
+        DbConn::Pg(_) => None,
+    };
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
