@@ -146,11 +146,19 @@ pub struct PoolOptions {
 /// The pool is built without waiting for a connection so a server can start
 /// (and report itself unready) while PostgreSQL is still coming up.
 pub fn build_pool(target: &DbTarget, opts: &PoolOptions) -> anyhow::Result<Pool> {
-    if target.backend == Backend::Sqlite
-        && let Some(dir) = std::path::Path::new(&target.location).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
+    if target.backend == Backend::Sqlite {
+        if let Some(dir) = std::path::Path::new(&target.location).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        // Switch a new file to WAL once, alone: pool connections opening
+        // together would otherwise race for the exclusive lock it needs.
+        let mut first = SqliteConnection::establish(&target.location)?;
+        first.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            opts.busy_timeout_ms
+        ))?;
     }
     let manager = DbManager {
         target: target.clone(),
