@@ -82,7 +82,7 @@ pub fn build_state(
         settings.time_zone(),
     )?;
     Ok(AppState {
-        pool,
+        pool: pool.clone(),
         tokens: TokenKeys::new(
             &secrets.jwt_secret,
             &settings.auth.issuer,
@@ -110,6 +110,8 @@ pub fn build_state(
         calendar,
         clock,
         metrics: telemetry::metrics_handle(),
+        writer: (DbTarget::parse(&settings.database.url)?.backend == db::Backend::Sqlite)
+            .then(|| db::batch::GroupWriter::start(pool.clone())),
         settings: Arc::new(settings),
     })
 }

@@ -30,7 +30,9 @@ pub async fn log_call(
     let max_age = intake::hotline_window(state.settings.intake.hotline_max_age_days);
     let st = state.clone();
     let outcome = state
-        .db(move |c| calls::log_call(c, &st.intake, &actor, &body, idem.as_ref(), max_age, now))
+        .db_write(move |c| {
+            calls::log_call(c, &st.intake, &actor, &body, idem.as_ref(), max_age, now)
+        })
         .await?;
     Ok(super::outcome_response(outcome))
 }

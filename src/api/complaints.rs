@@ -24,7 +24,7 @@ pub async fn create_complaint(
     let now = state.clock.now();
     let st = state.clone();
     let outcome = state
-        .db(move |c| intake::submit_web(c, &st.intake, &body, idem.as_ref(), now))
+        .db_write(move |c| intake::submit_web(c, &st.intake, &body, idem.as_ref(), now))
         .await?;
     Ok(super::outcome_response(outcome))
 }

@@ -3,6 +3,7 @@
 //! SQL differs by backend (counters, throttle). Everything above this module
 //! speaks to `DbConn` and never to a backend directly.
 
+pub mod batch;
 pub mod schema;
 
 use std::time::Duration;
@@ -261,13 +262,18 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<DieselError>,
 {
+    // Inside a transaction already (a batch of the group-commit writer):
+    // a savepoint, so this unit of work rolls back alone if it fails.
+    let nested = in_transaction(conn)?;
     let _gate = match conn {
-        DbConn::Sqlite(_) => Some(SQLITE_WRITE_GATE.enter()),
-        DbConn::Pg(_) => None,
+        DbConn::Sqlite(_) if !nested => Some(SQLITE_WRITE_GATE.enter()),
+        _ => None,
     };
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+        DbConn::Sqlite(c) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
     match f(conn) {
         Ok(value) => {
@@ -282,6 +288,14 @@ where
             Err(e)
         }
     }
+}
+
+fn in_transaction(conn: &mut DbConn) -> QueryResult<bool> {
+    Ok(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some(),
+    )
 }
 
 impl DbConn {

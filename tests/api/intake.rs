@@ -55,6 +55,58 @@ async fn concurrent_submissions_get_distinct_tracking_numbers() {
 }
 
 #[tokio::test]
+async fn filings_that_arrive_together_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let good = complaint_body();
+    let mut bad = complaint_body();
+    bad["category"] = json!("no_such_category");
+    let mut keyed = complaint_body();
+    keyed["title"] = json!("带幂等键的投诉");
+    let futures = (0..30).map(|i| {
+        let mut req = app.client.post(app.url("/api/v1/complaints"));
+        let body = match i % 3 {
+            0 => &good,
+            1 => &bad,
+            _ => {
+                req = req.header("Idempotency-Key", "together");
+                &keyed
+            }
+        };
+        req.json(body).send()
+    });
+    let mut created = HashSet::new();
+    let mut keyed_numbers = HashSet::new();
+    for (i, r) in futures_util::future::join_all(futures)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let r = r.unwrap();
+        match i % 3 {
+            1 => assert_eq!(r.status(), 422),
+            n => {
+                assert_eq!(r.status(), 201);
+                let no = r.json::<Value>().await.unwrap()["tracking_no"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                if n == 2 {
+                    keyed_numbers.insert(no.clone());
+                }
+                created.insert(no);
+            }
+        }
+    }
+    assert_eq!(keyed_numbers.len(), 1, "one complaint for one key");
+    assert_eq!(created.len(), 11);
+    assert_eq!(
+        app.complaint_count(),
+        11,
+        "the refused ones left nothing behind"
+    );
+}
+
+#[tokio::test]
 async fn validation_names_every_bad_field_at_once() {
     let app = spawn_app().await;
     let body = json!({
