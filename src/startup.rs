@@ -110,8 +110,7 @@ pub fn build_state(
         calendar,
         clock,
         metrics: telemetry::metrics_handle(),
-        writer: (DbTarget::parse(&settings.database.url)?.backend == db::Backend::Sqlite)
-            .then(|| db::batch::GroupWriter::start(pool.clone())),
+        writer: Some(db::batch::GroupWriter::start(pool.clone())),
         settings: Arc::new(settings),
     })
 }

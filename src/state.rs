@@ -49,15 +49,15 @@ pub struct AppState {
     pub calendar: Arc<Calendar>,
     pub clock: Clock,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// SQLite only: the group-commit writer for intake.
+    /// The group-commit writer for intake (`None` runs writes directly).
     pub writer: Option<crate::db::batch::GroupWriter>,
 }
 
 impl AppState {
     /// Runs a short write job whose answer the caller waits for, such as
-    /// filing a complaint: on SQLite through the group-commit writer (one
-    /// fsync for all the filings waiting at that moment), elsewhere as
-    /// [`db`](Self::db). The job's own `write_tx` becomes a savepoint there.
+    /// filing a complaint, through the group-commit writer (one commit for
+    /// all the filings waiting at that moment). The job's own `write_tx`
+    /// becomes a savepoint there.
     pub async fn db_write<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,

@@ -1,14 +1,14 @@
-//! Group commit for SQLite. SQLite writes one transaction at a time and, with
-//! `synchronous = FULL`, pays one fsync per commit: concurrent writers queue
-//! behind each other's fsyncs. This writer thread runs the jobs waiting at a
-//! given moment together in one `BEGIN IMMEDIATE` transaction, each in its
-//! own savepoint (so a failing job rolls back alone), commits once, and only
-//! then answers each caller. A job's answer therefore still means "durable".
-//! PostgreSQL needs none of this: it groups concurrent commits itself.
+//! Group commit for intake. Concurrent filings would otherwise queue behind
+//! each other's commits: on SQLite, which writes one transaction at a time and
+//! pays one fsync per commit (`synchronous = FULL`), and on PostgreSQL because
+//! a routed filing numbers its transfer letter, and gapless numbering holds
+//! the counter row until commit. This writer thread runs the jobs waiting at
+//! a given moment together in one transaction (`BEGIN IMMEDIATE` on SQLite),
+//! each in its own savepoint so a failing job rolls back alone, commits once,
+//! and only then answers each caller: an answer still means "durable".
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 
@@ -78,13 +78,14 @@ fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut conn = loop {
-            match pool.get() {
-                Ok(c) => break c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "group-commit writer has no connection; retrying");
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+        let mut conn = match pool.get() {
+            Ok(c) => c,
+            Err(e) => {
+                // The database is unreachable: drop the batch unrun, so each
+                // caller is answered 503 at once (nothing of it was written).
+                tracing::warn!(error = %e, "group-commit writer has no connection");
+                drop(batch);
+                continue;
             }
         };
         let (committed, replies) = run_batch(&mut conn, batch);
@@ -96,7 +97,7 @@ fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
 }
 
 fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> (Result<(), String>, Vec<Reply>) {
-    let gate = super::SQLITE_WRITE_GATE.enter();
+    let gate = matches!(conn, DbConn::Sqlite(_)).then(|| super::SQLITE_WRITE_GATE.enter());
     let begun = match &mut *conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn),

@@ -385,8 +385,14 @@ pub fn next_counter(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
 /// every intake. That is safe: any later durable commit flushes this one first,
 /// so a durable complaint never carries a number the counter could hand out
 /// again. Returns `None` on SQLite, where writers are serialised anyway and the
-/// caller takes the number inside its own transaction with [`next_counter`].
+/// caller takes the number inside its own transaction with [`next_counter`]
+/// (as it also does inside a group-commit batch).
 pub fn reserve_counter(conn: &mut DbConn, name: &str) -> QueryResult<Option<i64>> {
+    // Inside a group-commit batch, `SET LOCAL` would make the whole batch's
+    // commit asynchronous: take the number inside the caller's transaction.
+    if in_transaction(conn)? {
+        return Ok(None);
+    }
     match conn {
         DbConn::Sqlite(_) => Ok(None),
         DbConn::Pg(c) => c
