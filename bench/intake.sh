@@ -30,7 +30,8 @@ OUT=bench/out
 PORT=18181
 BASE=http://127.0.0.1:$PORT
 BODY=bench/complaint.json
-PG_ADMIN=(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
+# (PGOPTIONS only hides the NOTICE of DROP ... IF EXISTS.)
+PG_ADMIN=(env PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
 PG_URL=postgres://postgres@127.0.0.1:5432/duban_bench
 COMMAND="CLIENTS=$CLIENTS SECONDS=$DURATION${LOAD_TOOL:+ LOAD_TOOL=$LOAD_TOOL} bench/intake.sh"
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -56,6 +57,12 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- build
 log "building release binary and ceiling example"
 cargo build --release --bin duban --example ceiling
+# Record what was built (others may be editing the tree while this runs).
+REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock config migrations 2>/dev/null) ]]; then
+    REVISION="$REVISION plus uncommitted changes to src/, config/ or migrations/"
+fi
+cp src/startup.rs "$OUT/startup.rs.at-build" 2>/dev/null || true
 
 # ---------------------------------------------------------------- load tool
 # oha preferred (cargo install, once: ~7 min); wrk from apt as the fallback.
@@ -194,25 +201,49 @@ PY
         grep -E 'WARN|ERROR' "$server_log" | head -n 5 >&2
     fi
 
-    log "$backend: ceiling, $CLIENTS threads, ${DURATION}s"
-    url=$(fresh_db "$backend" ceiling)
-    # Its log lines (warn and above) share stdout with the result line.
-    DATABASE_URL=$url DUBAN_LOG=warn DUBAN_PATHS__DATA_DIR=$OUT \
-        target/release/examples/ceiling --clients "$CLIENTS" --seconds "$DURATION" \
-        >"$OUT/ceiling-$backend.log" 2>&1
-    grep '^{"ops"' "$OUT/ceiling-$backend.log" | tail -n1 >"$OUT/ceiling-$backend.json"
-    cat "$OUT/ceiling-$backend.json"
-    if grep -qv '^{"ops"' "$OUT/ceiling-$backend.log"; then
-        echo "ceiling printed:" >&2; grep -v '^{"ops"' "$OUT/ceiling-$backend.log" | head -n 5 >&2
-    fi
+    # Two ceilings, each on a fresh database: "direct" (one transaction per
+    # filing, as the brief first defined it) and "group" (through
+    # AppState::db_write, the handler's own call: group commit where the
+    # state has a writer).
+    for mode in direct group; do
+        log "$backend: ceiling ($mode), $CLIENTS clients, ${DURATION}s"
+        url=$(fresh_db "$backend" "ceiling-$mode")
+        res=$OUT/ceiling-$mode-$backend
+        # Its log lines (warn and above) share stdout with the result line.
+        status=0
+        DATABASE_URL=$url DUBAN_LOG=warn DUBAN_PATHS__DATA_DIR=$OUT \
+            target/release/examples/ceiling --clients "$CLIENTS" --seconds "$DURATION" --mode "$mode" \
+            >"$res.log" 2>&1 || status=$?
+        if (( status != 0 )) || ! grep '^{"ops"' "$res.log" | tail -n1 >"$res.json"; then
+            echo "ceiling failed (exit $status); $res.log:" >&2
+            cat "$res.log" >&2; exit 1
+        fi
+        cat "$res.json"
+        if grep -qv '^{"ops"' "$res.log"; then
+            echo "ceiling printed:" >&2; grep -v '^{"ops"' "$res.log" | head -n 5 >&2
+        fi
+    done
 done
 
 # ---------------------------------------------------------------- report
 log "writing bench/RESULTS.md"
-python3 - "$OUT" "$COMMAND" "$TOOL_VERSION" "$CLIENTS" "$DURATION" "$BACKENDS" <<'PY'
+python3 - "$OUT" "$COMMAND" "$TOOL_VERSION" "$CLIENTS" "$DURATION" "$BACKENDS" "$REVISION" <<'PY'
 import datetime, json, os, platform, subprocess, sys
 
-out, command, tool, clients, seconds, backends = sys.argv[1:7]
+out, command, tool, clients, seconds, backends, revision = sys.argv[1:8]
+
+def writer_note():
+    # Which backends the handler's db_write sends through the group-commit
+    # writer, read from the source that was built (informational only).
+    try:
+        src = open(f"{out}/startup.rs.at-build").read()
+    except OSError:
+        return None
+    if "GroupWriter::start" not in src:
+        return "no group-commit writer in src/startup.rs: both ceilings run the same path"
+    if "Backend::Sqlite" in src[src.index("GroupWriter::start") - 300:src.index("GroupWriter::start")]:
+        return "src/startup.rs starts the group-commit writer for SQLite only"
+    return "src/startup.rs starts the group-commit writer for every backend"
 
 def cpu_model():
     for line in open("/proc/cpuinfo"):
@@ -233,15 +264,6 @@ def pg_version():
     except Exception:
         return "unknown"
 
-def revision():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "Cargo.toml", "Cargo.lock", "config", "migrations"],
-                               capture_output=True, text=True).stdout.strip()
-        return rev + (" plus uncommitted changes to src/, config/ or migrations/" if dirty else "")
-    except Exception:
-        return "unknown"
-
 def rustc():
     return subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
 
@@ -256,7 +278,7 @@ lines = [
     "",
     "`POST /api/v1/complaints` (public web filing, body `bench/complaint.json`) over HTTP",
     "against a release build of `duban serve`, compared with the in-process ceiling",
-    "(`examples/ceiling.rs`: the same `submit_web` transaction, no HTTP). Each run starts on",
+    "(`examples/ceiling.rs`: the same `submit_web` work, no HTTP). Each run starts on",
     "a fresh database. Produced by `bench/intake.sh`; raw outputs are in `bench/out/`.",
     "",
     "## Machine and run",
@@ -266,12 +288,17 @@ lines = [
     f"- Memory: {mem_gib()}",
     f"- Kernel: {platform.release()}",
     f"- Toolchain: {rustc()}; PostgreSQL {pg_version()} on 127.0.0.1; SQLite bundled (WAL, synchronous=FULL)",
-    f"- Code: commit {revision()}",
+    f"- Code: commit {revision} (as built at the start of the run)",
     f"- Command: `{command}`",
     f"- Load: {tool}, {clients} concurrent connections, {seconds} s, keep-alive; the load tool runs on",
-    "  the same 2 cores as the server. Ceiling: the same number of OS threads for the same time,",
-    "  pool size = clients. The HTTP server runs with its shipped configuration (pool_size 16,",
-    "  one worker per core).",
+    "  the same 2 cores as the server. The HTTP server runs with its shipped configuration",
+    "  (pool_size 16, one worker per core).",
+    "- Ceilings (same clients, same time, pool size = clients, each on a fresh database):",
+    "  *group* = N concurrent tasks on an actix runtime calling `AppState::db_write(submit_web)`,",
+    "  the handler's own call (group commit where the state has a writer); *direct* = N OS",
+    "  threads each taking a pooled connection and calling `submit_web`, one transaction and",
+    "  one commit per filing.",
+    f"- Group-commit writer: {writer_note() or 'unknown'}.",
     "- Throughput counts successful filings (201) per second. Errors = non-201 responses (HTTP) or",
     "  failed operations (ceiling); HTTP transport errors (connect/read/timeout) are listed apart.",
     "",
@@ -281,10 +308,13 @@ lines = [
 for b in backends.split():
     try:
         h = json.load(open(f"{out}/http-{b}.json"))
-        c = json.load(open(f"{out}/ceiling-{b}.json"))
+        g = json.load(open(f"{out}/ceiling-group-{b}.json"))
+        d = json.load(open(f"{out}/ceiling-direct-{b}.json"))
     except FileNotFoundError:
         continue
-    ratio = h["throughput"] / c["throughput"] if c["throughput"] else None
+    rg = h["throughput"] / g["throughput"] if g["throughput"] else None
+    rd = h["throughput"] / d["throughput"] if d["throughput"] else None
+    pct = lambda r: "n/a" if r is None else f"{r:.1%}"
     rss_mib = h["peak_rss_kib"] / 1024
     errors = h["non201"] + h["transport_errors"]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[b]
@@ -292,23 +322,32 @@ for b in backends.split():
         "",
         f"## {name}",
         "",
-        "| measure | HTTP | ceiling | target | |",
-        "| --- | ---: | ---: | --- | --- |",
-        f"| throughput (req/s) | {h['throughput']:g} | {c['throughput']:g} | ≥ 70 % of ceiling | |",
-        f"| ratio HTTP / ceiling | {ratio:.1%} | | ≥ 70 % | {mark(ratio is not None and ratio >= 0.70)} |",
-        f"| p50 latency | {fmt(h['p50_ms'], ' ms')} | {fmt(c['p50_ms'], ' ms')} | | |",
-        f"| p99 latency | {fmt(h['p99_ms'], ' ms')} | {fmt(c['p99_ms'], ' ms')} | < 50 ms (HTTP) | {mark(h['p99_ms'] is not None and h['p99_ms'] < 50)} |",
-        f"| requests / operations | {h['requests']} | {c['ops'] + c['errors']} | | |",
-        f"| errors (non-201 / failed ops) | {h['non201']} | {c['errors']} | none | {mark(errors == 0)} |",
-        f"| HTTP transport errors | {h['transport_errors']} | | none | |",
-        f"| server peak RSS (VmHWM) | {rss_mib:.1f} MiB | | < 150 MiB | {mark(rss_mib < 150)} |",
+        "| measure | HTTP | ceiling, group (`db_write`) | ceiling, direct | target | |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+        f"| throughput (filings/s) | {h['throughput']:g} | {g['throughput']:g} | {d['throughput']:g} | | |",
+        f"| ratio HTTP / ceiling, group | {pct(rg)} | | | ≥ 70 % | {mark(rg is not None and rg >= 0.70)} |",
+        f"| ratio HTTP / ceiling, direct | {pct(rd)} | | | ≥ 70 % | {mark(rd is not None and rd >= 0.70)} |",
+        f"| p50 latency | {fmt(h['p50_ms'], ' ms')} | {fmt(g['p50_ms'], ' ms')} | {fmt(d['p50_ms'], ' ms')} | | |",
+        f"| p99 latency | {fmt(h['p99_ms'], ' ms')} | {fmt(g['p99_ms'], ' ms')} | {fmt(d['p99_ms'], ' ms')} | < 50 ms (HTTP) | {mark(h['p99_ms'] is not None and h['p99_ms'] < 50)} |",
+        f"| requests / operations | {h['requests']} | {g['ops'] + g['errors']} | {d['ops'] + d['errors']} | | |",
+        f"| errors (non-201 / failed ops) | {h['non201']} | {g['errors']} | {d['errors']} | none | {mark(errors == 0 and g['errors'] == 0 and d['errors'] == 0)} |",
+        f"| HTTP transport errors | {h['transport_errors']} | | | none | |",
+        f"| server peak RSS (VmHWM) | {rss_mib:.1f} MiB | | | < 150 MiB | {mark(rss_mib < 150)} |",
     ]
-    if h.get("status_codes") and set(h["status_codes"]) != {201}:
+    if h.get("status_codes") and set(h["status_codes"]) != {"201"}:
         lines.append(f"\nHTTP status codes: {h['status_codes']}")
     if h.get("error_kinds"):
         lines.append(f"\nHTTP transport errors by kind: {h['error_kinds']}")
 
-lines += ["", "## Notes", "", "(analysis to be written after the run)", ""]
+# The analysis is written by hand: keep the previous file's Notes section.
+notes = "(analysis to be written after the run)\n"
+try:
+    previous = open("bench/RESULTS.md").read()
+    if "\n## Notes\n" in previous:
+        notes = previous.split("\n## Notes\n", 1)[1].lstrip("\n")
+except OSError:
+    pass
+lines += ["", "## Notes", "", notes]
 open("bench/RESULTS.md", "w").write("\n".join(lines))
 PY
 log "done: bench/RESULTS.md"

@@ -4,16 +4,25 @@
 //!
 //! ```text
 //! DATABASE_URL=sqlite://bench/out/ceiling.db \
-//!     cargo run --release --example ceiling -- --clients 32 --seconds 20
+//!     cargo run --release --example ceiling -- --clients 32 --seconds 20 [--mode direct|group]
 //! ```
 //!
 //! Run from the repository root (it reads `config/` and
-//! `bench/complaint.json`). N OS threads each loop for S seconds: take a
-//! pooled connection, call `submit_web` with the benchmark body. Prints one
-//! JSON line: `{"ops", "seconds", "throughput", "p50_ms", "p99_ms", "errors"}`
+//! `bench/complaint.json`). Two modes:
+//!
+//! - `direct` (default): N OS threads each loop for S seconds: take a pooled
+//!   connection, call `submit_web` with the benchmark body; one transaction
+//!   (one commit) per filing.
+//! - `group`: N concurrent tasks on an actix runtime each loop
+//!   `AppState::db_write(submit_web …)`, the call the handler makes, so the
+//!   filings go through the group-commit writer when the state has one.
+//!
+//! Prints one JSON line:
+//! `{"ops", "seconds", "throughput", "p50_ms", "p99_ms", "errors", "mode"}`
 //! where `ops` counts successful filings (status 201), `errors` the rest
 //! (pool timeouts included), `throughput` is `ops / seconds` and the
-//! latencies cover every attempt, from pool checkout to commit.
+//! latencies cover every attempt, from pool checkout (or job hand-off) to
+//! commit.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +31,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use duban::config::{AppEnv, Secrets, Settings};
+use duban::domain::idempotency::Outcome;
 use duban::domain::intake::submit_web;
 use duban::startup::{build_state, prepare_database};
 use duban::state::{AppState, Clock};
@@ -30,9 +40,16 @@ const BODY_FILE: &str = "bench/complaint.json";
 /// At most this many error messages are printed (to stderr); the rest are counted.
 const MAX_ERRORS_SHOWN: usize = 5;
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Direct,
+    Group,
+}
+
 struct Args {
     clients: u32,
     seconds: u64,
+    mode: Mode,
     /// A database URL given on the command line overrides `DATABASE_URL`.
     url: Option<String>,
 }
@@ -41,6 +58,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         clients: 32,
         seconds: 20,
+        mode: Mode::Direct,
         url: None,
     };
     let mut it = std::env::args().skip(1);
@@ -54,8 +72,17 @@ fn parse_args() -> anyhow::Result<Args> {
                 let v = it.next().context("--seconds needs a value")?;
                 args.seconds = v.parse().with_context(|| format!("--seconds {v:?}"))?;
             }
+            "--mode" | "-m" => {
+                args.mode = match it.next().as_deref() {
+                    Some("direct") => Mode::Direct,
+                    Some("group") => Mode::Group,
+                    other => bail!("--mode must be direct or group, not {other:?}"),
+                };
+            }
             "-h" | "--help" => {
-                println!("usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)]");
+                println!(
+                    "usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)] [--mode direct|group (direct)]"
+                );
                 std::process::exit(0);
             }
             other if !other.starts_with('-') && args.url.is_none() => {
@@ -70,49 +97,118 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-/// What one client thread saw.
-struct ThreadResult {
+/// What one client saw.
+struct ClientResult {
     ok: u64,
     errors: u64,
     latencies_us: Vec<u32>,
     messages: Vec<String>,
 }
 
-fn client(state: &AppState, body: &serde_json::Value, deadline: Instant) -> ThreadResult {
-    let mut r = ThreadResult {
-        ok: 0,
-        errors: 0,
-        latencies_us: Vec::with_capacity(1 << 14),
-        messages: Vec::new(),
-    };
-    while Instant::now() < deadline {
-        let t0 = Instant::now();
-        // Same steps as the handler's `state.db(...)` closure, minus the
-        // hop to the blocking pool: checkout, then the intake transaction.
-        let outcome = match state.pool.get() {
-            Ok(mut conn) => submit_web(&mut conn, &state.intake, body, None, chrono::Utc::now())
-                .map_err(|e| format!("submit_web: {e} ({e:?})")),
-            Err(e) => Err(format!("pool checkout: {e}")),
-        };
-        let us = t0.elapsed().as_micros().min(u32::MAX as u128) as u32;
-        r.latencies_us.push(us);
-        match outcome {
-            Ok(o) if o.status == 201 => r.ok += 1,
-            Ok(o) => {
-                r.errors += 1;
-                if r.messages.len() < MAX_ERRORS_SHOWN {
-                    r.messages.push(format!("status {}: {}", o.status, o.body));
-                }
-            }
-            Err(msg) => {
-                r.errors += 1;
-                if r.messages.len() < MAX_ERRORS_SHOWN {
-                    r.messages.push(msg);
-                }
-            }
+impl ClientResult {
+    fn new() -> Self {
+        Self {
+            ok: 0,
+            errors: 0,
+            latencies_us: Vec::with_capacity(1 << 14),
+            messages: Vec::new(),
         }
     }
-    r
+
+    fn record(&mut self, started: Instant, outcome: Result<Outcome, String>) {
+        let us = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        self.latencies_us.push(us);
+        let problem = match outcome {
+            Ok(o) if o.status == 201 => {
+                self.ok += 1;
+                return;
+            }
+            Ok(o) => format!("status {}: {}", o.status, o.body),
+            Err(msg) => msg,
+        };
+        self.errors += 1;
+        if self.messages.len() < MAX_ERRORS_SHOWN {
+            self.messages.push(problem);
+        }
+    }
+}
+
+/// `direct`: one OS thread per client, one transaction per filing.
+fn run_direct(
+    state: Arc<AppState>,
+    body: Arc<serde_json::Value>,
+    clients: u32,
+    deadline: Instant,
+) -> anyhow::Result<Vec<ClientResult>> {
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let (state, body) = (state.clone(), body.clone());
+            std::thread::spawn(move || {
+                let mut r = ClientResult::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    // The handler's closure, minus the hop to the blocking
+                    // pool: checkout, then the intake transaction.
+                    let outcome = match state.pool.get() {
+                        Ok(mut conn) => {
+                            submit_web(&mut conn, &state.intake, &body, None, chrono::Utc::now())
+                                .map_err(|e| format!("submit_web: {e} ({e:?})"))
+                        }
+                        Err(e) => Err(format!("pool checkout: {e}")),
+                    };
+                    r.record(t0, outcome);
+                }
+                r
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))
+        })
+        .collect()
+}
+
+/// `group`: one task per client on an actix runtime (as in the server),
+/// each filing through `AppState::db_write`, the handler's own call.
+fn run_group(
+    state: Arc<AppState>,
+    body: Arc<serde_json::Value>,
+    clients: u32,
+    deadline: Instant,
+) -> anyhow::Result<Vec<ClientResult>> {
+    actix_web::rt::System::new().block_on(async move {
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (state, body) = (state.clone(), body.clone());
+                actix_web::rt::spawn(async move {
+                    let mut r = ClientResult::new();
+                    while Instant::now() < deadline {
+                        let t0 = Instant::now();
+                        let (st, b) = (state.clone(), body.clone());
+                        let outcome = state
+                            .db_write(move |c| {
+                                submit_web(c, &st.intake, &b, None, chrono::Utc::now())
+                            })
+                            .await
+                            .map_err(|e| format!("db_write(submit_web): {e} ({e:?})"));
+                        r.record(t0, outcome);
+                    }
+                    r
+                })
+            })
+            .collect();
+        let mut results = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            results.push(
+                t.await
+                    .map_err(|_| anyhow::anyhow!("a client task panicked"))?,
+            );
+        }
+        Ok(results)
+    })
 }
 
 /// Nearest-rank percentile of sorted microseconds, in milliseconds.
@@ -147,39 +243,38 @@ fn main() -> anyhow::Result<()> {
 
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
-    let handles: Vec<_> = (0..args.clients)
-        .map(|_| {
-            let (state, body) = (state.clone(), body.clone());
-            std::thread::spawn(move || client(&state, &body, deadline))
-        })
-        .collect();
+    let results = match args.mode {
+        Mode::Direct => run_direct(state, body, args.clients, deadline)?,
+        Mode::Group => run_group(state, body, args.clients, deadline)?,
+    };
+    let seconds = start.elapsed().as_secs_f64();
+
     let mut ok = 0u64;
     let mut errors = 0u64;
     let mut latencies = Vec::new();
     let mut messages = Vec::new();
-    for h in handles {
-        let r = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+    for r in results {
         ok += r.ok;
         errors += r.errors;
         latencies.extend(r.latencies_us);
         messages.extend(r.messages);
     }
-    let seconds = start.elapsed().as_secs_f64();
     latencies.sort_unstable();
-
     for m in messages.iter().take(MAX_ERRORS_SHOWN) {
         eprintln!("ceiling: error: {m}");
     }
-    let out = serde_json::json!({
-        "ops": ok,
-        "seconds": (seconds * 1000.0).round() / 1000.0,
-        "throughput": ((ok as f64 / seconds) * 10.0).round() / 10.0,
-        "p50_ms": percentile_ms(&latencies, 50.0),
-        "p99_ms": percentile_ms(&latencies, 99.0),
-        "errors": errors,
-    });
-    println!("{out}");
+    // Written by hand to keep the keys in this order.
+    println!(
+        r#"{{"ops":{ok},"seconds":{:.3},"throughput":{:.1},"p50_ms":{:.3},"p99_ms":{:.3},"errors":{errors},"mode":"{}"}}"#,
+        seconds,
+        ok as f64 / seconds,
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 99.0),
+        if args.mode == Mode::Direct {
+            "direct"
+        } else {
+            "group"
+        },
+    );
     Ok(())
 }
