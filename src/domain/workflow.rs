@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tracing::instrument;
 
 use crate::auth::Actor;
-use crate::auth::policy::{self, Action, Role};
+use crate::auth::policy::{self, Action};
 use crate::db::assignments::{self, Assignment, NewAssignment};
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::schema::{assignments as asg, complaints as cmp, extension_requests as ext};
@@ -1344,9 +1344,4 @@ pub fn reopen(
         )?;
         Ok(CaseState::from(&updated))
     })
-}
-
-/// Who acts in the unit role is a unit officer of some unit.
-pub fn is_unit(actor: &Actor) -> bool {
-    actor.role == Role::Unit
 }
