@@ -10,7 +10,7 @@ use crate::helpers::*;
 use crate::mail::MailServer;
 use crate::workflow::{act, file, routed_body};
 
-fn with_smtp(url: String, max_attempts: i32) -> Spawn {
+pub fn with_smtp(url: String, max_attempts: i32) -> Spawn {
     Spawn {
         customise: Box::new(move |s| {
             s.smtp.url = url;
@@ -310,4 +310,52 @@ async fn a_unit_reads_only_its_own_letters() {
         200
     );
     assert_problem(app.get("/api/v1/letters", None).await, 401).await;
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_send_each_letter_once() {
+    let Some(admin_url) = postgres_admin_url() else {
+        require_or_skip(
+            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for two instances",
+        );
+        return;
+    };
+    let smtp = MailServer::start();
+    let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));
+    let instance = |db: std::sync::Arc<TestDb>| {
+        let mut spawn = with_smtp(smtp.url(), 5);
+        spawn.db = Some(db);
+        spawn_with(spawn)
+    };
+    let a = instance(db.clone()).await;
+    let b = instance(db.clone()).await;
+    let body = routed_body();
+    let filings = (0..16).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        file(app, &body)
+    });
+    let numbers: Vec<(String, String)> = futures_util::future::join_all(filings).await;
+    assert_eq!(
+        numbers.iter().map(|n| &n.0).collect::<HashSet<_>>().len(),
+        16
+    );
+    smtp.wait_for(16).await;
+    // Both workers keep polling; give them time to send anything twice.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 16, "each letter sent once");
+    let ids: HashSet<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids.len(), 16);
+    let year = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y")
+        .to_string();
+    let subjects: HashSet<String> = (1..=16).map(|n| format!("兴效转〔{year}〕{n}号")).collect();
+    for m in &mails {
+        assert!(
+            subjects.iter().any(|s| m.subject.contains(s.as_str())),
+            "{}",
+            m.subject
+        );
+    }
 }
