@@ -63,6 +63,10 @@ if [[ -n $(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.l
     REVISION="$REVISION plus uncommitted changes to src/, config/ or migrations/"
 fi
 cp src/startup.rs "$OUT/startup.rs.at-build" 2>/dev/null || true
+# Load average before each measured run: anything else busy on the machine
+# (builds, tests) skews the figures, so the report shows it.
+: >"$OUT/loadavg.txt"
+note_load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/loadavg.txt"; }
 
 # ---------------------------------------------------------------- load tool
 # oha preferred (cargo install, once: ~7 min); wrk from apt as the fallback.
@@ -185,6 +189,7 @@ for backend in $BACKENDS; do
     url=$(fresh_db "$backend" http)
     server_log=$OUT/server-$backend.log
     start_server "$url" "$server_log"
+    note_load "$backend HTTP"
     run_load "$OUT/http-$backend.json"
     # Peak resident set of the server over its whole life.
     rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
@@ -211,6 +216,7 @@ PY
         res=$OUT/ceiling-$mode-$backend
         # Its log lines (warn and above) share stdout with the result line.
         status=0
+        note_load "$backend ceiling $mode"
         DATABASE_URL=$url DUBAN_LOG=warn DUBAN_PATHS__DATA_DIR=$OUT \
             target/release/examples/ceiling --clients "$CLIENTS" --seconds "$DURATION" --mode "$mode" \
             >"$res.log" 2>&1 || status=$?
@@ -289,6 +295,8 @@ lines = [
     f"- Kernel: {platform.release()}",
     f"- Toolchain: {rustc()}; PostgreSQL {pg_version()} on 127.0.0.1; SQLite bundled (WAL, synchronous=FULL)",
     f"- Code: commit {revision} (as built at the start of the run)",
+    "- Load average (1, 5, 15 min) before each run, to show whether anything else was busy: "
+    + "; ".join(l.strip() for l in open(f"{out}/loadavg.txt") if l.strip()) + ".",
     f"- Command: `{command}`",
     f"- Load: {tool}, {clients} concurrent connections, {seconds} s, keep-alive; the load tool runs on",
     "  the same 2 cores as the server. The HTTP server runs with its shipped configuration",
