@@ -15,6 +15,7 @@ use tracing::instrument;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::assignments::{self, Assignment, NewAssignment};
+use crate::db::categories::Category;
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::schema::{assignments as asg, complaints as cmp, extension_requests as ext};
 use crate::db::units::Unit;
@@ -129,26 +130,23 @@ fn record(
     Ok(())
 }
 
-/// The category's limits: (ack, handle) working days.
-fn limits(conn: &mut DbConn, c: &Complaint, factor: f64) -> AppResult<(i32, i32)> {
-    let cat = match &c.category_code {
+/// The case's category, if it has one.
+fn category(conn: &mut DbConn, c: &Complaint) -> AppResult<Option<Category>> {
+    Ok(match &c.category_code {
         Some(code) => db::categories::find(conn, code)?,
         None => None,
-    };
-    Ok(match cat {
+    })
+}
+
+/// The category's limits: (ack, handle) working days.
+fn limits(cat: Option<&Category>, factor: f64) -> (i32, i32) {
+    match cat {
         Some(cat) => (cat.ack_workdays, cat.handle_workdays),
         None => (
             DEFAULT_ACK_WORKDAYS,
             effective_workdays(DEFAULT_STATUTORY_WORKDAYS, factor),
         ),
-    })
-}
-
-fn category_name(conn: &mut DbConn, c: &Complaint) -> AppResult<Option<String>> {
-    Ok(match &c.category_code {
-        Some(code) => db::categories::find(conn, code)?.map(|x| x.name),
-        None => None,
-    })
+    }
 }
 
 /// How an assignment comes about.
@@ -175,7 +173,8 @@ fn assign_to(
     if let Some(open) = assignments::current(conn, c.id)? {
         assignments::end(conn, open.id, "reassigned", now_db)?;
     }
-    let (ack_days, default_handle) = limits(conn, c, env.limit_factor)?;
+    let cat = category(conn, c)?;
+    let (ack_days, default_handle) = limits(cat.as_ref(), env.limit_factor);
     let handle_days = order.handle_workdays.unwrap_or(default_handle);
     let ack_due = env.calendar.deadline(now, ack_days as u32, env.tz);
     let due = env.calendar.deadline(now, handle_days as u32, env.tz);
@@ -214,7 +213,7 @@ fn assign_to(
         ))
         .execute(conn)?;
     let updated = reload(conn, c.id)?;
-    let category_name = category_name(conn, c)?;
+    let category_name = cat.map(|x| x.name);
     let letter = letters::issue(
         conn,
         &env.letters,
