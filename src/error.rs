@@ -272,9 +272,6 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-    pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|e| e.field == field)
-    }
     /// The 422 naming every field added so far.
     pub fn into_error(self) -> AppError {
         AppError::Validation(self.0)

@@ -75,6 +75,18 @@ pub fn build_state(
     let calendar = Arc::new(Calendar::load_dir(&settings.config_dir.join("calendar"))?);
     tracing::info!(years = ?calendar.years(), "working-day calendar loaded");
     let routing = Rules::load(&settings.config_dir, settings.routing.leader_titles.clone())?;
+    {
+        // A rule naming a unit that does not exist never routes anything.
+        let mut conn = pool.get()?;
+        for code in routing.named_units() {
+            if !db::units::exists_active(&mut conn, code)? {
+                tracing::warn!(
+                    unit = code,
+                    "config/routing.toml names an unknown or inactive unit"
+                );
+            }
+        }
+    }
     let letters = LetterEnv::load(
         &settings.config_dir,
         &settings.letters,

@@ -298,15 +298,6 @@ fn in_transaction(conn: &mut DbConn) -> QueryResult<bool> {
     )
 }
 
-impl DbConn {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConn::Pg(_) => Backend::Postgres,
-            DbConn::Sqlite(_) => Backend::Sqlite,
-        }
-    }
-}
-
 /// UTC instant → the `TIMESTAMP` both backends store, truncated to
 /// microseconds so SQLite and PostgreSQL round-trip the same value.
 pub fn to_db(t: DateTime<Utc>) -> NaiveDateTime {

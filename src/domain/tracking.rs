@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::{self, DbConn};
-use crate::domain::privacy::{self, PiiKeys};
+use crate::domain::privacy::PiiKeys;
 use crate::domain::throttle::{self, Limits};
 use crate::error::{AppError, AppResult};
 
@@ -129,9 +129,4 @@ pub fn track(
         public_reply: c.public_reply,
         satisfaction: c.satisfaction,
     })
-}
-
-/// Normalised query code as accepted from a citizen (exposed for the pages).
-pub fn normalise_code(code: &str) -> String {
-    privacy::normalise_query_code(code)
 }
