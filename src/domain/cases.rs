@@ -96,8 +96,13 @@ struct Names {
 }
 
 impl Names {
-    fn load(conn: &mut DbConn, items: &[&Complaint]) -> diesel::QueryResult<Self> {
-        let mut unit_codes: Vec<String> = Vec::new();
+    /// Names for the complaints' units and categories, and for `more_units`.
+    fn load(
+        conn: &mut DbConn,
+        items: &[&Complaint],
+        more_units: &[String],
+    ) -> diesel::QueryResult<Self> {
+        let mut unit_codes: Vec<String> = more_units.to_vec();
         let mut cat_codes: Vec<String> = Vec::new();
         for c in items {
             unit_codes.extend(c.subject_unit_code.iter().cloned());
@@ -114,6 +119,13 @@ impl Names {
                 .into_iter()
                 .collect(),
         })
+    }
+
+    fn unit_of(&self, code: String) -> CodeName {
+        CodeName {
+            name: self.units.get(&code).cloned(),
+            code,
+        }
     }
 
     fn unit(&self, code: &Option<String>) -> Option<CodeName> {
@@ -258,7 +270,7 @@ pub fn list(
     let (offset, limit) = db::page_window(page, per_page);
     let (items, total) = rows::list(conn, &filter, offset, limit)?;
     let refs: Vec<&Complaint> = items.iter().collect();
-    let names = Names::load(conn, &refs)?;
+    let names = Names::load(conn, &refs, &[])?;
     Ok((items.iter().map(|c| names.summary(c)).collect(), total))
 }
 
@@ -323,25 +335,14 @@ pub fn get(
             summary: e.summary,
         })
         .collect();
-    let names = Names::load(conn, &[&c])?;
     let history = db::assignments::history(conn, c.id)?;
-    let unit_names: HashMap<String, String> = db::units::names(
-        conn,
-        &history
-            .iter()
-            .map(|a| a.unit_code.clone())
-            .collect::<Vec<_>>(),
-    )?
-    .into_iter()
-    .collect();
+    let history_units: Vec<String> = history.iter().map(|a| a.unit_code.clone()).collect();
+    let names = Names::load(conn, &[&c], &history_units)?;
     let assignments: Vec<AssignmentView> = history
         .into_iter()
         .map(|a| AssignmentView {
             id: a.id,
-            unit: CodeName {
-                name: unit_names.get(&a.unit_code).cloned(),
-                code: a.unit_code,
-            },
+            unit: names.unit_of(a.unit_code),
             how: a.how,
             assigned_at: db::from_db(a.assigned_at),
             ack_workdays: a.ack_workdays,
