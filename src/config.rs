@@ -53,6 +53,8 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub letters: LetterSettings,
     pub smtp: SmtpSettings,
+    pub escalation: EscalationSettings,
+    pub ranking: RankingSettings,
     /// Folder of the data files (units, categories, calendars); not a file key.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -78,6 +80,8 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+    /// Idle connections the pool keeps open (and reopens in the background).
+    pub min_idle: u32,
     pub connect_timeout_ms: u64,
     pub busy_timeout_ms: u64,
 }
@@ -148,6 +152,41 @@ pub struct SmtpSettings {
     pub backoff_base_seconds: i64,
     pub poll_interval_ms: u64,
     pub timeout_seconds: u64,
+}
+
+/// The escalation ladder (DESIGN §5) and the sweep that climbs it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSettings {
+    /// Run the sweep inside `duban serve` (off: cron runs `duban escalate`).
+    pub enabled: bool,
+    pub interval_ms: u64,
+    /// Cases per transaction.
+    pub batch_size: i64,
+    /// Level 0: a warning this many working days before `due_at` (0: none).
+    pub warning_workdays_before: u32,
+    /// Level 2: a supervision letter this many working days after `due_at`.
+    pub supervision_workdays_after: u32,
+    /// Level 3: accountability this many working days after `due_at`.
+    pub accountability_workdays_after: u32,
+    /// Deduction booked provisionally when the sweep opens accountability.
+    pub provisional_points: f64,
+    /// The catalogue situation an escalated case is opened under.
+    pub situation: String,
+    /// Working days a unit has to file its defence.
+    pub defence_workdays: u32,
+    /// Working days an acknowledge reminder gives the unit to sign.
+    pub reminder_respond_workdays: u32,
+}
+
+/// The year-end ranking (红黑榜).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankingSettings {
+    /// Every unit's score starts the year here.
+    pub base_score: f64,
+    /// Units with fewer cases in the period are listed but not ranked.
+    pub min_cases: i64,
 }
 
 /// Environment variables that are secrets or read elsewhere, never settings.
@@ -224,6 +263,33 @@ impl Settings {
         ensure!(
             self.tracking.max_failures_per_address > 0 && self.tracking.max_failures_per_case > 0,
             "tracking limits must be positive"
+        );
+        let e = &self.escalation;
+        ensure!(
+            e.interval_ms >= 10,
+            "escalation.interval_ms must be at least 10"
+        );
+        ensure!(
+            (1..=10_000).contains(&e.batch_size),
+            "escalation.batch_size must be from 1 to 10000"
+        );
+        ensure!(
+            e.supervision_workdays_after >= 1
+                && e.accountability_workdays_after > e.supervision_workdays_after,
+            "escalation: supervision must come at least 1 working day after due_at, \
+             and accountability after supervision"
+        );
+        ensure!(
+            crate::domain::accountability::centipoints(e.provisional_points).is_some(),
+            "escalation.provisional_points must be from 0 to 100 with at most two decimals"
+        );
+        ensure!(
+            e.defence_workdays >= 1 && e.reminder_respond_workdays >= 1,
+            "escalation.defence_workdays and reminder_respond_workdays must be at least 1"
+        );
+        ensure!(
+            self.ranking.min_cases >= 0,
+            "ranking.min_cases must not be negative"
         );
         Ok(())
     }

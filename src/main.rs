@@ -34,6 +34,8 @@ enum Command {
     },
     /// Apply pending database migrations and load reference data.
     Migrate,
+    /// Run one escalation sweep now (e.g. from cron) and print what it did.
+    Escalate,
     /// Manage staff accounts.
     User {
         #[command(subcommand)]
@@ -80,6 +82,18 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             startup::prepare_database(&settings, std::time::Duration::from_secs(30))?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Escalate => {
+            let secrets = Secrets::load(&settings)?;
+            let pool = startup::prepare_database(&settings, std::time::Duration::from_secs(30))?;
+            let state = startup::build_state(settings, &secrets, pool.clone(), Clock::default())?;
+            let mut conn = pool.get()?;
+            let now = state.clock.now();
+            let report =
+                duban::domain::escalation::sweep(&mut conn, &state.intake, &state.ladder, now)
+                    .map_err(|e| anyhow::anyhow!("sweep failed: {e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::User {

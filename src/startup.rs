@@ -13,7 +13,9 @@ use anyhow::Context;
 use crate::auth::token::TokenKeys;
 use crate::config::{Secrets, Settings};
 use crate::db::{self, DbTarget, Pool, PoolOptions};
+use crate::domain::accountability::Catalogue;
 use crate::domain::calendar::Calendar;
+use crate::domain::escalation::Ladder;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::PiiKeys;
@@ -32,6 +34,7 @@ pub fn prepare_database(settings: &Settings, patience: Duration) -> anyhow::Resu
         &target,
         &PoolOptions {
             max_size: settings.database.pool_size,
+            min_idle: settings.database.min_idle,
             connect_timeout: Duration::from_millis(settings.database.connect_timeout_ms),
             busy_timeout_ms: settings.database.busy_timeout_ms,
         },
@@ -87,6 +90,7 @@ pub fn build_state(
             }
         }
     }
+    let ladder = Ladder::new(&settings.escalation, Catalogue::load(&settings.config_dir)?)?;
     let letters = LetterEnv::load(
         &settings.config_dir,
         &settings.letters,
@@ -120,6 +124,7 @@ pub fn build_state(
             max_per_subject: settings.auth.max_login_failures_per_user,
         },
         calendar,
+        ladder: Arc::new(ladder),
         clock,
         metrics: telemetry::metrics_handle(),
         writer: Some(db::batch::GroupWriter::start(pool.clone())),
@@ -184,6 +189,7 @@ impl Application {
         .listen(listener)?
         .run();
         spawn_housekeeping(state.clone());
+        crate::jobs::escalation::spawn(state.clone());
         crate::jobs::outbox::spawn(
             state.pool.clone(),
             state.settings.smtp.clone(),

@@ -10,6 +10,7 @@ use crate::auth::token::TokenKeys;
 use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::domain::calendar::Calendar;
+use crate::domain::escalation::Ladder;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::throttle::Limits;
 use crate::error::{AppError, AppResult};
@@ -47,6 +48,8 @@ pub struct AppState {
     pub tracking: Limits,
     pub login: Limits,
     pub calendar: Arc<Calendar>,
+    /// The escalation ladder with the accountability catalogue.
+    pub ladder: Arc<Ladder>,
     pub clock: Clock,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The group-commit writer for intake (`None` runs writes directly).

@@ -29,15 +29,15 @@ pub async fn create_complaint(
     Ok(super::outcome_response(outcome))
 }
 
-/// `GET /api/v1/complaints` with filters and paging.
-pub async fn list_complaints(
-    actor: Actor,
-    state: web::Data<AppState>,
-    query: web::Query<HashMap<String, String>>,
-) -> AppResult<HttpResponse> {
-    let tz = state.intake.tz;
+/// The case-list filters of a query string (also the CSV export's), with
+/// paging; every bad parameter is named at once.
+pub fn read_filter(
+    query: HashMap<String, String>,
+    tz: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<(ComplaintFilter, i64, i64)> {
     let mut p = Params::new(
-        query.into_inner(),
+        query,
         &[
             "status",
             "unit",
@@ -62,10 +62,21 @@ pub async fn list_complaints(
         to: p.instant("to", tz, true),
         q: p.text("q", 100),
         overdue_at: (p.choice("overdue", &["true", "false"]).as_deref() == Some("true"))
-            .then(|| crate::db::to_db(state.clock.now())),
+            .then(|| crate::db::to_db(now)),
         flag: p.choice("flag", crate::db::complaints::FLAGS),
     };
     p.finish()?;
+    Ok((filter, page, per_page))
+}
+
+/// `GET /api/v1/complaints` with filters and paging.
+pub async fn list_complaints(
+    actor: Actor,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let (filter, page, per_page) =
+        read_filter(query.into_inner(), state.intake.tz, state.clock.now())?;
     let (items, total) = state
         .db(move |c| cases::list(c, &actor, filter, page, per_page))
         .await?;

@@ -2,13 +2,16 @@
 //! response envelopes. Handlers extract, call one domain function on the
 //! blocking pool, and shape the response.
 
+pub mod accountability;
 pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod complaints;
+pub mod escalations;
 pub mod letters;
 pub mod ops;
 pub mod reference;
+pub mod reports;
 pub mod track;
 pub mod users;
 pub mod workflow;
@@ -36,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/categories", web::get().to(reference::list_categories))
                 .route("/complaints", web::post().to(complaints::create_complaint))
                 .route("/complaints", web::get().to(complaints::list_complaints))
+                .route("/complaints.csv", web::get().to(reports::export_complaints))
                 .route(
                     "/complaints/{tracking_no}",
                     web::get().to(complaints::get_complaint),
@@ -95,6 +99,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/calls", web::get().to(calls::list_calls))
                 .route("/track", web::post().to(track::track_complaint))
                 .route("/audit/verify", web::get().to(audit::verify_audit))
+                .route("/escalations/run", web::post().to(escalations::run_sweep))
+                .route("/escalations", web::get().to(escalations::list_escalations))
+                .route(
+                    "/accountability",
+                    web::get().to(accountability::list_accountability),
+                )
+                .route(
+                    "/accountability",
+                    web::post().to(accountability::open_accountability),
+                )
+                .route(
+                    "/accountability/situations",
+                    web::get().to(accountability::list_situations),
+                )
+                .route(
+                    "/accountability/{id}",
+                    web::get().to(accountability::get_accountability),
+                )
+                .route(
+                    "/accountability/{id}/defence",
+                    web::post().to(accountability::file_defence),
+                )
+                .route(
+                    "/accountability/{id}/decision",
+                    web::post().to(accountability::decide_accountability),
+                )
+                .route("/ranking", web::get().to(reports::get_ranking))
+                .route("/stats", web::get().to(reports::get_stats))
                 .route("/users", web::post().to(users::create_user))
                 .route("/users/{id}", web::patch().to(users::update_user)),
         );

@@ -62,6 +62,16 @@ pub enum Action {
     Callback,
     /// Read letters (a unit: its own).
     ReadLetters,
+    /// Run an escalation sweep now.
+    RunSweep,
+    /// Read the escalation steps fired.
+    ReadEscalations,
+    /// Read accountability cases (a unit: its own).
+    ReadAccountability,
+    /// Read the units' ranking.
+    ReadRanking,
+    /// Read the statistics and export the case list.
+    ReadStats,
 }
 
 /// The permission table (DESIGN §8, §9).
@@ -80,6 +90,11 @@ pub fn permits(role: Role, action: Action) -> bool {
         Handle => role == Unit,
         Callback => matches!(role, Operator | Supervisor),
         ReadLetters => true,
+        RunSweep => matches!(role, Admin | Supervisor),
+        ReadEscalations => matches!(role, Supervisor | Auditor),
+        ReadAccountability => matches!(role, Supervisor | Auditor | Unit),
+        ReadRanking => true,
+        ReadStats => matches!(role, Supervisor | Auditor),
     }
 }
 

@@ -78,3 +78,13 @@ pub fn end(conn: &mut DbConn, id: i64, reason: &str, at: NaiveDateTime) -> Query
         .execute(conn)
         .map(|_| ())
 }
+
+/// The open assignments of several cases.
+pub fn current_of(conn: &mut DbConn, complaint_ids: &[i64]) -> QueryResult<Vec<Assignment>> {
+    assignments::table
+        .filter(assignments::complaint_id.eq_any(complaint_ids))
+        .filter(assignments::ended_at.is_null())
+        .order(assignments::id.asc())
+        .select(Assignment::as_select())
+        .load(conn)
+}

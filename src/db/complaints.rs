@@ -96,6 +96,23 @@ pub fn identity(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Option<Seal
         .optional()
 }
 
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Complaint>> {
+    complaints::table
+        .find(id)
+        .select(Complaint::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Several cases by id, in id order.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Complaint>> {
+    complaints::table
+        .filter(complaints::id.eq_any(ids))
+        .order(complaints::id.asc())
+        .select(Complaint::as_select())
+        .load(conn)
+}
+
 pub fn by_tracking_no(conn: &mut DbConn, tracking_no: &str) -> QueryResult<Option<Complaint>> {
     complaints::table
         .filter(complaints::tracking_no.eq(tracking_no))
@@ -206,6 +223,22 @@ pub fn list(
         .select(Complaint::as_select())
         .load(conn)?;
     Ok((items, total))
+}
+
+/// The next `limit` cases after `after_id` in id order (an export walks the
+/// whole list this way without offsets).
+pub fn after(
+    conn: &mut DbConn,
+    f: &ComplaintFilter,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Complaint>> {
+    filtered(f)
+        .filter(complaints::id.gt(after_id))
+        .order(complaints::id.asc())
+        .limit(limit)
+        .select(Complaint::as_select())
+        .load(conn)
 }
 
 pub fn tracking_numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {

@@ -139,6 +139,7 @@ impl ManageConnection for DbManager {
 #[derive(Clone, Debug)]
 pub struct PoolOptions {
     pub max_size: u32,
+    pub min_idle: u32,
     pub connect_timeout: Duration,
     pub busy_timeout_ms: u64,
 }
@@ -167,7 +168,7 @@ pub fn build_pool(target: &DbTarget, opts: &PoolOptions) -> anyhow::Result<Pool>
     };
     Ok(r2d2::Pool::builder()
         .max_size(opts.max_size)
-        .min_idle(Some(1))
+        .min_idle(Some(opts.min_idle.min(opts.max_size)))
         .connection_timeout(opts.connect_timeout)
         .test_on_check_out(true)
         .build_unchecked(manager))
@@ -486,10 +487,23 @@ pub mod idempotency;
 pub mod units;
 pub mod users;
 
+/// SQL written with PostgreSQL's `$n` placeholders, for the connection's
+/// backend (SQLite numbers them `?n`). For statements both backends share
+/// apart from placeholders; the text must hold no other `$`.
+pub fn placeholders(conn: &DbConn, pg_sql: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => pg_sql.to_owned(),
+        DbConn::Sqlite(_) => pg_sql.replace('$', "?"),
+    }
+}
+
 /// Offset and limit from 1-based `page` and `per_page`.
 pub fn page_window(page: i64, per_page: i64) -> (i64, i64) {
     ((page - 1).max(0) * per_page, per_page)
 }
+pub mod accountability;
 pub mod assignments;
+pub mod escalations;
 pub mod letters;
+pub mod reports;
 pub mod workflow;

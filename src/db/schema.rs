@@ -76,6 +76,7 @@ diesel::table! {
         screen_reason -> Nullable<Text>,
         satisfaction -> Nullable<Text>,
         needs_confirmation -> Bool,
+        next_escalation_at -> Nullable<Timestamp>,
     }
 }
 
@@ -280,6 +281,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    escalations (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        assignment_id -> BigInt,
+        unit_code -> Text,
+        clock -> Text,
+        level -> Integer,
+        deadline_at -> Timestamp,
+        fired_at -> Timestamp,
+        letter_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    accountability_cases (id) {
+        id -> BigInt,
+        unit_code -> Text,
+        person -> Nullable<Text>,
+        complaint_id -> Nullable<BigInt>,
+        trigger -> Text,
+        escalation_id -> Nullable<BigInt>,
+        situation_code -> Nullable<Text>,
+        reason -> Text,
+        status -> Text,
+        year -> Integer,
+        provisional_centipoints -> Integer,
+        opened_by -> Nullable<BigInt>,
+        opened_at -> Timestamp,
+        defence_due_at -> Timestamp,
+        letter_id -> Nullable<BigInt>,
+        defence -> Nullable<Text>,
+        defence_by -> Nullable<BigInt>,
+        defence_at -> Nullable<Timestamp>,
+        decision -> Nullable<Text>,
+        decision_centipoints -> Nullable<Integer>,
+        decision_note -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    score_events (id) {
+        id -> BigInt,
+        unit_code -> Text,
+        year -> Integer,
+        centipoints -> Integer,
+        kind -> Text,
+        accountability_id -> Nullable<BigInt>,
+        complaint_id -> Nullable<BigInt>,
+        note -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(complainants -> complaints (complaint_id));
 diesel::joinable!(calls -> complaints (complaint_id));
 diesel::joinable!(calls -> users (operator_id));
@@ -303,4 +361,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     letters,
     outbox,
     feedback,
+    escalations,
+    accountability_cases,
+    score_events,
 );

@@ -140,3 +140,11 @@ pub fn names(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<(String, St
         .select((units::code, units::name))
         .load(conn)
 }
+
+/// Several units by code.
+pub fn by_codes(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<Unit>> {
+    units::table
+        .filter(units::code.eq_any(codes))
+        .select(Unit::as_select())
+        .load(conn)
+}

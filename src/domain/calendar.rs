@@ -158,16 +158,34 @@ impl Calendar {
         }
     }
 
+    /// The N-th working day strictly before `date` (N ≥ 1).
+    pub fn nth_workday_before(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        let mut d = date;
+        let mut left = n.max(1);
+        loop {
+            d = d - Days::new(1);
+            if self.is_workday(d) {
+                left -= 1;
+                if left == 0 {
+                    return d;
+                }
+            }
+        }
+    }
+
     /// The deadline "N working days after instant T": the end (23:59:59 local
     /// time) of the N-th working day strictly after T's local date, in UTC.
     pub fn deadline(&self, t: DateTime<Utc>, n: u32, tz: Tz) -> DateTime<Utc> {
         let local_date = t.with_timezone(&tz).date_naive();
-        let day = self.nth_workday_after(local_date, n);
-        let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
-        tz.from_local_datetime(&end)
-            .latest()
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_else(|| end.and_utc())
+        end_of_day(self.nth_workday_after(local_date, n), tz)
+    }
+
+    /// "N working days before instant T": the end of the N-th working day
+    /// strictly before T's local date (a warning one working day before a
+    /// deadline fires when the deadline's last working day begins).
+    pub fn before(&self, t: DateTime<Utc>, n: u32, tz: Tz) -> DateTime<Utc> {
+        let local_date = t.with_timezone(&tz).date_naive();
+        end_of_day(self.nth_workday_before(local_date, n), tz)
     }
 
     /// Working days strictly after `from` up to and including `to`.
@@ -178,6 +196,15 @@ impl Calendar {
             .filter(|d| self.is_workday(*d))
             .count() as u32
     }
+}
+
+/// 23:59:59 local time of `day`, in UTC.
+pub fn end_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
+    tz.from_local_datetime(&end)
+        .latest()
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|| end.and_utc())
 }
 
 /// The effective handling limit: `ceil(statutory × factor)`, never below 1.
@@ -289,6 +316,20 @@ mod tests {
             c.deadline(late, 1, tz).with_timezone(&tz).date_naive(),
             d(2026, 11, 27)
         );
+    }
+
+    #[test]
+    fn one_working_day_before_skips_holidays_backwards() {
+        let c = shipped();
+        let tz = chrono_tz::Asia::Shanghai;
+        // Due at the end of Tuesday 24 Feb 2026, the first working day after
+        // the Spring Festival: the day before is Saturday 14 Feb, worked.
+        let due = end_of_day(d(2026, 2, 24), tz);
+        assert_eq!(c.nth_workday_before(d(2026, 2, 24), 1), d(2026, 2, 14));
+        assert_eq!(c.before(due, 1, tz), end_of_day(d(2026, 2, 14), tz));
+        // An ordinary Monday: the Friday before.
+        assert_eq!(c.nth_workday_before(d(2026, 11, 30), 1), d(2026, 11, 27));
+        assert_eq!(c.nth_workday_before(d(2026, 11, 30), 3), d(2026, 11, 25));
     }
 
     #[test]

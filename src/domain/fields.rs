@@ -71,6 +71,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Records an error on `name` found by a check of the caller's own.
+    pub fn invalid(&mut self, name: &str, message: &str) {
+        let path = self.path(name);
+        self.errors.add(path, message);
+    }
+
     pub fn present(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -145,6 +151,29 @@ impl<'a> Reader<'a> {
             _ => {
                 self.errors
                     .add(path, format!("must be a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+
+    /// Points of an efficiency score, 0 to 100 with at most two decimals, as
+    /// hundredths of a point.
+    pub fn points(&mut self, name: &str, required: bool) -> Option<i32> {
+        let path = self.path(name);
+        let Some(v) = self.get(name) else {
+            self.missing(name, required);
+            return None;
+        };
+        match v
+            .as_f64()
+            .and_then(crate::domain::accountability::centipoints)
+        {
+            Some(c) => Some(c),
+            None => {
+                self.errors.add(
+                    path,
+                    "must be a number of points from 0 to 100 with at most two decimals",
+                );
                 None
             }
         }

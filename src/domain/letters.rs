@@ -230,12 +230,33 @@ pub fn notice(
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    notice_about(conn, env, Some(complaint), unit, None, subject, body, now)
+}
+
+/// Queues a notice to a unit about a case, or about no case (an
+/// accountability procedure opened by hand), with an optional copy.
+#[allow(clippy::too_many_arguments)]
+pub fn notice_about(
+    conn: &mut DbConn,
+    env: &LetterEnv,
+    complaint: Option<&Complaint>,
+    unit: &Unit,
+    cc: Option<&str>,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let now_db = db::to_db(now);
-    let subject = format!("【督办通知】{subject} 受理编号{}", complaint.tracking_no);
+    let (subject, reference) = match complaint {
+        Some(c) => (
+            format!("【督办通知】{subject} 受理编号{}", c.tracking_no),
+            format!("\n\n受理编号：{}", c.tracking_no),
+        ),
+        None => (format!("【督办通知】{subject}"), String::new()),
+    };
     let body = format!(
-        "{}：\n\n{body}\n\n受理编号：{}\n\n{}\n{}\n",
+        "{}：\n\n{body}{reference}\n\n{}\n{}\n",
         unit.name,
-        complaint.tracking_no,
         env.office_name,
         env.local_date(now)
     );
@@ -243,9 +264,9 @@ pub fn notice(
         conn,
         &NewOutbox {
             letter_id: None,
-            complaint_id: Some(complaint.id),
+            complaint_id: complaint.map(|c| c.id),
             recipient: &unit.email,
-            cc: None,
+            cc,
             subject: &subject,
             body: &body,
             message_id: &env.notice_message_id(),

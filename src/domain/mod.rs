@@ -1,15 +1,19 @@
 //! Rules with no HTTP in them. Functions take a connection, the actor and
 //! `now`; they never read the wall clock or global configuration.
 
+pub mod accountability;
 pub mod audit;
 pub mod calendar;
 pub mod calls;
 pub mod cases;
+pub mod escalation;
+pub mod export;
 pub mod fields;
 pub mod idempotency;
 pub mod intake;
 pub mod letters;
 pub mod privacy;
+pub mod ranking;
 pub mod reference;
 pub mod routing;
 pub mod throttle;

@@ -210,6 +210,8 @@ fn assign_to(
             cmp::return_requested.eq(false),
             cmp::needs_confirmation.eq(false),
             cmp::updated_at.eq(now_db),
+            // The sweep works out this assignment's ladder at its next run.
+            cmp::next_escalation_at.eq(Some(now_db)),
         ))
         .execute(conn)?;
     let updated = reload(conn, c.id)?;
@@ -369,15 +371,21 @@ pub fn auto_route(
     }
 }
 
-/// Runs `f` on the locked case in one write transaction.
+/// Runs `f` on the locked case in one write transaction. Whatever `f`
+/// changed, the escalation sweep looks at the case again at its next run
+/// (or drops it from its schedule once the case is no longer open).
 fn with_case<T>(
     conn: &mut DbConn,
     tracking_no: &str,
+    now: DateTime<Utc>,
     f: impl FnOnce(&mut DbConn, Complaint) -> AppResult<T>,
 ) -> AppResult<T> {
     db::write_tx(conn, |c| {
         let case = lock_case(c, tracking_no)?;
-        f(c, case)
+        let id = case.id;
+        let out = f(c, case)?;
+        db::escalations::touch(c, id, db::to_db(now))?;
+        Ok(out)
     })
 }
 
@@ -428,7 +436,7 @@ pub fn screen(
         }
     })?;
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         require_status(&c, &["received"])?;
         let now_db = db::to_db(now);
         if decision.as_deref() == Some("invalid") {
@@ -508,7 +516,7 @@ pub fn assign(
     })?;
     let unit_code = unit_code.expect("validated");
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         require_status(&c, &["received", "assigned", "in_progress"])?;
         let Some(target) = db::units::find(conn, &unit_code)?.filter(|u| u.active) else {
             return Err(AppError::field("unit", "is not a known unit code"));
@@ -559,7 +567,7 @@ pub fn acknowledge(
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
     policy::require(actor, Action::Handle)?;
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["assigned"])?;
         let now_db = db::to_db(now);
@@ -603,7 +611,7 @@ pub fn request_return(
     read(body, &["reason"], |r| {
         reason = r.text("reason", true, 5, 1000, true)
     })?;
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["assigned", "in_progress"])?;
         if c.return_requested {
@@ -651,7 +659,7 @@ pub fn decide_return(
         note = r.text("note", false, 1, 1000, true);
     })?;
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         if !c.return_requested {
             return Err(AppError::Conflict(format!(
                 "no return request is waiting (the case is {})",
@@ -722,7 +730,7 @@ pub fn add_progress(
         public = r.boolean("public", false);
     })?;
     let content = content.expect("validated");
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         if c.status == "assigned" {
             return Err(AppError::Conflict(
@@ -772,7 +780,7 @@ pub fn request_extension(
         reason = r.text("reason", true, 5, 1000, true);
     })?;
     let (days, reason) = (days.expect("validated"), reason.expect("validated"));
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["assigned", "in_progress"])?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
@@ -838,7 +846,7 @@ pub fn decide_extension(
         note = r.text("note", false, 1, 1000, true);
     })?;
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         let e = records::extensions(conn, c.id)?
             .into_iter()
             .find(|e| e.id == id)
@@ -998,7 +1006,7 @@ pub fn submit_report(
     })?;
     let [findings, measures, person, target, reply] = f.map(|x| x.expect("validated"));
     let deadline = deadline.expect("validated");
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["in_progress"])?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
@@ -1079,7 +1087,7 @@ pub fn review(
         }
     })?;
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         require_status(&c, &["reported"])?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
         let report = records::reports(conn, c.id)?
@@ -1174,7 +1182,7 @@ pub fn callback(
         note = r.text("note", false, 1, 2000, true);
     })?;
     let satisfaction = satisfaction.expect("validated");
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         require_status(&c, &["closed"])?;
         store_satisfaction(
             conn,
@@ -1246,7 +1254,7 @@ pub fn public_feedback(
         },
     )?;
     let satisfaction = satisfaction.expect("validated");
-    with_case(conn, &c.tracking_no, |conn, c| {
+    with_case(conn, &c.tracking_no, now, |conn, c| {
         require_status(&c, &["closed"])?;
         let closed_at: Option<chrono::NaiveDateTime> = asg::table
             .filter(asg::complaint_id.eq(c.id))
@@ -1304,7 +1312,7 @@ pub fn reopen(
     })?;
     let reason = reason.expect("validated");
     let by = AuditActor::from(actor);
-    with_case(conn, no, |conn, c| {
+    with_case(conn, no, now, |conn, c| {
         require_status(&c, &["closed"])?;
         if c.satisfaction.as_deref() != Some("unsatisfied") {
             return Err(AppError::Conflict(

@@ -2,11 +2,13 @@
 //! real service, on SQLite by default and on PostgreSQL with
 //! `TEST_DATABASE_URL`.
 
+mod accountability;
 mod audit;
 mod auth;
 mod calls;
 mod cli;
 mod errors;
+mod escalation;
 mod helpers;
 mod intake;
 mod letters;

@@ -1,0 +1,674 @@
+//! The escalation ladder (DESIGN §5) and the sweep that climbs it.
+//!
+//! Each open case carries `next_escalation_at`, the time the sweep should
+//! next look at it: every change to a case sets it to "now", and the sweep
+//! sets it to the time of the case's next step (or clears it). A sweep reads
+//! only the cases due on that index, in batches, each batch one transaction
+//! whose claimed rows other sweeps skip. A step is recorded under a unique
+//! key (case, clock, deadline, level) before its letters are written, so it
+//! fires once however many sweeps run at once on however many instances.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::json;
+use tracing::instrument;
+
+use crate::auth::Actor;
+use crate::auth::policy::{self, Action};
+use crate::config::EscalationSettings;
+use crate::db::assignments::{self, Assignment};
+use crate::db::complaints::{self as complaint_rows, Complaint};
+use crate::db::escalations::{self as rows, Escalation, EscalationFilter, NewEscalation};
+use crate::db::units::Unit;
+use crate::db::{self, DbConn};
+use crate::domain::accountability::{self, Catalogue, EscalationOpening, Situation};
+use crate::domain::audit::{self, AuditActor};
+use crate::domain::calendar::Calendar;
+use crate::domain::intake::IntakeEnv;
+use crate::domain::letters::{self, LetterRequest};
+use crate::error::{AppError, AppResult};
+
+/// The rungs, by level.
+pub const LEVELS: [&str; 4] = ["warning", "reminder", "supervision", "accountability"];
+pub const WARNING: i32 = 0;
+pub const REMINDER: i32 = 1;
+pub const SUPERVISION: i32 = 2;
+pub const ACCOUNTABILITY: i32 = 3;
+
+/// The two clocks of an assignment.
+pub const ACKNOWLEDGE: &str = "acknowledge";
+pub const HANDLING: &str = "handling";
+
+/// How long a case whose step could not be processed waits before the next
+/// try, so one bad case cannot stall a sweep.
+const RETRY_FAILED_CASE: chrono::Duration = chrono::Duration::hours(1);
+
+/// The ladder's settings with the catalogue, resolved at start-up.
+#[derive(Clone, Debug)]
+pub struct Ladder {
+    pub warning_before: u32,
+    pub supervision_after: u32,
+    pub accountability_after: u32,
+    pub provisional_centipoints: i32,
+    pub situation: Situation,
+    pub defence_workdays: u32,
+    pub reminder_respond_workdays: u32,
+    pub batch_size: i64,
+    pub catalogue: Catalogue,
+}
+
+impl Ladder {
+    /// Checks the settings against the catalogue: the situation an escalated
+    /// case is opened under must exist.
+    pub fn new(s: &EscalationSettings, catalogue: Catalogue) -> anyhow::Result<Self> {
+        let situation = catalogue.find(&s.situation).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "escalation.situation {:?} is not in config/accountability.toml",
+                s.situation
+            )
+        })?;
+        Ok(Self {
+            warning_before: s.warning_workdays_before,
+            supervision_after: s.supervision_workdays_after,
+            accountability_after: s.accountability_workdays_after,
+            provisional_centipoints: accountability::centipoints(s.provisional_points)
+                .ok_or_else(|| anyhow::anyhow!("escalation.provisional_points is invalid"))?,
+            situation,
+            defence_workdays: s.defence_workdays,
+            reminder_respond_workdays: s.reminder_respond_workdays,
+            batch_size: s.batch_size,
+            catalogue,
+        })
+    }
+}
+
+/// One rung of one clock: fires once `now` is past `at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub clock: &'static str,
+    pub level: i32,
+    /// The clock's deadline the step belongs to (part of its unique key).
+    pub deadline: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// The clocks of an open assignment, as the ladder reads them.
+#[derive(Clone, Debug)]
+pub struct Clocks {
+    pub assigned_at: DateTime<Utc>,
+    /// Set while the case waits to be acknowledged.
+    pub ack_due: Option<DateTime<Utc>>,
+    pub due: DateTime<Utc>,
+}
+
+/// The steps of both clocks, in ladder order. The acknowledge clock has one
+/// rung (a reminder); the handling clock has all four. A warning that would
+/// come before the assignment itself is left out: the transfer letter has
+/// just stated the deadline.
+pub fn steps(ladder: &Ladder, cal: &Calendar, tz: Tz, clocks: &Clocks) -> Vec<Step> {
+    let mut out = Vec::with_capacity(5);
+    if let Some(ack) = clocks.ack_due {
+        out.push(Step {
+            clock: ACKNOWLEDGE,
+            level: REMINDER,
+            deadline: ack,
+            at: ack,
+        });
+    }
+    let due = clocks.due;
+    if ladder.warning_before > 0 {
+        let at = cal.before(due, ladder.warning_before, tz);
+        if at > clocks.assigned_at {
+            out.push(Step {
+                clock: HANDLING,
+                level: WARNING,
+                deadline: due,
+                at,
+            });
+        }
+    }
+    for (level, at) in [
+        (REMINDER, due),
+        (SUPERVISION, cal.deadline(due, ladder.supervision_after, tz)),
+        (
+            ACCOUNTABILITY,
+            cal.deadline(due, ladder.accountability_after, tz),
+        ),
+    ] {
+        out.push(Step {
+            clock: HANDLING,
+            level,
+            deadline: due,
+            at,
+        });
+    }
+    out
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Serialize, Clone)]
+pub struct SweepReport {
+    pub started_at: Option<DateTime<Utc>>,
+    /// Cases read from the schedule.
+    pub cases_examined: usize,
+    pub warnings: usize,
+    pub reminders: usize,
+    pub supervisions: usize,
+    pub accountability_cases: usize,
+    /// Numbered letters issued (reminder, supervision, accountability).
+    pub letters: usize,
+    /// Cases whose steps failed; they are retried an hour later.
+    pub failed_cases: usize,
+    pub batches: usize,
+    pub duration_ms: u128,
+}
+
+impl SweepReport {
+    pub fn fired(&self) -> usize {
+        self.warnings + self.reminders + self.supervisions + self.accountability_cases
+    }
+}
+
+/// Runs one sweep at `now`: batch after batch until no case is due.
+#[instrument(skip_all)]
+pub fn sweep(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    now: DateTime<Utc>,
+) -> AppResult<SweepReport> {
+    let started = std::time::Instant::now();
+    let mut report = SweepReport {
+        started_at: Some(now),
+        ..Default::default()
+    };
+    loop {
+        let claimed = db::write_tx(conn, |tx| run_batch(tx, env, ladder, now, &mut report))?;
+        if claimed > 0 {
+            report.batches += 1;
+        }
+        if claimed < ladder.batch_size as usize {
+            break;
+        }
+    }
+    report.duration_ms = started.elapsed().as_millis();
+    for (level, n) in [
+        (WARNING, report.warnings),
+        (REMINDER, report.reminders),
+        (SUPERVISION, report.supervisions),
+        (ACCOUNTABILITY, report.accountability_cases),
+    ] {
+        if n > 0 {
+            metrics::counter!("duban_escalations_total", "level" => LEVELS[level as usize])
+                .increment(n as u64);
+        }
+    }
+    Ok(report)
+}
+
+/// What a batch loads once for all its cases.
+struct BatchData {
+    units: HashMap<String, Unit>,
+    categories: HashMap<String, String>,
+    fired: HashSet<(i64, String, NaiveDateTime, i32)>,
+    office: Option<Unit>,
+}
+
+fn run_batch(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> AppResult<usize> {
+    let now_db = db::to_db(now);
+    let ids = rows::claim_due(conn, now_db, ladder.batch_size)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let cases = complaint_rows::by_ids(conn, &ids)?;
+    let current: HashMap<i64, Assignment> = assignments::current_of(conn, &ids)?
+        .into_iter()
+        .map(|a| (a.complaint_id, a))
+        .collect();
+    let mut codes: Vec<String> = current.values().map(|a| a.unit_code.clone()).collect();
+    codes.push(env.letters.office_unit.clone());
+    codes.sort();
+    codes.dedup();
+    let units: HashMap<String, Unit> = db::units::by_codes(conn, &codes)?
+        .into_iter()
+        .map(|u| (u.code.clone(), u))
+        .collect();
+    let category_codes: Vec<String> = cases
+        .iter()
+        .filter_map(|c| c.category_code.clone())
+        .collect();
+    let data = BatchData {
+        office: units.get(&env.letters.office_unit).cloned(),
+        categories: db::categories::names(conn, &category_codes)?
+            .into_iter()
+            .collect(),
+        fired: rows::fired(conn, &ids)?
+            .into_iter()
+            .collect(),
+        units,
+    };
+    report.cases_examined += ids.len();
+    for case in &cases {
+        let a = current.get(&case.id);
+        // Each case in its own savepoint: one that fails rolls back alone.
+        let mut counts = SweepReport::default();
+        let outcome = db::write_tx(conn, |tx| {
+            climb(tx, env, ladder, &data, case, a, now, &mut counts)
+        });
+        match outcome {
+            Ok(()) => {
+                report.warnings += counts.warnings;
+                report.reminders += counts.reminders;
+                report.supervisions += counts.supervisions;
+                report.accountability_cases += counts.accountability_cases;
+                report.letters += counts.letters;
+            }
+            Err(AppError::Unavailable(e)) => return Err(AppError::Unavailable(e)),
+            Err(e) => {
+                tracing::warn!(case.id = case.id, error = %e, "escalation failed for a case; retrying later");
+                report.failed_cases += 1;
+                rows::schedule(conn, case.id, Some(db::to_db(now + RETRY_FAILED_CASE)))?;
+            }
+        }
+    }
+    Ok(ids.len())
+}
+
+/// Fires every step of one case that is due and not fired yet, then
+/// schedules the case's next look.
+#[allow(clippy::too_many_arguments)]
+fn climb(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    data: &BatchData,
+    case: &Complaint,
+    a: Option<&Assignment>,
+    now: DateTime<Utc>,
+    counts: &mut SweepReport,
+) -> AppResult<()> {
+    let open = matches!(case.status.as_str(), "assigned" | "in_progress");
+    let (Some(a), true, Some(due)) = (a, open, case.due_at) else {
+        rows::schedule(conn, case.id, None)?;
+        return Ok(());
+    };
+    let clocks = Clocks {
+        assigned_at: db::from_db(a.assigned_at),
+        ack_due: match (case.status.as_str(), case.acknowledged_at, case.ack_due_at) {
+            ("assigned", None, Some(t)) => Some(db::from_db(t)),
+            _ => None,
+        },
+        due: db::from_db(due),
+    };
+    let unit = data
+        .units
+        .get(&a.unit_code)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code)))?;
+    let all = steps(ladder, &env.calendar, env.tz, &clocks);
+    for step in all.iter().filter(|s| s.at < now) {
+        // A warning after its deadline has nothing left to warn about.
+        if step.level == WARNING && now > step.deadline {
+            continue;
+        }
+        let deadline_db = db::to_db(step.deadline);
+        if data
+            .fired
+            .contains(&(case.id, step.clock.to_owned(), deadline_db, step.level))
+        {
+            continue;
+        }
+        let Some(id) = rows::try_insert(
+            conn,
+            &NewEscalation {
+                complaint_id: case.id,
+                assignment_id: a.id,
+                unit_code: &unit.code,
+                clock: step.clock,
+                level: step.level,
+                deadline_at: deadline_db,
+                fired_at: db::to_db(now),
+            },
+        )?
+        else {
+            continue;
+        };
+        fire(
+            conn, env, ladder, data, case, unit, step, &all, id, now, counts,
+        )?;
+    }
+    let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
+    rows::schedule(conn, case.id, next.map(db::to_db))?;
+    Ok(())
+}
+
+/// The effects of one step that has just been recorded as escalation `id`.
+#[allow(clippy::too_many_arguments)]
+fn fire(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    data: &BatchData,
+    case: &Complaint,
+    unit: &Unit,
+    step: &Step,
+    all: &[Step],
+    id: i64,
+    now: DateTime<Utc>,
+    counts: &mut SweepReport,
+) -> AppResult<()> {
+    let l = &env.letters;
+    let category_name = case
+        .category_code
+        .as_ref()
+        .and_then(|c| data.categories.get(c).cloned());
+    // The next rung of the same clock: what a letter asks the unit to beat.
+    let next_rung = all
+        .iter()
+        .find(|s| s.clock == step.clock && s.level == step.level + 1)
+        .map(|s| s.at);
+    let (clock_name, action_needed) = if step.clock == ACKNOWLEDGE {
+        ("签收", "签收并组织办理")
+    } else {
+        ("办理", "办结并报送办结报告")
+    };
+    let (action, summary_extra, public_note): (&str, String, Option<&str>) = match step.level {
+        WARNING => {
+            letters::notice(
+                conn,
+                l,
+                case,
+                unit,
+                "办理期限预警",
+                &format!(
+                    "你单位承办的受理编号{}（{}）将于{}办理期限届满，请抓紧办理，按时报送办结报告。",
+                    case.tracking_no,
+                    case.title,
+                    l.local_date(step.deadline)
+                ),
+                now,
+            )?;
+            counts.warnings += 1;
+            ("escalation_warning", "notice queued".into(), None)
+        }
+        REMINDER | SUPERVISION => {
+            let (kind, cc) = if step.level == REMINDER {
+                ("reminder", None)
+            } else {
+                ("supervision", data.office.as_ref().map(|o| o.email.clone()))
+            };
+            let respond_by = match next_rung {
+                Some(t) => t,
+                None => env
+                    .calendar
+                    .deadline(now, ladder.reminder_respond_workdays, env.tz),
+            };
+            let letter = letters::issue(
+                conn,
+                l,
+                LetterRequest {
+                    kind,
+                    complaint: case,
+                    unit,
+                    category_name,
+                    cc,
+                    extra: json!({
+                        "clock_name": clock_name,
+                        "overdue_since_local": l.local_date(step.deadline),
+                        "action_needed": action_needed,
+                        "respond_by_local": l.local_date(respond_by),
+                    }),
+                },
+                now,
+            )?;
+            rows::set_letter(conn, id, letter.id)?;
+            counts.letters += 1;
+            if step.level == REMINDER {
+                counts.reminders += 1;
+                (
+                    "escalation_reminder",
+                    format!("letter {}", letter.id),
+                    Some("已向承办单位发出催办函"),
+                )
+            } else {
+                counts.supervisions += 1;
+                (
+                    "escalation_supervision",
+                    format!("letter {}", letter.id),
+                    Some("已向承办单位主要负责人发出督办函"),
+                )
+            }
+        }
+        _ => {
+            let (acc, letter_id) = accountability::open_for_escalation(
+                conn,
+                env,
+                EscalationOpening {
+                    complaint: case,
+                    unit,
+                    office: data.office.as_ref(),
+                    escalation_id: id,
+                    situation: &ladder.situation,
+                    provisional_centipoints: ladder.provisional_centipoints,
+                    defence_workdays: ladder.defence_workdays,
+                    due_at: step.deadline,
+                    category_name,
+                },
+                now,
+            )?;
+            rows::set_letter(conn, id, letter_id)?;
+            counts.letters += 1;
+            counts.accountability_cases += 1;
+            (
+                "escalation_accountability",
+                format!("accountability case {}, letter {letter_id}", acc.id),
+                None,
+            )
+        }
+    };
+    audit::append(
+        conn,
+        &audit::Entry {
+            chain: &audit::case_chain(&case.tracking_no),
+            complaint_id: Some(case.id),
+            actor: &AuditActor::system(),
+            action,
+            summary: &format!(
+                "level {} {} of the {} clock (deadline {}) for {}; {summary_extra}",
+                step.level,
+                LEVELS[step.level as usize],
+                step.clock,
+                step.deadline.to_rfc3339(),
+                unit.code
+            ),
+            public_note,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// `POST /escalations/run` (admin, supervisor): a sweep now.
+pub fn run_now(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> AppResult<SweepReport> {
+    policy::require(actor, Action::RunSweep)?;
+    let report = sweep(conn, env, ladder, now)?;
+    tracing::info!(
+        user.id = actor.user_id,
+        fired = report.fired(),
+        cases = report.cases_examined,
+        "sweep run on request"
+    );
+    Ok(report)
+}
+
+/// An escalation step as staff read it.
+#[derive(Debug, Serialize)]
+pub struct EscalationView {
+    pub id: i64,
+    pub tracking_no: String,
+    pub unit: String,
+    pub clock: String,
+    pub level: i32,
+    pub level_name: &'static str,
+    pub deadline_at: DateTime<Utc>,
+    pub fired_at: DateTime<Utc>,
+    pub letter_id: Option<i64>,
+}
+
+/// `GET /escalations` (supervisor, auditor), newest first.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &Actor,
+    mut filter: EscalationFilter,
+    tracking_no: Option<String>,
+    page: i64,
+    per_page: i64,
+) -> AppResult<(Vec<EscalationView>, i64)> {
+    policy::require(actor, Action::ReadEscalations)?;
+    if let Some(no) = tracking_no {
+        match complaint_rows::by_tracking_no(conn, &no)? {
+            Some(c) => filter.complaint_id = Some(c.id),
+            None => return Ok((Vec::new(), 0)),
+        }
+    }
+    let (offset, limit) = db::page_window(page, per_page);
+    let (items, total) = rows::list(conn, &filter, offset, limit)?;
+    Ok((views(conn, items)?, total))
+}
+
+pub fn views(conn: &mut DbConn, items: Vec<Escalation>) -> AppResult<Vec<EscalationView>> {
+    let ids: Vec<i64> = items.iter().map(|e| e.complaint_id).collect();
+    let numbers: HashMap<i64, String> = complaint_rows::tracking_numbers(conn, &ids)?
+        .into_iter()
+        .collect();
+    Ok(items
+        .into_iter()
+        .map(|e| EscalationView {
+            id: e.id,
+            tracking_no: numbers.get(&e.complaint_id).cloned().unwrap_or_default(),
+            unit: e.unit_code,
+            clock: e.clock,
+            level: e.level,
+            level_name: LEVELS.get(e.level as usize).copied().unwrap_or(""),
+            deadline_at: db::from_db(e.deadline_at),
+            fired_at: db::from_db(e.fired_at),
+            letter_id: e.letter_id,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::end_of_day;
+    use chrono::NaiveDate;
+    use chrono_tz::Asia::Shanghai;
+    use std::path::Path;
+
+    fn config() -> &'static Path {
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+    }
+
+    fn ladder() -> Ladder {
+        let settings = EscalationSettings {
+            enabled: true,
+            interval_ms: 60_000,
+            batch_size: 200,
+            warning_workdays_before: 1,
+            supervision_workdays_after: 3,
+            accountability_workdays_after: 5,
+            provisional_points: 1.0,
+            situation: "B3".into(),
+            defence_workdays: 5,
+            reminder_respond_workdays: 1,
+        };
+        Ladder::new(&settings, Catalogue::load(config()).unwrap()).unwrap()
+    }
+
+    fn eod(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        end_of_day(NaiveDate::from_ymd_opt(y, m, d).unwrap(), Shanghai)
+    }
+
+    #[test]
+    fn the_ladder_counts_working_days_around_the_deadline() {
+        let cal = Calendar::load_dir(&config().join("calendar")).unwrap();
+        // Assigned Monday 23 Nov 2026, due Monday 30 Nov, not yet signed for.
+        let clocks = Clocks {
+            assigned_at: eod(2026, 11, 23) - chrono::Duration::hours(10),
+            ack_due: Some(eod(2026, 11, 24)),
+            due: eod(2026, 11, 30),
+        };
+        let s = steps(&ladder(), &cal, Shanghai, &clocks);
+        let at: Vec<(&str, i32, DateTime<Utc>)> =
+            s.iter().map(|s| (s.clock, s.level, s.at)).collect();
+        assert_eq!(
+            at,
+            vec![
+                (ACKNOWLEDGE, REMINDER, eod(2026, 11, 24)),
+                (HANDLING, WARNING, eod(2026, 11, 27)), // the Friday before
+                (HANDLING, REMINDER, eod(2026, 11, 30)),
+                (HANDLING, SUPERVISION, eod(2026, 12, 3)),
+                (HANDLING, ACCOUNTABILITY, eod(2026, 12, 7)), // over the weekend
+            ]
+        );
+        assert!(s.iter().skip(1).all(|s| s.deadline == eod(2026, 11, 30)));
+    }
+
+    #[test]
+    fn the_ladder_skips_the_national_day_holiday() {
+        let cal = Calendar::load_dir(&config().join("calendar")).unwrap();
+        // Due Wednesday 30 Sep 2026; 1–7 Oct are holidays, Sat 10 Oct is worked.
+        let clocks = Clocks {
+            assigned_at: eod(2026, 9, 20),
+            ack_due: None,
+            due: eod(2026, 9, 30),
+        };
+        let s = steps(&ladder(), &cal, Shanghai, &clocks);
+        let sup = s.iter().find(|s| s.level == SUPERVISION).unwrap();
+        let acc = s.iter().find(|s| s.level == ACCOUNTABILITY).unwrap();
+        assert_eq!(sup.at, eod(2026, 10, 10), "8, 9 and the worked Saturday");
+        assert_eq!(acc.at, eod(2026, 10, 13));
+    }
+
+    #[test]
+    fn no_warning_before_the_assignment_itself() {
+        let cal = Calendar::load_dir(&config().join("calendar")).unwrap();
+        // A one-day limit assigned on Friday afternoon: due Monday, warning
+        // would be Friday's end, after the assignment: kept. Assigned late on
+        // Monday itself (a redo due the same day): no warning.
+        let fri = Clocks {
+            assigned_at: eod(2026, 11, 27) - chrono::Duration::hours(5),
+            ack_due: None,
+            due: eod(2026, 11, 30),
+        };
+        assert!(
+            steps(&ladder(), &cal, Shanghai, &fri)
+                .iter()
+                .any(|s| s.level == WARNING)
+        );
+        let mon = Clocks {
+            assigned_at: eod(2026, 11, 30) - chrono::Duration::hours(5),
+            ack_due: None,
+            due: eod(2026, 11, 30),
+        };
+        assert!(
+            !steps(&ladder(), &cal, Shanghai, &mon)
+                .iter()
+                .any(|s| s.level == WARNING)
+        );
+    }
+}

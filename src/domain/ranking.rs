@@ -1,0 +1,339 @@
+//! Reporting (DESIGN §5, §9): the units' yearly ranking (红黑榜) and the
+//! office's period statistics. Counting happens in the database.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::auth::Actor;
+use crate::auth::policy::{self, Action};
+use crate::db::reports::{self as rows, KeyCount, Tally, UnitRatio};
+use crate::db::{self, DbConn};
+use crate::domain::accountability::points;
+use crate::domain::escalation::LEVELS;
+use crate::error::AppResult;
+
+/// Start of a local day, in the stored form.
+pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
+    let t = tz
+        .from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| day.and_time(NaiveTime::MIN).and_utc());
+    db::to_db(t)
+}
+
+/// The local year's bounds `[1 Jan, next 1 Jan)`.
+pub fn year_bounds(year: i32, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
+    let start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
+    let end = NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap_or(NaiveDate::MAX);
+    (local_midnight(start, tz), local_midnight(end, tz))
+}
+
+/// Ranking settings.
+#[derive(Clone, Copy, Debug)]
+pub struct RankingRules {
+    pub base_centipoints: i64,
+    pub min_cases: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnitRow {
+    /// Position among ranked units (equal scores share a place); `None`
+    /// for units under the minimum number of cases.
+    pub rank: Option<usize>,
+    pub ranked: bool,
+    pub unit: String,
+    pub unit_name: String,
+    pub unit_kind: String,
+    pub cases: i64,
+    pub on_time_acknowledge_rate: Option<f64>,
+    pub on_time_handling_rate: Option<f64>,
+    pub return_rate: Option<f64>,
+    pub redo_rate: Option<f64>,
+    pub satisfaction_rate: Option<f64>,
+    /// Sum of the year's score events (negative: deductions).
+    pub points: f64,
+    pub score: f64,
+    #[serde(skip)]
+    score_centi: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ranking {
+    pub year: i32,
+    pub base_score: f64,
+    pub min_cases: i64,
+    pub generated_at: DateTime<Utc>,
+    pub units: Vec<UnitRow>,
+}
+
+fn rate(part: i64, of: i64) -> Option<f64> {
+    (of > 0).then(|| (part as f64 / of as f64 * 10_000.0).round() / 10_000.0)
+}
+
+fn ratios(list: Vec<UnitRatio>) -> HashMap<String, (i64, i64)> {
+    list.into_iter()
+        .map(|r| (r.unit_code, (r.part, r.total)))
+        .collect()
+}
+
+/// `GET /ranking?year=` (all staff): every unit with its figures for the
+/// year, ranked by score; units under the minimum case count come after,
+/// unranked.
+pub fn ranking(
+    conn: &mut DbConn,
+    actor: &Actor,
+    rules: RankingRules,
+    tz: Tz,
+    year: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Ranking> {
+    policy::require(actor, Action::ReadRanking)?;
+    let (from, to) = year_bounds(year, tz);
+    let now_db = db::to_db(now);
+    let work: HashMap<String, rows::UnitWork> = rows::unit_work(conn, from, to, now_db)?
+        .into_iter()
+        .map(|w| (w.unit_code.clone(), w))
+        .collect();
+    let redo = ratios(rows::redo(conn, from, to)?);
+    let satisfaction = ratios(rows::satisfaction(conn, from, to)?);
+    let totals: HashMap<String, i64> = db::accountability::totals(conn, year)?
+        .into_iter()
+        .collect();
+    let (units, _) = db::units::list(conn, 0, 100_000)?;
+    let mut rows_out: Vec<UnitRow> = units
+        .into_iter()
+        .filter(|u| u.active || work.contains_key(&u.code) || totals.contains_key(&u.code))
+        .map(|u| {
+            let w = work.get(&u.code).cloned().unwrap_or_default();
+            let pts = totals.get(&u.code).copied().unwrap_or(0);
+            let (redo_part, redo_total) = redo.get(&u.code).copied().unwrap_or((0, 0));
+            let (sat_part, sat_total) = satisfaction.get(&u.code).copied().unwrap_or((0, 0));
+            let score_centi = rules.base_centipoints + pts;
+            UnitRow {
+                rank: None,
+                ranked: w.cases >= rules.min_cases && w.cases > 0,
+                unit_name: u.name,
+                unit_kind: u.kind,
+                unit: u.code,
+                cases: w.cases,
+                on_time_acknowledge_rate: rate(w.ack_on_time, w.ack_due),
+                on_time_handling_rate: rate(w.handle_on_time, w.handle_due),
+                return_rate: rate(w.returns, w.cases),
+                redo_rate: rate(redo_part, redo_total),
+                satisfaction_rate: rate(sat_part, sat_total),
+                points: points(pts),
+                score: points(score_centi),
+                score_centi,
+            }
+        })
+        .collect();
+    rows_out.sort_by(|a, b| {
+        b.ranked
+            .cmp(&a.ranked)
+            .then(b.score_centi.cmp(&a.score_centi))
+            .then(
+                b.on_time_handling_rate
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.on_time_handling_rate.unwrap_or(0.0)),
+            )
+            .then(a.unit.cmp(&b.unit))
+    });
+    let mut last: Option<(i64, usize)> = None;
+    for (i, r) in rows_out.iter_mut().enumerate().filter(|(_, r)| r.ranked) {
+        let place = match last {
+            Some((score, place)) if score == r.score_centi => place,
+            _ => i + 1,
+        };
+        r.rank = Some(place);
+        last = Some((r.score_centi, place));
+    }
+    Ok(Ranking {
+        year,
+        base_score: points(rules.base_centipoints),
+        min_cases: rules.min_cases,
+        generated_at: now,
+        units: rows_out,
+    })
+}
+
+/// A count under a code, with its display name where there is one.
+#[derive(Debug, Serialize)]
+pub struct Named {
+    pub code: String,
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub complaints_received: i64,
+    pub cases_closed: i64,
+    pub letters_issued: i64,
+    pub transfer_letters: i64,
+    pub reminder_letters: i64,
+    pub supervision_letters: i64,
+    pub accountability_notices: i64,
+    pub escalations: i64,
+    pub accountability_cases_opened: i64,
+    pub accountability_cases_decided: i64,
+    pub calls_logged: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComplaintStats {
+    pub by_channel: BTreeMap<String, i64>,
+    pub by_status: BTreeMap<String, i64>,
+    pub by_category: Vec<Named>,
+    pub by_unit: Vec<Named>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountabilityStats {
+    pub opened: i64,
+    pub by_trigger: BTreeMap<String, i64>,
+    pub decided: i64,
+    pub by_decision: BTreeMap<String, i64>,
+    pub points_deducted: f64,
+    pub points_restored: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SatisfactionStats {
+    pub answers: i64,
+    pub by_answer: BTreeMap<String, i64>,
+    /// Satisfied or basically satisfied, of all answers.
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Stats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub summary: Summary,
+    pub complaints: ComplaintStats,
+    pub letters_by_kind: BTreeMap<String, i64>,
+    pub escalations_by_level: BTreeMap<String, i64>,
+    pub accountability: AccountabilityStats,
+    pub satisfaction: SatisfactionStats,
+    pub calls_by_disposition: BTreeMap<String, i64>,
+    pub closed_by_unit: Vec<Named>,
+}
+
+fn map(list: &[KeyCount]) -> BTreeMap<String, i64> {
+    list.iter().map(|k| (k.key.clone(), k.n)).collect()
+}
+
+fn total(list: &[KeyCount]) -> i64 {
+    list.iter().map(|k| k.n).sum()
+}
+
+fn named(list: Vec<KeyCount>, names: &HashMap<String, String>, none: &str) -> Vec<Named> {
+    list.into_iter()
+        .map(|k| Named {
+            name: if k.key.is_empty() {
+                none.to_owned()
+            } else {
+                names.get(&k.key).cloned().unwrap_or_default()
+            },
+            code: k.key,
+            count: k.n,
+        })
+        .collect()
+}
+
+/// `GET /stats?from=&to=` (supervisor, auditor): the period's counts.
+pub fn stats(
+    conn: &mut DbConn,
+    actor: &Actor,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> AppResult<Stats> {
+    policy::require(actor, Action::ReadStats)?;
+    let mut count = |t: Tally| rows::count_by(conn, t, from, to);
+    let channel = count(Tally::ComplaintsByChannel)?;
+    let status = count(Tally::ComplaintsByStatus)?;
+    let category = count(Tally::ComplaintsByCategory)?;
+    let unit = count(Tally::ComplaintsByUnit)?;
+    let letters = count(Tally::LettersByKind)?;
+    let levels = count(Tally::EscalationsByLevel)?;
+    let triggers = count(Tally::AccountabilityByTrigger)?;
+    let decisions = count(Tally::AccountabilityByDecision)?;
+    let feedback = count(Tally::FeedbackBySatisfaction)?;
+    let calls = count(Tally::CallsByDisposition)?;
+    let closures = count(Tally::ClosuresByUnit)?;
+    let (minus, plus) = rows::score_movements(conn, from, to)?;
+    let mut unit_codes: Vec<String> = unit.iter().map(|k| k.key.clone()).collect();
+    unit_codes.extend(closures.iter().map(|k| k.key.clone()));
+    let unit_names: HashMap<String, String> =
+        db::units::names(conn, &unit_codes)?.into_iter().collect();
+    let cat_codes: Vec<String> = category.iter().map(|k| k.key.clone()).collect();
+    let cat_names: HashMap<String, String> = db::categories::names(conn, &cat_codes)?
+        .into_iter()
+        .collect();
+    let letters_by_kind = map(&letters);
+    let kind = |k: &str| letters_by_kind.get(k).copied().unwrap_or(0);
+    let escalations_by_level: BTreeMap<String, i64> = levels
+        .iter()
+        .map(|k| {
+            let name = k
+                .key
+                .parse::<usize>()
+                .ok()
+                .and_then(|l| LEVELS.get(l))
+                .map_or(k.key.clone(), |s| (*s).to_owned());
+            (name, k.n)
+        })
+        .collect();
+    let by_answer = map(&feedback);
+    let good = by_answer.get("satisfied").copied().unwrap_or(0)
+        + by_answer.get("basically_satisfied").copied().unwrap_or(0);
+    Ok(Stats {
+        from: db::from_db(from),
+        to: db::from_db(to),
+        summary: Summary {
+            complaints_received: total(&channel),
+            cases_closed: total(&closures),
+            letters_issued: total(&letters),
+            transfer_letters: kind("transfer"),
+            reminder_letters: kind("reminder"),
+            supervision_letters: kind("supervision"),
+            accountability_notices: kind("accountability"),
+            escalations: total(&levels),
+            accountability_cases_opened: total(&triggers),
+            accountability_cases_decided: total(&decisions),
+            calls_logged: total(&calls),
+        },
+        complaints: ComplaintStats {
+            by_channel: map(&channel),
+            by_status: map(&status),
+            by_category: named(category, &cat_names, "未分类"),
+            by_unit: named(unit, &unit_names, "未分派"),
+        },
+        letters_by_kind,
+        escalations_by_level,
+        accountability: AccountabilityStats {
+            opened: total(&triggers),
+            by_trigger: map(&triggers),
+            decided: total(&decisions),
+            by_decision: map(&decisions),
+            points_deducted: points(-minus),
+            points_restored: points(plus),
+        },
+        satisfaction: SatisfactionStats {
+            answers: total(&feedback),
+            rate: rate(good, total(&feedback)),
+            by_answer,
+        },
+        calls_by_disposition: map(&calls),
+        closed_by_unit: named(closures, &unit_names, ""),
+    })
+}
+
+/// The current local year.
+pub fn current_year(now: DateTime<Utc>, tz: Tz) -> i32 {
+    now.with_timezone(&tz).year()
+}
