@@ -347,15 +347,21 @@ for b in backends.split():
     if h.get("error_kinds"):
         lines.append(f"\nHTTP transport errors by kind: {h['error_kinds']}")
 
-# The analysis is written by hand: keep the previous file's Notes section.
+# The analysis is written by hand: keep the previous file's Notes section,
+# and the sweep results that bench/sweep.sh writes after the marker.
+MARK = "<!-- sweep results: written by bench/sweep.sh; edit only the Sweep notes -->"
 notes = "(analysis to be written after the run)\n"
+sweep = ""
 try:
     previous = open("bench/RESULTS.md").read()
+    if MARK in previous:
+        previous, sweep = previous.split(MARK, 1)
+        sweep = "\n" + MARK + sweep
     if "\n## Notes\n" in previous:
-        notes = previous.split("\n## Notes\n", 1)[1].lstrip("\n")
+        notes = previous.split("\n## Notes\n", 1)[1].strip("\n") + "\n"
 except OSError:
     pass
-lines += ["", "## Notes", "", notes]
+lines += ["", "## Notes", "", notes + sweep]
 open("bench/RESULTS.md", "w").write("\n".join(lines))
 PY
 log "done: bench/RESULTS.md"

@@ -40,16 +40,6 @@ pub struct NewAuditEvent<'a> {
     pub hash: &'a str,
 }
 
-/// The last event of a chain (its seq and hash), if any.
-pub fn chain_head(conn: &mut DbConn, chain: &str) -> QueryResult<Option<(i64, String)>> {
-    audit_events::table
-        .filter(audit_events::chain.eq(chain))
-        .order(audit_events::seq.desc())
-        .select((audit_events::seq, audit_events::hash))
-        .first(conn)
-        .optional()
-}
-
 pub fn insert(conn: &mut DbConn, e: &NewAuditEvent<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_events::table)
         .values(e)
@@ -86,4 +76,49 @@ pub fn page_in_chain_order(
         .limit(limit)
         .select(AuditEvent::as_select())
         .load(conn)
+}
+
+/// The last event (seq, hash) of each of these chains that has one: the
+/// highest seq per chain, then those rows (two indexed reads, whatever the
+/// chains' length).
+pub fn chain_heads(
+    conn: &mut DbConn,
+    chains: &[String],
+) -> QueryResult<std::collections::HashMap<String, (i64, String)>> {
+    use diesel::dsl::max;
+    let last: Vec<(String, Option<i64>)> = audit_events::table
+        .filter(audit_events::chain.eq_any(chains))
+        .group_by(audit_events::chain)
+        .select((audit_events::chain, max(audit_events::seq)))
+        .load(conn)?;
+    let wanted: std::collections::HashMap<String, i64> = last
+        .into_iter()
+        .filter_map(|(c, s)| s.map(|s| (c, s)))
+        .collect();
+    let seqs: Vec<i64> = wanted.values().copied().collect();
+    let rows: Vec<(String, i64, String)> = audit_events::table
+        .filter(audit_events::chain.eq_any(chains))
+        .filter(audit_events::seq.eq_any(seqs))
+        .select((audit_events::chain, audit_events::seq, audit_events::hash))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(c, s, _)| wanted.get(c) == Some(s))
+        .map(|(c, s, h)| (c, (s, h)))
+        .collect())
+}
+
+/// Inserts several events: one statement on PostgreSQL, one per row on
+/// SQLite (in-process, where a statement costs next to nothing).
+pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent<'_>]) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(pg) => diesel::insert_into(audit_events::table)
+            .values(events)
+            .execute(pg)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => events.iter().try_for_each(|e| insert(conn, e)),
+    }
 }

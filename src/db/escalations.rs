@@ -23,6 +23,8 @@ pub struct Escalation {
 }
 
 /// A step about to fire.
+#[derive(Insertable)]
+#[diesel(table_name = escalations)]
 pub struct NewEscalation<'a> {
     pub complaint_id: i64,
     pub assignment_id: i64,
@@ -31,6 +33,7 @@ pub struct NewEscalation<'a> {
     pub level: i32,
     pub deadline_at: NaiveDateTime,
     pub fired_at: NaiveDateTime,
+    pub letter_id: Option<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -40,8 +43,8 @@ struct Id {
 }
 
 const INSERT: &str = "INSERT INTO escalations \
-     (complaint_id, assignment_id, unit_code, clock, level, deadline_at, fired_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     (complaint_id, assignment_id, unit_code, clock, level, deadline_at, fired_at, letter_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (complaint_id, clock, deadline_at, level) DO NOTHING RETURNING id";
 
 /// Records a step unless it has fired already: `Some(id)` to the one caller
@@ -57,8 +60,30 @@ pub fn try_insert(conn: &mut DbConn, e: &NewEscalation<'_>) -> QueryResult<Optio
         .bind::<Text, _>(e.clock)
         .bind::<Integer, _>(e.level)
         .bind::<Timestamp, _>(e.deadline_at)
-        .bind::<Timestamp, _>(e.fired_at);
+        .bind::<Timestamp, _>(e.fired_at)
+        .bind::<Nullable<BigInt>, _>(e.letter_id);
     Ok(q.get_result::<Id>(conn).optional()?.map(|r| r.id))
+}
+
+/// Records several steps under the unique key; returns how many were new
+/// (fewer than given means another sweep fired some of them first).
+pub fn insert_many(conn: &mut DbConn, list: &[NewEscalation<'_>]) -> QueryResult<usize> {
+    if list.is_empty() {
+        return Ok(0);
+    }
+    match conn {
+        DbConn::Pg(pg) => diesel::insert_into(escalations::table)
+            .values(list)
+            .on_conflict_do_nothing()
+            .execute(pg),
+        DbConn::Sqlite(_) => {
+            let mut n = 0;
+            for e in list {
+                n += usize::from(try_insert(conn, e)?.is_some());
+            }
+            Ok(n)
+        }
+    }
 }
 
 pub fn set_letter(conn: &mut DbConn, id: i64, letter_id: i64) -> QueryResult<()> {
@@ -154,6 +179,33 @@ pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResu
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Cases due at `now`, without claiming them (to retry them one by one).
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+    complaints::table
+        .filter(complaints::next_escalation_at.le(now))
+        .order(complaints::next_escalation_at.asc())
+        .limit(limit)
+        .select(complaints::id)
+        .load(conn)
+}
+
+const CLAIM_ONE: &str = "SELECT id FROM complaints WHERE id = $1 \
+     AND next_escalation_at IS NOT NULL AND next_escalation_at <= $2";
+
+/// Inside the caller's transaction: claims one case if it is still due and
+/// no other sweep holds it.
+pub fn claim_one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let sql = match conn {
+        DbConn::Pg(_) => format!("{CLAIM_ONE} FOR UPDATE SKIP LOCKED"),
+        DbConn::Sqlite(_) => CLAIM_ONE.replace('$', "?"),
+    };
+    let rows: Vec<Id> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(id)
+        .bind::<Timestamp, _>(now)
+        .load(conn)?;
+    Ok(!rows.is_empty())
+}
+
 /// Sets when the sweep should next look at a case (`None`: never again
 /// unless the case changes).
 pub fn schedule(
@@ -165,6 +217,28 @@ pub fn schedule(
         .set(complaints::next_escalation_at.eq(at))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Sets the schedule of several cases at once.
+pub fn schedule_many(conn: &mut DbConn, plan: &[(i64, Option<NaiveDateTime>)]) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(pg) => {
+            let ids: Vec<i64> = plan.iter().map(|p| p.0).collect();
+            let at: Vec<Option<NaiveDateTime>> = plan.iter().map(|p| p.1).collect();
+            diesel::sql_query(
+                "UPDATE complaints AS c SET next_escalation_at = v.t \
+                 FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::timestamp[]) AS t) AS v \
+                 WHERE c.id = v.id",
+            )
+            .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+            .bind::<diesel::sql_types::Array<Nullable<Timestamp>>, _>(at)
+            .execute(pg)
+            .map(|_| ())
+        }
+        DbConn::Sqlite(_) => plan
+            .iter()
+            .try_for_each(|(id, at)| schedule(conn, *id, *at)),
+    }
 }
 
 const TOUCH: &str = "UPDATE complaints SET next_escalation_at = \

@@ -45,6 +45,30 @@ pub fn insert(conn: &mut DbConn, l: &NewLetter<'_>) -> QueryResult<Letter> {
         .get_result(conn)
 }
 
+/// Inserts several letters; returns their ids in the order given.
+pub fn insert_many(conn: &mut DbConn, list: &[NewLetter<'_>]) -> QueryResult<Vec<i64>> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConn::Pg(pg) => {
+            let rows: Vec<(i64, String, i64)> = diesel::insert_into(letters::table)
+                .values(list)
+                .returning((letters::id, letters::kind, letters::seq))
+                .get_results(pg)?;
+            // Matched by (kind, seq), which is unique: no reliance on the
+            // order of RETURNING.
+            let ids: std::collections::HashMap<(String, i64), i64> =
+                rows.into_iter().map(|(id, k, s)| ((k, s), id)).collect();
+            Ok(list
+                .iter()
+                .map(|l| ids.get(&(l.kind.to_owned(), l.seq)).copied().unwrap_or(0))
+                .collect())
+        }
+        DbConn::Sqlite(_) => list.iter().map(|l| insert(conn, l).map(|x| x.id)).collect(),
+    }
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Letter>> {
     letters::table
         .find(id)
@@ -131,6 +155,20 @@ pub fn enqueue(conn: &mut DbConn, row: &NewOutbox<'_>) -> QueryResult<()> {
         .values(row)
         .execute(conn)
         .map(|_| ())
+}
+
+/// Queues several e-mails: one statement on PostgreSQL.
+pub fn enqueue_many(conn: &mut DbConn, rows: &[NewOutbox<'_>]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(pg) => diesel::insert_into(outbox::table)
+            .values(rows)
+            .execute(pg)
+            .map(|_| ()),
+        DbConn::Sqlite(_) => rows.iter().try_for_each(|r| enqueue(conn, r)),
+    }
 }
 
 /// Delivery rows of the given letters.

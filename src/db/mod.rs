@@ -353,6 +353,8 @@ const COUNTER_SQL_PG: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) 
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
 const COUNTER_SQL_SQLITE: &str = "INSERT INTO counters (name, value) VALUES (?, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
+const TAKE_SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value";
 
 /// Increments the named counter and returns its new value. Inside a
 /// transaction the row stays locked until commit, so the numbers it hands out
@@ -367,6 +369,19 @@ pub fn next_counter(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
             .get_result(c)?,
     };
     Ok(row.value)
+}
+
+/// Takes `n` consecutive numbers from the named counter in one statement and
+/// returns the first; as [`next_counter`], gapless when the caller's
+/// transaction uses them all. Taken last in a transaction, the counter row
+/// stays locked only until that transaction commits.
+pub fn take_counter(conn: &mut DbConn, name: &str, n: i64) -> QueryResult<i64> {
+    let sql = placeholders(conn, TAKE_SQL);
+    let row: CounterValue = diesel::sql_query(sql)
+        .bind::<Text, _>(name)
+        .bind::<BigInt, _>(n)
+        .get_result(conn)?;
+    Ok(row.value - n + 1)
 }
 
 /// Takes a number from the named counter for a value that must be unique but

@@ -275,7 +275,7 @@ pub fn open_for_escalation(
             },
         )?;
     }
-    let letter = letters::issue(
+    let letter_id = letters::issue(
         conn,
         &env.letters,
         LetterRequest {
@@ -295,7 +295,7 @@ pub fn open_for_escalation(
         },
         now,
     )?;
-    rows::set_letter(conn, case.id, letter.id)?;
+    rows::set_letter(conn, case.id, letter_id)?;
     record(
         conn,
         &case,
@@ -303,11 +303,11 @@ pub fn open_for_escalation(
         "accountability_opened",
         &format!(
             "opened by escalation {} against {}; situation {}; provisional {} centipoints; letter {}",
-            o.escalation_id, o.unit.code, o.situation.code, o.provisional_centipoints, letter.id
+            o.escalation_id, o.unit.code, o.situation.code, o.provisional_centipoints, letter_id
         ),
         now,
     )?;
-    Ok((case, letter.id))
+    Ok((case, letter_id))
 }
 
 /// Reads a body field by field; the caller adds its own checks and

@@ -95,22 +95,51 @@ fn timestamp_text(t: chrono::NaiveDateTime) -> String {
 /// On PostgreSQL a transaction-scoped advisory lock on the chain serialises
 /// appenders; SQLite write transactions are serial already.
 pub fn append(conn: &mut DbConn, e: &Entry<'_>, now: DateTime<Utc>) -> diesel::QueryResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(e.chain)
-            .execute(pg)?;
+    append_many(conn, std::slice::from_ref(e), now)
+}
+
+/// Appends several events, in order (events of one chain follow each other
+/// in the order given), with a few statements whatever their number. On
+/// PostgreSQL the chains' advisory locks are taken together, in sorted
+/// order so that two such callers cannot deadlock.
+pub fn append_many(
+    conn: &mut DbConn,
+    entries: &[Entry<'_>],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    if entries.is_empty() {
+        return Ok(());
     }
-    let (seq, prev) = match rows::chain_head(conn, e.chain)? {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_owned()),
-    };
+    let mut chains: Vec<String> = entries.iter().map(|e| e.chain.to_owned()).collect();
+    chains.sort();
+    chains.dedup();
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(c, 0)) \
+             FROM (SELECT c FROM unnest($1::text[]) AS c ORDER BY c) AS sorted",
+        )
+        .bind::<diesel::sql_types::Array<Text>, _>(&chains)
+        .execute(pg)?;
+    }
+    let mut heads = rows::chain_heads(conn, &chains)?;
     let at = db::to_db(now);
-    let hash = event_hash(&prev, e.chain, seq, e, &timestamp_text(at));
-    rows::insert(
-        conn,
-        &NewAuditEvent {
+    let stamp = timestamp_text(at);
+    let mut links: Vec<(i64, String, String)> = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (seq, prev) = match heads.get(e.chain) {
+            Some((seq, hash)) => (seq + 1, hash.clone()),
+            None => (1, GENESIS.to_owned()),
+        };
+        let hash = event_hash(&prev, e.chain, seq, e, &stamp);
+        heads.insert(e.chain.to_owned(), (seq, hash.clone()));
+        links.push((seq, prev, hash));
+    }
+    let rows_to_insert: Vec<NewAuditEvent<'_>> = entries
+        .iter()
+        .zip(&links)
+        .map(|(e, (seq, prev, hash))| NewAuditEvent {
             chain: e.chain,
-            seq,
+            seq: *seq,
             complaint_id: e.complaint_id,
             actor_id: e.actor.id,
             actor_role: &e.actor.role,
@@ -118,10 +147,11 @@ pub fn append(conn: &mut DbConn, e: &Entry<'_>, now: DateTime<Utc>) -> diesel::Q
             summary: e.summary,
             public_note: e.public_note,
             created_at: at,
-            prev_hash: &prev,
-            hash: &hash,
-        },
-    )
+            prev_hash: prev,
+            hash,
+        })
+        .collect();
+    rows::insert_many(conn, &rows_to_insert)
 }
 
 /// The first problem found in one chain.

@@ -173,6 +173,10 @@ impl SweepReport {
 }
 
 /// Runs one sweep at `now`: batch after batch until no case is due.
+///
+/// A batch is one transaction. When a batch fails for anything but an
+/// unavailable database, its cases are retried one per transaction, so
+/// that only a case that fails by itself is held back (an hour).
 #[instrument(skip_all)]
 pub fn sweep(
     conn: &mut DbConn,
@@ -185,8 +189,24 @@ pub fn sweep(
         started_at: Some(now),
         ..Default::default()
     };
+    let now_db = db::to_db(now);
     loop {
-        let claimed = db::write_tx(conn, |tx| run_batch(tx, env, ladder, now, &mut report))?;
+        let outcome = db::write_tx(conn, |tx| {
+            let ids = rows::claim_due(tx, now_db, ladder.batch_size)?;
+            let counts = process(tx, env, ladder, &ids, now)?;
+            Ok::<_, AppError>((ids.len(), counts))
+        });
+        let claimed = match outcome {
+            Ok((claimed, counts)) => {
+                report.add(&counts);
+                claimed
+            }
+            Err(AppError::Unavailable(e)) => return Err(AppError::Unavailable(e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "an escalation batch failed; retrying its cases one by one");
+                one_by_one(conn, env, ladder, now, &mut report)?
+            }
+        };
         if claimed > 0 {
             report.batches += 1;
         }
@@ -209,15 +229,9 @@ pub fn sweep(
     Ok(report)
 }
 
-/// What a batch loads once for all its cases.
-struct BatchData {
-    units: HashMap<String, Unit>,
-    categories: HashMap<String, String>,
-    fired: HashSet<(i64, String, NaiveDateTime, i32)>,
-    office: Option<Unit>,
-}
-
-fn run_batch(
+/// The due cases of a failed batch, one transaction each; a case that fails
+/// again is looked at an hour later. Returns the cases handled.
+fn one_by_one(
     conn: &mut DbConn,
     env: &IntakeEnv,
     ladder: &Ladder,
@@ -225,12 +239,69 @@ fn run_batch(
     report: &mut SweepReport,
 ) -> AppResult<usize> {
     let now_db = db::to_db(now);
-    let ids = rows::claim_due(conn, now_db, ladder.batch_size)?;
-    if ids.is_empty() {
-        return Ok(0);
+    let ids = rows::due(conn, now_db, ladder.batch_size)?;
+    for &id in &ids {
+        let outcome = db::write_tx(conn, |tx| {
+            if !rows::claim_one(tx, id, now_db)? {
+                return Ok(SweepReport::default());
+            }
+            process(tx, env, ladder, &[id], now)
+        });
+        match outcome {
+            Ok(counts) => report.add(&counts),
+            Err(AppError::Unavailable(e)) => return Err(AppError::Unavailable(e)),
+            Err(e) => {
+                tracing::warn!(case.id = id, error = %e, "escalation failed for a case; retrying it later");
+                report.failed_cases += 1;
+                let retry = db::to_db(now + RETRY_FAILED_CASE);
+                db::write_tx(conn, |tx| rows::schedule(tx, id, Some(retry)))?;
+            }
+        }
     }
-    let cases = complaint_rows::by_ids(conn, &ids)?;
-    let current: HashMap<i64, Assignment> = assignments::current_of(conn, &ids)?
+    Ok(ids.len())
+}
+
+impl SweepReport {
+    fn add(&mut self, c: &SweepReport) {
+        self.cases_examined += c.cases_examined;
+        self.warnings += c.warnings;
+        self.reminders += c.reminders;
+        self.supervisions += c.supervisions;
+        self.accountability_cases += c.accountability_cases;
+        self.letters += c.letters;
+    }
+}
+
+/// One step to fire now.
+struct Firing<'a> {
+    case: &'a Complaint,
+    assignment: &'a Assignment,
+    unit: &'a Unit,
+    step: Step,
+    /// When the clock's next rung comes: what a letter asks the unit to beat.
+    next_rung: Option<DateTime<Utc>>,
+}
+
+/// Climbs the ladder for the claimed cases `ids`, inside the caller's
+/// transaction: works out every step due and not fired yet, writes their
+/// effects in a few statements per kind (letters numbered together, last),
+/// records the steps under their unique key, and schedules each case's next
+/// look.
+fn process(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> AppResult<SweepReport> {
+    let mut counts = SweepReport::default();
+    if ids.is_empty() {
+        return Ok(counts);
+    }
+    counts.cases_examined = ids.len();
+    let now_db = db::to_db(now);
+    let cases = complaint_rows::by_ids(conn, ids)?;
+    let current: HashMap<i64, Assignment> = assignments::current_of(conn, ids)?
         .into_iter()
         .map(|a| (a.complaint_id, a))
         .collect();
@@ -242,179 +313,133 @@ fn run_batch(
         .into_iter()
         .map(|u| (u.code.clone(), u))
         .collect();
+    let office = units.get(&env.letters.office_unit);
     let category_codes: Vec<String> = cases
         .iter()
         .filter_map(|c| c.category_code.clone())
         .collect();
-    let data = BatchData {
-        office: units.get(&env.letters.office_unit).cloned(),
-        categories: db::categories::names(conn, &category_codes)?
-            .into_iter()
-            .collect(),
-        fired: rows::fired(conn, &ids)?
-            .into_iter()
-            .collect(),
-        units,
-    };
-    report.cases_examined += ids.len();
-    for case in &cases {
-        let a = current.get(&case.id);
-        // Each case in its own savepoint: one that fails rolls back alone.
-        let mut counts = SweepReport::default();
-        let outcome = db::write_tx(conn, |tx| {
-            climb(tx, env, ladder, &data, case, a, now, &mut counts)
-        });
-        match outcome {
-            Ok(()) => {
-                report.warnings += counts.warnings;
-                report.reminders += counts.reminders;
-                report.supervisions += counts.supervisions;
-                report.accountability_cases += counts.accountability_cases;
-                report.letters += counts.letters;
-            }
-            Err(AppError::Unavailable(e)) => return Err(AppError::Unavailable(e)),
-            Err(e) => {
-                tracing::warn!(case.id = case.id, error = %e, "escalation failed for a case; retrying later");
-                report.failed_cases += 1;
-                rows::schedule(conn, case.id, Some(db::to_db(now + RETRY_FAILED_CASE)))?;
-            }
-        }
-    }
-    Ok(ids.len())
-}
+    let categories: HashMap<String, String> = db::categories::names(conn, &category_codes)?
+        .into_iter()
+        .collect();
+    let fired: HashSet<(i64, String, NaiveDateTime, i32)> =
+        rows::fired(conn, ids)?.into_iter().collect();
 
-/// Fires every step of one case that is due and not fired yet, then
-/// schedules the case's next look.
-#[allow(clippy::too_many_arguments)]
-fn climb(
-    conn: &mut DbConn,
-    env: &IntakeEnv,
-    ladder: &Ladder,
-    data: &BatchData,
-    case: &Complaint,
-    a: Option<&Assignment>,
-    now: DateTime<Utc>,
-    counts: &mut SweepReport,
-) -> AppResult<()> {
-    let open = matches!(case.status.as_str(), "assigned" | "in_progress");
-    let (Some(a), true, Some(due)) = (a, open, case.due_at) else {
-        rows::schedule(conn, case.id, None)?;
-        return Ok(());
-    };
-    let clocks = Clocks {
-        assigned_at: db::from_db(a.assigned_at),
-        ack_due: match (case.status.as_str(), case.acknowledged_at, case.ack_due_at) {
-            ("assigned", None, Some(t)) => Some(db::from_db(t)),
-            _ => None,
-        },
-        due: db::from_db(due),
-    };
-    let unit = data
-        .units
-        .get(&a.unit_code)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code)))?;
-    let all = steps(ladder, &env.calendar, env.tz, &clocks);
-    for step in all.iter().filter(|s| s.at < now) {
-        // A warning after its deadline has nothing left to warn about.
-        if step.level == WARNING && now > step.deadline {
-            continue;
-        }
-        let deadline_db = db::to_db(step.deadline);
-        if data
-            .fired
-            .contains(&(case.id, step.clock.to_owned(), deadline_db, step.level))
-        {
-            continue;
-        }
-        let Some(id) = rows::try_insert(
-            conn,
-            &NewEscalation {
-                complaint_id: case.id,
-                assignment_id: a.id,
-                unit_code: &unit.code,
-                clock: step.clock,
-                level: step.level,
-                deadline_at: deadline_db,
-                fired_at: db::to_db(now),
-            },
-        )?
-        else {
+    // What is due, and when each case should be looked at next.
+    let mut firings: Vec<Firing<'_>> = Vec::new();
+    let mut schedule: Vec<(i64, Option<NaiveDateTime>)> = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let open = matches!(case.status.as_str(), "assigned" | "in_progress");
+        let (Some(a), true, Some(due)) = (current.get(&case.id), open, case.due_at) else {
+            schedule.push((case.id, None));
             continue;
         };
-        fire(
-            conn, env, ladder, data, case, unit, step, &all, id, now, counts,
-        )?;
-    }
-    let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
-    rows::schedule(conn, case.id, next.map(db::to_db))?;
-    Ok(())
-}
-
-/// The effects of one step that has just been recorded as escalation `id`.
-#[allow(clippy::too_many_arguments)]
-fn fire(
-    conn: &mut DbConn,
-    env: &IntakeEnv,
-    ladder: &Ladder,
-    data: &BatchData,
-    case: &Complaint,
-    unit: &Unit,
-    step: &Step,
-    all: &[Step],
-    id: i64,
-    now: DateTime<Utc>,
-    counts: &mut SweepReport,
-) -> AppResult<()> {
-    let l = &env.letters;
-    let category_name = case
-        .category_code
-        .as_ref()
-        .and_then(|c| data.categories.get(c).cloned());
-    // The next rung of the same clock: what a letter asks the unit to beat.
-    let next_rung = all
-        .iter()
-        .find(|s| s.clock == step.clock && s.level == step.level + 1)
-        .map(|s| s.at);
-    let (clock_name, action_needed) = if step.clock == ACKNOWLEDGE {
-        ("签收", "签收并组织办理")
-    } else {
-        ("办理", "办结并报送办结报告")
-    };
-    let (action, summary_extra, public_note): (&str, String, Option<&str>) = match step.level {
-        WARNING => {
-            letters::notice(
-                conn,
-                l,
+        let unit = units
+            .get(&a.unit_code)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code)))?;
+        let clocks = Clocks {
+            assigned_at: db::from_db(a.assigned_at),
+            ack_due: match (case.status.as_str(), case.acknowledged_at, case.ack_due_at) {
+                ("assigned", None, Some(t)) => Some(db::from_db(t)),
+                _ => None,
+            },
+            due: db::from_db(due),
+        };
+        let all = steps(ladder, &env.calendar, env.tz, &clocks);
+        for step in all.iter().filter(|s| s.at < now) {
+            // A warning after its deadline has nothing left to warn about.
+            if step.level == WARNING && now > step.deadline {
+                continue;
+            }
+            let key = (
+                case.id,
+                step.clock.to_owned(),
+                db::to_db(step.deadline),
+                step.level,
+            );
+            if fired.contains(&key) {
+                continue;
+            }
+            firings.push(Firing {
                 case,
+                assignment: a,
                 unit,
-                "办理期限预警",
-                &format!(
-                    "你单位承办的受理编号{}（{}）将于{}办理期限届满，请抓紧办理，按时报送办结报告。",
-                    case.tracking_no,
-                    case.title,
-                    l.local_date(step.deadline)
-                ),
-                now,
-            )?;
-            counts.warnings += 1;
-            ("escalation_warning", "notice queued".into(), None)
+                next_rung: all
+                    .iter()
+                    .find(|s| s.clock == step.clock && s.level == step.level + 1)
+                    .map(|s| s.at),
+                step: step.clone(),
+            });
         }
-        REMINDER | SUPERVISION => {
-            let (kind, cc) = if step.level == REMINDER {
-                ("reminder", None)
-            } else {
-                ("supervision", data.office.as_ref().map(|o| o.email.clone()))
-            };
-            let respond_by = match next_rung {
-                Some(t) => t,
-                None => env
-                    .calendar
-                    .deadline(now, ladder.reminder_respond_workdays, env.tz),
-            };
-            let letter = letters::issue(
-                conn,
-                l,
-                LetterRequest {
+        let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
+        schedule.push((case.id, next.map(db::to_db)));
+    }
+
+    // The effects of each step.
+    let l = &env.letters;
+    let mut notices = Vec::new();
+    let mut letter_requests = Vec::new();
+    // Steps still to record (`None`: recorded already, with its case).
+    let mut recorded: Vec<Option<NewEscalation<'_>>> = Vec::with_capacity(firings.len());
+    let mut letter_of: Vec<Option<usize>> = Vec::with_capacity(firings.len());
+    let mut audit_lines: Vec<(String, i64, &'static str, String, Option<&'static str>)> =
+        Vec::with_capacity(firings.len());
+    for f in &firings {
+        let (case, unit, step) = (f.case, f.unit, &f.step);
+        let category_name = case
+            .category_code
+            .as_ref()
+            .and_then(|c| categories.get(c).cloned());
+        let entry = NewEscalation {
+            complaint_id: case.id,
+            assignment_id: f.assignment.id,
+            unit_code: &unit.code,
+            clock: step.clock,
+            level: step.level,
+            deadline_at: db::to_db(step.deadline),
+            fired_at: now_db,
+            letter_id: None,
+        };
+        let (clock_name, action_needed) = if step.clock == ACKNOWLEDGE {
+            ("签收", "签收并组织办理")
+        } else {
+            ("办理", "办结并报送办结报告")
+        };
+        let (action, detail, public_note): (&'static str, String, Option<&'static str>) = match step
+            .level
+        {
+            WARNING => {
+                notices.push(letters::draft_notice(
+                        l,
+                        Some(case),
+                        unit,
+                        None,
+                        "办理期限预警",
+                        &format!(
+                            "你单位承办的受理编号{}（{}）将于{}办理期限届满，请抓紧办理，按时报送办结报告。",
+                            case.tracking_no,
+                            case.title,
+                            l.local_date(step.deadline)
+                        ),
+                        now,
+                    ));
+                counts.warnings += 1;
+                letter_of.push(None);
+                ("escalation_warning", "notice queued".into(), None)
+            }
+            REMINDER | SUPERVISION => {
+                let (kind, cc) = if step.level == REMINDER {
+                    counts.reminders += 1;
+                    ("reminder", None)
+                } else {
+                    counts.supervisions += 1;
+                    ("supervision", office.map(|o| o.email.clone()))
+                };
+                let respond_by = f.next_rung.unwrap_or_else(|| {
+                    env.calendar
+                        .deadline(now, ladder.reminder_respond_workdays, env.tz)
+                });
+                letter_of.push(Some(letter_requests.len()));
+                letter_requests.push(LetterRequest {
                     kind,
                     complaint: case,
                     unit,
@@ -426,63 +451,61 @@ fn fire(
                         "action_needed": action_needed,
                         "respond_by_local": l.local_date(respond_by),
                     }),
-                },
-                now,
-            )?;
-            rows::set_letter(conn, id, letter.id)?;
-            counts.letters += 1;
-            if step.level == REMINDER {
-                counts.reminders += 1;
+                });
+                if step.level == REMINDER {
+                    (
+                        "escalation_reminder",
+                        "reminder letter".into(),
+                        Some("已向承办单位发出催办函"),
+                    )
+                } else {
+                    (
+                        "escalation_supervision",
+                        "supervision letter".into(),
+                        Some("已向承办单位主要负责人发出督办函"),
+                    )
+                }
+            }
+            _ => {
+                // Rare, and the case needs the step's id: recorded here,
+                // one by one.
+                let id = rows::try_insert(conn, &entry)?.ok_or_else(|| {
+                    AppError::Conflict("an escalation step was fired by another sweep".into())
+                })?;
+                let (acc, letter_id) = accountability::open_for_escalation(
+                    conn,
+                    env,
+                    EscalationOpening {
+                        complaint: case,
+                        unit,
+                        office,
+                        escalation_id: id,
+                        situation: &ladder.situation,
+                        provisional_centipoints: ladder.provisional_centipoints,
+                        defence_workdays: ladder.defence_workdays,
+                        due_at: step.deadline,
+                        category_name,
+                    },
+                    now,
+                )?;
+                rows::set_letter(conn, id, letter_id)?;
+                counts.letters += 1;
+                counts.accountability_cases += 1;
+                letter_of.push(None);
+                recorded.push(None);
                 (
-                    "escalation_reminder",
-                    format!("letter {}", letter.id),
-                    Some("已向承办单位发出催办函"),
-                )
-            } else {
-                counts.supervisions += 1;
-                (
-                    "escalation_supervision",
-                    format!("letter {}", letter.id),
-                    Some("已向承办单位主要负责人发出督办函"),
+                    "escalation_accountability",
+                    format!("accountability case {}, letter {letter_id}", acc.id),
+                    None,
                 )
             }
-        }
-        _ => {
-            let (acc, letter_id) = accountability::open_for_escalation(
-                conn,
-                env,
-                EscalationOpening {
-                    complaint: case,
-                    unit,
-                    office: data.office.as_ref(),
-                    escalation_id: id,
-                    situation: &ladder.situation,
-                    provisional_centipoints: ladder.provisional_centipoints,
-                    defence_workdays: ladder.defence_workdays,
-                    due_at: step.deadline,
-                    category_name,
-                },
-                now,
-            )?;
-            rows::set_letter(conn, id, letter_id)?;
-            counts.letters += 1;
-            counts.accountability_cases += 1;
-            (
-                "escalation_accountability",
-                format!("accountability case {}, letter {letter_id}", acc.id),
-                None,
-            )
-        }
-    };
-    audit::append(
-        conn,
-        &audit::Entry {
-            chain: &audit::case_chain(&case.tracking_no),
-            complaint_id: Some(case.id),
-            actor: &AuditActor::system(),
+        };
+        audit_lines.push((
+            audit::case_chain(&case.tracking_no),
+            case.id,
             action,
-            summary: &format!(
-                "level {} {} of the {} clock (deadline {}) for {}; {summary_extra}",
+            format!(
+                "level {} {} of the {} clock (deadline {}) for {}; {detail}",
                 step.level,
                 LEVELS[step.level as usize],
                 step.clock,
@@ -490,10 +513,48 @@ fn fire(
                 unit.code
             ),
             public_note,
-        },
-        now,
-    )?;
-    Ok(())
+        ));
+        if recorded.len() < letter_of.len() {
+            recorded.push(Some(entry));
+        }
+    }
+
+    // Numbers last: the counter rows stay locked only until commit.
+    let letter_ids = letters::issue_many(conn, l, &letter_requests, now)?;
+    counts.letters += letter_ids.len();
+    let rest: Vec<NewEscalation<'_>> = recorded
+        .into_iter()
+        .zip(&letter_of)
+        .filter_map(|(entry, idx)| {
+            entry.map(|mut e| {
+                e.letter_id = idx.map(|i| letter_ids[i]);
+                e
+            })
+        })
+        .collect();
+    // The unique key decides: a step another sweep recorded first undoes
+    // this whole transaction (its letters and their numbers included).
+    if rows::insert_many(conn, &rest)? < rest.len() {
+        return Err(AppError::Conflict(
+            "an escalation step was fired by another sweep".into(),
+        ));
+    }
+    let system = AuditActor::system();
+    let entries: Vec<audit::Entry<'_>> = audit_lines
+        .iter()
+        .map(|(chain, id, action, summary, note)| audit::Entry {
+            chain,
+            complaint_id: Some(*id),
+            actor: &system,
+            action,
+            summary,
+            public_note: *note,
+        })
+        .collect();
+    audit::append_many(conn, &entries, now)?;
+    letters::queue_notices(conn, &notices, now)?;
+    rows::schedule_many(conn, &schedule)?;
+    Ok(counts)
 }
 
 /// `POST /escalations/run` (admin, supervisor): a sweep now.

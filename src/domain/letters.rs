@@ -147,16 +147,52 @@ struct LetterContext<'a> {
     extra: &'a serde_json::Value,
 }
 
-/// Issues a letter: takes the next number of its kind and year, renders it,
-/// stores it and queues its e-mail — all in the caller's transaction.
-pub fn issue(
-    conn: &mut DbConn,
+/// An e-mail about to be queued.
+struct Mail {
+    complaint_id: Option<i64>,
+    recipient: String,
+    cc: Option<String>,
+    subject: String,
+    body: String,
+    message_id: String,
+}
+
+impl Mail {
+    /// Its outbox row, due at once.
+    fn outbox_row(&self, letter_id: Option<i64>, now_db: chrono::NaiveDateTime) -> NewOutbox<'_> {
+        NewOutbox {
+            letter_id,
+            complaint_id: self.complaint_id,
+            recipient: &self.recipient,
+            cc: self.cc.as_deref(),
+            subject: &self.subject,
+            body: &self.body,
+            message_id: &self.message_id,
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now_db,
+            created_at: now_db,
+        }
+    }
+}
+
+/// A letter rendered under its number, ready to store and send.
+struct Drafted {
+    kind: String,
+    year: i32,
+    seq: i64,
+    number: String,
+    unit_code: String,
+    mail: Mail,
+}
+
+fn draft(
     env: &LetterEnv,
-    req: LetterRequest<'_>,
+    req: &LetterRequest<'_>,
+    year: i32,
+    seq: i64,
     now: DateTime<Utc>,
-) -> AppResult<Letter> {
-    let year = now.with_timezone(&env.tz).year();
-    let seq = db::next_counter(conn, &format!("letter:{}:{year}", req.kind))?;
+) -> AppResult<Drafted> {
     let number = format!("{}〔{year}〕{seq}号", env.prefix(req.kind));
     let c = req.complaint;
     let ctx = LetterContext {
@@ -184,40 +220,105 @@ pub fn issue(
         number,
         c.tracking_no
     );
+    Ok(Drafted {
+        kind: req.kind.to_owned(),
+        year,
+        seq,
+        number,
+        unit_code: req.unit.code.clone(),
+        mail: Mail {
+            complaint_id: Some(c.id),
+            recipient: req.unit.email.clone(),
+            cc: req.cc.clone(),
+            subject,
+            body,
+            message_id: env.letter_message_id(req.kind, year, seq),
+        },
+    })
+}
+
+/// Stores drafted letters and queues their e-mails; ids in draft order.
+fn store(conn: &mut DbConn, drafts: &[Drafted], now: DateTime<Utc>) -> AppResult<Vec<i64>> {
     let now_db = db::to_db(now);
-    let letter = rows::insert(
+    let ids = rows::insert_many(
         conn,
-        &NewLetter {
-            kind: req.kind,
-            year,
-            seq,
-            number: &number,
-            complaint_id: Some(c.id),
-            unit_code: &req.unit.code,
-            recipient: &req.unit.email,
-            subject: &subject,
-            body: &body,
-            created_at: now_db,
-        },
+        &drafts
+            .iter()
+            .map(|d| NewLetter {
+                kind: &d.kind,
+                year: d.year,
+                seq: d.seq,
+                number: &d.number,
+                complaint_id: d.mail.complaint_id,
+                unit_code: &d.unit_code,
+                recipient: &d.mail.recipient,
+                subject: &d.mail.subject,
+                body: &d.mail.body,
+                created_at: now_db,
+            })
+            .collect::<Vec<_>>(),
     )?;
-    rows::enqueue(
+    rows::enqueue_many(
         conn,
-        &NewOutbox {
-            letter_id: Some(letter.id),
-            complaint_id: Some(c.id),
-            recipient: &req.unit.email,
-            cc: req.cc.as_deref(),
-            subject: &subject,
-            body: &body,
-            message_id: &env.letter_message_id(req.kind, year, seq),
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: now_db,
-            created_at: now_db,
-        },
+        &drafts
+            .iter()
+            .zip(&ids)
+            .map(|(d, id)| d.mail.outbox_row(Some(*id), now_db))
+            .collect::<Vec<_>>(),
     )?;
-    metrics::counter!("duban_letters_issued_total", "kind" => req.kind.to_owned()).increment(1);
-    Ok(letter)
+    for d in drafts {
+        metrics::counter!("duban_letters_issued_total", "kind" => d.kind.clone()).increment(1);
+    }
+    Ok(ids)
+}
+
+fn counter_name(kind: &str, year: i32) -> String {
+    format!("letter:{kind}:{year}")
+}
+
+/// Issues a letter: takes the next number of its kind and year, renders it,
+/// stores it and queues its e-mail — all in the caller's transaction.
+/// Returns the letter's id.
+pub fn issue(
+    conn: &mut DbConn,
+    env: &LetterEnv,
+    req: LetterRequest<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let year = now.with_timezone(&env.tz).year();
+    let seq = db::next_counter(conn, &counter_name(req.kind, year))?;
+    let d = draft(env, &req, year, seq, now)?;
+    Ok(store(conn, std::slice::from_ref(&d), now)?[0])
+}
+
+/// Issues several letters at once, as the escalation sweep does: the numbers
+/// of each kind are taken together in one statement, then all letters and
+/// e-mails are written in a few statements. Call it last in the
+/// transaction: the counter rows stay locked until commit. Returns the new
+/// letters' ids in the order of `reqs`.
+pub fn issue_many(
+    conn: &mut DbConn,
+    env: &LetterEnv,
+    reqs: &[LetterRequest<'_>],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
+    let year = now.with_timezone(&env.tz).year();
+    let mut next: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for kind in KINDS {
+        let n = reqs.iter().filter(|r| r.kind == *kind).count() as i64;
+        if n > 0 {
+            next.insert(kind, db::take_counter(conn, &counter_name(kind, year), n)?);
+        }
+    }
+    let mut drafts = Vec::with_capacity(reqs.len());
+    for req in reqs {
+        let seq = next.get_mut(req.kind).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("unknown letter kind {}", req.kind))
+        })?;
+        drafts.push(draft(env, req, year, *seq, now)?);
+        *seq += 1;
+    }
+    store(conn, &drafts, now)
 }
 
 /// Queues a notice (an e-mail without a letter number) to a unit.
@@ -233,8 +334,59 @@ pub fn notice(
     notice_about(conn, env, Some(complaint), unit, None, subject, body, now)
 }
 
-/// Queues a notice to a unit about a case, or about no case (an
+/// A notice ready to queue: an e-mail without a letter number.
+pub struct NoticeDraft(Mail);
+
+/// Words a notice to a unit about a case, or about no case (an
 /// accountability procedure opened by hand), with an optional copy.
+pub fn draft_notice(
+    env: &LetterEnv,
+    complaint: Option<&Complaint>,
+    unit: &Unit,
+    cc: Option<&str>,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> NoticeDraft {
+    let (subject, reference) = match complaint {
+        Some(c) => (
+            format!("【督办通知】{subject} 受理编号{}", c.tracking_no),
+            format!("\n\n受理编号：{}", c.tracking_no),
+        ),
+        None => (format!("【督办通知】{subject}"), String::new()),
+    };
+    NoticeDraft(Mail {
+        complaint_id: complaint.map(|c| c.id),
+        recipient: unit.email.clone(),
+        cc: cc.map(str::to_owned),
+        body: format!(
+            "{}：\n\n{body}{reference}\n\n{}\n{}\n",
+            unit.name,
+            env.office_name,
+            env.local_date(now)
+        ),
+        subject,
+        message_id: env.notice_message_id(),
+    })
+}
+
+/// Queues drafted notices, in few statements whatever their number.
+pub fn queue_notices(
+    conn: &mut DbConn,
+    drafts: &[NoticeDraft],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let now_db = db::to_db(now);
+    let rows_to_queue: Vec<NewOutbox<'_>> = drafts
+        .iter()
+        .map(|d| d.0.outbox_row(None, now_db))
+        .collect();
+    rows::enqueue_many(conn, &rows_to_queue)?;
+    Ok(())
+}
+
+/// Queues a notice to a unit about a case, or about no case, with an
+/// optional copy.
 #[allow(clippy::too_many_arguments)]
 pub fn notice_about(
     conn: &mut DbConn,
@@ -246,37 +398,8 @@ pub fn notice_about(
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let now_db = db::to_db(now);
-    let (subject, reference) = match complaint {
-        Some(c) => (
-            format!("【督办通知】{subject} 受理编号{}", c.tracking_no),
-            format!("\n\n受理编号：{}", c.tracking_no),
-        ),
-        None => (format!("【督办通知】{subject}"), String::new()),
-    };
-    let body = format!(
-        "{}：\n\n{body}{reference}\n\n{}\n{}\n",
-        unit.name,
-        env.office_name,
-        env.local_date(now)
-    );
-    rows::enqueue(
-        conn,
-        &NewOutbox {
-            letter_id: None,
-            complaint_id: complaint.map(|c| c.id),
-            recipient: &unit.email,
-            cc,
-            subject: &subject,
-            body: &body,
-            message_id: &env.notice_message_id(),
-            status: "pending",
-            attempts: 0,
-            next_attempt_at: now_db,
-            created_at: now_db,
-        },
-    )?;
-    Ok(())
+    let d = draft_notice(env, complaint, unit, cc, subject, body, now);
+    queue_notices(conn, std::slice::from_ref(&d), now)
 }
 
 /// A letter as staff and units read it, with its delivery state.

@@ -216,7 +216,7 @@ fn assign_to(
         .execute(conn)?;
     let updated = reload(conn, c.id)?;
     let category_name = cat.map(|x| x.name);
-    let letter = letters::issue(
+    let letter_id = letters::issue(
         conn,
         &env.letters,
         LetterRequest {
@@ -245,7 +245,7 @@ fn assign_to(
         "assigned",
         &format!(
             "assigned to {} ({}); ack {} / handle {} working days; letter {}",
-            unit.code, order.how, ack_days, handle_days, letter.id
+            unit.code, order.how, ack_days, handle_days, letter_id
         ),
         Some(&public),
         now,

@@ -550,3 +550,75 @@ async fn two_serve_processes_sweeping_one_database_fire_each_step_and_number_eac
         "nothing left on the schedule"
     );
 }
+
+/// Makes every escalation of one case fail to insert, as a fault would.
+fn break_escalations_of(app: &TestApp, tracking_no: &str, broken: bool) {
+    use diesel::RunQueryDsl;
+    let mut conn = app.conn();
+    let c = &mut *conn as &mut duban::db::DbConn;
+    let statements: Vec<String> = match (&*c, broken) {
+        (duban::db::DbConn::Sqlite(_), true) => vec![format!(
+            "CREATE TRIGGER fail_one BEFORE INSERT ON escalations \
+             WHEN NEW.complaint_id = (SELECT id FROM complaints WHERE tracking_no = '{tracking_no}') \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )],
+        (duban::db::DbConn::Sqlite(_), false) => vec!["DROP TRIGGER fail_one".into()],
+        (duban::db::DbConn::Pg(_), true) => vec![
+            format!(
+                "CREATE FUNCTION fail_one() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.complaint_id = (SELECT id FROM complaints WHERE tracking_no = '{tracking_no}') \
+                 THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER fail_one BEFORE INSERT ON escalations FOR EACH ROW EXECUTE FUNCTION fail_one()"
+                .into(),
+        ],
+        (duban::db::DbConn::Pg(_), false) => vec![
+            "DROP TRIGGER fail_one ON escalations".into(),
+            "DROP FUNCTION fail_one()".into(),
+        ],
+    };
+    for sql in statements {
+        diesel::sql_query(sql).execute(c).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_case_that_cannot_be_escalated_is_held_back_and_the_others_still_climb() {
+    let app = spawn_app().await;
+    at(&app, local(2026, 11, 23, 10, 0));
+    let (a, _) = file(&app, &routed_body()).await;
+    let (b, _) = file(&app, &routed_body()).await;
+    let (c, _) = file(&app, &routed_body()).await;
+    break_escalations_of(&app, &b, true);
+    at(&app, local(2026, 12, 1, 0, 10));
+    let r = sweep(&app).await;
+    assert_eq!(r["reminders"], 4, "two per healthy case: {r}");
+    assert_eq!(r["failed_cases"], 1);
+    let sup = app.token_for(Role::Supervisor, None).await;
+    for (no, n) in [(&a, 2), (&b, 0), (&c, 2)] {
+        let list = get_json(&app, &format!("/api/v1/escalations?tracking_no={no}"), &sup).await;
+        assert_eq!(list["total"], n, "{no}");
+    }
+    let letters = get_json(&app, "/api/v1/letters?kind=reminder", &sup).await;
+    assert_eq!(letters["total"], 4, "no letter of the failed case survives");
+    // Held back for an hour, then retried once the fault is gone.
+    assert_eq!(sweep(&app).await["failed_cases"], 0);
+    break_escalations_of(&app, &b, false);
+    at(&app, local(2026, 12, 1, 1, 20));
+    let r = sweep(&app).await;
+    assert_eq!(r["reminders"], 2, "{r}");
+    let letters = get_json(
+        &app,
+        "/api/v1/letters?kind=reminder",
+        &app.token_for(Role::Supervisor, None).await,
+    )
+    .await;
+    let numbers: HashSet<String> = letters["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["number"].as_str().unwrap().to_owned())
+        .collect();
+    let want: HashSet<String> = (1..=6).map(|n| format!("兴效催〔2026〕{n}号")).collect();
+    assert_eq!(numbers, want, "still gapless");
+}
