@@ -127,7 +127,7 @@ lines = [MARK, "", "# Sweep benchmark results", "",
          "minutes; the rest due over the next 30 days. Targets (DESIGN §11): one sweep under "
          "10 s on PostgreSQL, a sweep with nothing due under 100 ms, resident memory under 150 MiB.",
          "",
-         "| backend | sweep with cases due | ceiling (same rows, set-based, one statement) | ratio | sweep with nothing due | whole `duban escalate` (due / idle) | peak RSS (due / idle) | steps fired | rows checked |",
+         "| backend | sweep with cases due | ceiling: the same rows written set-based | ceiling time ÷ sweep time | sweep with nothing due | whole `duban escalate` (due / idle) | peak RSS (due / idle) | steps fired | rows checked |",
          "|---|---|---|---|---|---|---|---|---|"]
 for b in backends.split():
     due_r = json.loads(read(f"sweep-{b}-due.json"))
@@ -141,7 +141,7 @@ for b in backends.split():
     lines.append(
         f"| {name} | **{sweep_ms / 1000:.2f} s** ({due_r['cases_examined']:,} cases, "
         f"{due_r['batches']} batches) | {ceiling / 1000:.2f} s | {ceiling / max(sweep_ms, 1) * 100:.0f} % | "
-        f"**{idle_r['duration_ms']} ms** | {wall_d} s / {wall_i} s | "
+        f"**{idle_r['duration_ms']:.2f} ms** | {wall_d} s / {wall_i} s | "
         f"{int(rss_d) / 1024:.0f} / {int(rss_i) / 1024:.0f} MiB | "
         f"{due_r['reminders']:,} reminders, {due_r['letters']:,} letters, {due_r['failed_cases']} failed | "
         f"{counts['escalations']} escalations, {counts['reminder_letters']} letters, "

@@ -163,7 +163,8 @@ pub struct SweepReport {
     /// Cases whose steps failed; they are retried an hour later.
     pub failed_cases: usize,
     pub batches: usize,
-    pub duration_ms: u128,
+    /// Wall time of the sweep, in milliseconds (to the microsecond).
+    pub duration_ms: f64,
 }
 
 impl SweepReport {
@@ -214,7 +215,7 @@ pub fn sweep(
             break;
         }
     }
-    report.duration_ms = started.elapsed().as_millis();
+    report.duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     for (level, n) in [
         (WARNING, report.warnings),
         (REMINDER, report.reminders),

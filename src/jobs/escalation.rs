@@ -36,7 +36,7 @@ pub fn spawn(state: web::Data<AppState>) {
                     supervisions = r.supervisions,
                     accountability = r.accountability_cases,
                     failed = r.failed_cases,
-                    duration_ms = r.duration_ms as u64,
+                    duration_ms = r.duration_ms,
                     "escalation sweep"
                 ),
                 Ok(_) => {}

@@ -59,8 +59,13 @@ fn fired(r: &Value) -> (i64, i64, i64, i64) {
 /// Monday 23 Nov 2026 at 10:00: sign by the end of Tue 24, handle by the
 /// end of Mon 30 Nov.
 pub async fn routed_case_on_monday(app: &TestApp) -> String {
+    routed_case_with_code(app).await.0
+}
+
+/// As [`routed_case_on_monday`], with the citizen's query code.
+pub async fn routed_case_with_code(app: &TestApp) -> (String, String) {
     at(app, local(2026, 11, 23, 10, 0));
-    file(app, &routed_body()).await.0
+    file(app, &routed_body()).await
 }
 
 fn outbox_subjects(app: &TestApp) -> Vec<(String, Option<String>)> {
@@ -77,7 +82,7 @@ fn outbox_subjects(app: &TestApp) -> Vec<(String, Option<String>)> {
 #[tokio::test]
 async fn an_overdue_case_climbs_the_ladder_one_step_at_a_time_and_each_step_fires_once() {
     let app = spawn_app().await;
-    let no = routed_case_on_monday(&app).await;
+    let (no, code) = routed_case_with_code(&app).await;
     assert_eq!(fired(&sweep(&app).await), (0, 0, 0, 0), "nothing due yet");
 
     // Wednesday just after midnight: the case was never signed for.
@@ -203,7 +208,28 @@ async fn an_overdue_case_climbs_the_ladder_one_step_at_a_time_and_each_step_fire
     assert_eq!(a["score_events"][0]["kind"], "provisional");
     assert_eq!(a["score_events"][0]["points"], -1.0);
 
-    // The citizen's timeline shows that the office pressed the unit.
+    // The citizen's timeline shows that the office pressed the unit, but
+    // not the internal accountability procedure.
+    let track: Value = app.track(&no, &code).await.json().await.unwrap();
+    let notes: Vec<&str> = track["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["note"].as_str())
+        .collect();
+    assert_eq!(
+        notes
+            .iter()
+            .filter(|n| **n == "已向承办单位发出催办函")
+            .count(),
+        2,
+        "{notes:?}"
+    );
+    assert!(
+        notes.contains(&"已向承办单位主要负责人发出督办函"),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains("问责")), "{notes:?}");
     let audit = get_json(
         &app,
         "/api/v1/audit/verify",
