@@ -86,18 +86,33 @@ pub enum TestDb {
     Postgres { admin_url: String, name: String },
 }
 
+/// The test's PostgreSQL URL without TLS unless it asks for it. The test
+/// binary ends while servers of finished tests are still winding down in
+/// their own threads; a libpq connection closing over TLS as the process
+/// runs OpenSSL's exit-time cleanup crashes it (SIGSEGV after every test
+/// passed). Local test databases need no TLS.
+pub fn plain(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
+}
+
 impl TestDb {
     pub fn url(&self) -> String {
         match self {
             TestDb::Sqlite { path } => format!("sqlite://{}", path.display()),
-            TestDb::Postgres { admin_url, name } => replace_db_name(admin_url, name),
+            TestDb::Postgres { admin_url, name } => plain(&replace_db_name(admin_url, name)),
         }
     }
 
     pub fn create_postgres(admin_url: &str) -> Self {
         let name = format!("duban_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-        let mut admin =
-            PgConnection::establish(admin_url).expect("TEST_DATABASE_URL must be reachable");
+        let mut admin = PgConnection::establish(&plain(admin_url))
+            .expect("TEST_DATABASE_URL must be reachable");
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .expect("create test database");
@@ -111,7 +126,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { admin_url, name } = self
-            && let Ok(mut admin) = PgConnection::establish(admin_url)
+            && let Ok(mut admin) = PgConnection::establish(&plain(admin_url))
         {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut admin);
