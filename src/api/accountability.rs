@@ -15,6 +15,28 @@ use crate::state::AppState;
 
 /// `GET /api/v1/accountability`: filters `unit`, `status`, `year`,
 /// `tracking_no`; a unit officer sees its own unit's only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accountability",
+    tag = "accountability",
+    summary = "Accountability cases",
+    params(
+        ("unit" = Option<String>, Query, description = "Unit code"),
+        ("status" = Option<String>, Query, description = "open, defended or decided"),
+        ("year" = Option<i32>, Query, description = "Score year"),
+        ("tracking_no" = Option<String>, Query, description = "Cases about one complaint"),
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Cases, newest first (a unit: its own)", body = crate::api::Page<crate::domain::accountability::AccountabilityView>),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_accountability(
     actor: Actor,
     state: web::Data<AppState>,
@@ -59,6 +81,23 @@ pub async fn list_accountability(
 }
 
 /// `GET /api/v1/accountability/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accountability/{id}",
+    tag = "accountability",
+    summary = "One accountability case",
+    params(
+        ("id" = i64, Path, description = "The accountability case"),
+    ),
+    responses(
+        (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get_accountability(
     actor: Actor,
     state: web::Data<AppState>,
@@ -73,6 +112,24 @@ pub async fn get_accountability(
 }
 
 /// `POST /api/v1/accountability` (supervisor): 201 with the new case.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accountability",
+    tag = "accountability",
+    summary = "Open an accountability case by hand",
+    request_body = crate::api::docs::OpenAccountability,
+    responses(
+        (status = 201, description = "The new case", body = crate::domain::accountability::AccountabilityView),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn open_accountability(
     actor: Actor,
     state: web::Data<AppState>,
@@ -97,6 +154,29 @@ pub async fn open_accountability(
 }
 
 /// `POST /api/v1/accountability/{id}/defence` (unit).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accountability/{id}/defence",
+    tag = "accountability",
+    summary = "File the unit's defence (unit)",
+    request_body = crate::api::docs::Defence,
+    params(
+        ("id" = i64, Path, description = "The accountability case"),
+    ),
+    responses(
+        (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn file_defence(
     actor: Actor,
     state: web::Data<AppState>,
@@ -111,6 +191,29 @@ pub async fn file_defence(
 }
 
 /// `POST /api/v1/accountability/{id}/decision` (supervisor).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accountability/{id}/decision",
+    tag = "accountability",
+    summary = "Decide an accountability case",
+    request_body = crate::api::docs::AccountabilityDecision,
+    params(
+        ("id" = i64, Path, description = "The accountability case"),
+    ),
+    responses(
+        (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn decide_accountability(
     actor: Actor,
     state: web::Data<AppState>,
@@ -127,6 +230,19 @@ pub async fn decide_accountability(
 }
 
 /// `GET /api/v1/accountability/situations` (staff): the catalogue.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accountability/situations",
+    tag = "accountability",
+    summary = "The catalogue of situations and the decisions",
+    responses(
+        (status = 200, description = "The catalogue", body = crate::api::docs::CatalogueView),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_situations(_actor: Actor, state: web::Data<AppState>) -> HttpResponse {
     let c = &state.ladder.catalogue;
     HttpResponse::Ok().json(json!({

@@ -8,6 +8,19 @@ use crate::domain::audit;
 use crate::error::AppResult;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    summary = "Recompute every audit chain",
+    responses(
+        (status = 200, description = "The chains checked and the first broken link, if any", body = crate::domain::audit::VerifyReport),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn verify_audit(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     policy::require(&actor, Action::VerifyAudit)?;
     let report = state.db(|c| Ok(audit::verify(c)?)).await?;

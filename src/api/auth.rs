@@ -9,13 +9,30 @@ use crate::domain::{throttle, users};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    summary = "Log in: an access token",
+    request_body = crate::api::docs::TokenRequest,
+    responses(
+        (status = 200, description = "A bearer token", body = crate::api::auth::TokenResponse),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn issue_token(
     req: HttpRequest,
     state: web::Data<AppState>,

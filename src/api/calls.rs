@@ -14,6 +14,27 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// `POST /api/v1/calls` (operator).
+#[utoipa::path(
+    post,
+    path = "/api/v1/calls",
+    tag = "calls",
+    summary = "Log a hotline call",
+    request_body = crate::api::docs::LogCall,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer"),
+    ),
+    responses(
+        (status = 201, description = "The call, and the new complaint's receipt when it filed one", body = crate::domain::calls::LoggedCall),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn log_call(
     req: HttpRequest,
     actor: Actor,
@@ -38,6 +59,27 @@ pub async fn log_call(
 }
 
 /// `GET /api/v1/calls` (operator, supervisor): by time and disposition.
+#[utoipa::path(
+    get,
+    path = "/api/v1/calls",
+    tag = "calls",
+    summary = "Hotline calls",
+    params(
+        ("from" = Option<String>, Query, description = "From: a local date or an RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "Up to: a local date (included) or an RFC 3339 time"),
+        ("disposition" = Option<String>, Query, description = "answered, consultation, complaint or invalid"),
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Calls, newest first", body = crate::api::Page<crate::domain::calls::CallView>),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_calls(
     actor: Actor,
     state: web::Data<AppState>,

@@ -14,6 +14,24 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// `POST /api/v1/complaints` (public, channel `web`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints",
+    tag = "complaints",
+    summary = "File a complaint (channel web)",
+    request_body = crate::api::docs::CreateComplaint,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer"),
+    ),
+    responses(
+        (status = 201, description = "Filed: keep the tracking number and query code", body = crate::api::docs::Receipt),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn create_complaint(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -70,6 +88,34 @@ pub fn read_filter(
 }
 
 /// `GET /api/v1/complaints` with filters and paging.
+#[utoipa::path(
+    get,
+    path = "/api/v1/complaints",
+    tag = "complaints",
+    summary = "List cases",
+    params(
+        ("status" = Option<String>, Query, description = "received, assigned, in_progress, reported, closed, rejected or merged"),
+        ("unit" = Option<String>, Query, description = "Responsible unit code (a unit officer always sees its own only)"),
+        ("subject_unit" = Option<String>, Query, description = "Subject unit code"),
+        ("category" = Option<String>, Query, description = "Category code"),
+        ("channel" = Option<String>, Query, description = "web, hotline, letter, visit, email or open311"),
+        ("from" = Option<String>, Query, description = "Received from: a local date (2026-11-27) or an RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "Received up to: a local date (included) or an RFC 3339 time"),
+        ("q" = Option<String>, Query, description = "Text in title, content or tracking number"),
+        ("overdue" = Option<String>, Query, description = "true: open cases past a deadline"),
+        ("flag" = Option<String>, Query, description = "return_requested, needs_confirmation, delivery_failed or unsatisfied"),
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Cases, newest first", body = crate::api::Page<crate::domain::cases::ComplaintSummary>),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_complaints(
     actor: Actor,
     state: web::Data<AppState>,
@@ -89,6 +135,23 @@ pub async fn list_complaints(
 }
 
 /// `GET /api/v1/complaints/{tracking_no}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/complaints/{tracking_no}",
+    tag = "complaints",
+    summary = "One case with its clocks, letters and timeline",
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case; identity only for supervisors and admins", body = crate::domain::cases::ComplaintView),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get_complaint(
     actor: Actor,
     state: web::Data<AppState>,

@@ -13,6 +13,19 @@ use crate::state::AppState;
 
 /// `POST /api/v1/escalations/run` (admin, supervisor): one sweep now;
 /// answers with what it did.
+#[utoipa::path(
+    post,
+    path = "/api/v1/escalations/run",
+    tag = "escalations",
+    summary = "Run an escalation sweep now",
+    responses(
+        (status = 200, description = "What the sweep did", body = crate::domain::escalation::SweepReport),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn run_sweep(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let st = state.clone();
@@ -24,6 +37,29 @@ pub async fn run_sweep(actor: Actor, state: web::Data<AppState>) -> AppResult<Ht
 
 /// `GET /api/v1/escalations`: filters `level` (name), `unit`,
 /// `tracking_no`, `from`, `to` (when fired).
+#[utoipa::path(
+    get,
+    path = "/api/v1/escalations",
+    tag = "escalations",
+    summary = "Escalation steps fired",
+    params(
+        ("level" = Option<String>, Query, description = "warning, reminder, supervision or accountability"),
+        ("unit" = Option<String>, Query, description = "Unit code"),
+        ("tracking_no" = Option<String>, Query, description = "Steps of one case"),
+        ("from" = Option<String>, Query, description = "Fired from: a local date or an RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "Fired up to: a local date (included) or an RFC 3339 time"),
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Steps, newest first", body = crate::api::Page<crate::domain::escalation::EscalationView>),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_escalations(
     actor: Actor,
     state: web::Data<AppState>,

@@ -12,6 +12,27 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// `GET /api/v1/letters`: filters `kind`, `unit`, `tracking_no`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/letters",
+    tag = "letters",
+    summary = "Letters with their delivery state",
+    params(
+        ("kind" = Option<String>, Query, description = "transfer, reminder, supervision or accountability"),
+        ("unit" = Option<String>, Query, description = "Unit code"),
+        ("tracking_no" = Option<String>, Query, description = "Letters of one case"),
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Letters, newest first (a unit: its own)", body = crate::api::Page<crate::domain::letters::LetterView>),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_letters(
     actor: Actor,
     state: web::Data<AppState>,
@@ -48,6 +69,23 @@ pub async fn list_letters(
 }
 
 /// `GET /api/v1/letters/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/letters/{id}",
+    tag = "letters",
+    summary = "One letter",
+    params(
+        ("id" = i64, Path, description = "The letter"),
+    ),
+    responses(
+        (status = 200, description = "The letter", body = crate::domain::letters::LetterView),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get_letter(
     actor: Actor,
     state: web::Data<AppState>,

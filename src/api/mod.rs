@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod complaints;
+pub mod docs;
 pub mod escalations;
 pub mod letters;
 pub mod ops;
@@ -29,111 +30,115 @@ use crate::state::AppState;
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::scope("/api/v1")
-                .route("/auth/token", web::post().to(auth::issue_token))
-                .route("/units", web::get().to(reference::list_units))
-                .route("/categories", web::get().to(reference::list_categories))
-                .route("/complaints", web::post().to(complaints::create_complaint))
-                .route("/complaints", web::get().to(complaints::list_complaints))
-                .route("/complaints.csv", web::get().to(reports::export_complaints))
-                .route(
-                    "/complaints/{tracking_no}",
-                    web::get().to(complaints::get_complaint),
-                )
-                .route(
-                    "/complaints/{tracking_no}/screen",
-                    web::post().to(workflow::screen_complaint),
-                )
-                .route(
-                    "/complaints/{tracking_no}/assign",
-                    web::post().to(workflow::assign_complaint),
-                )
-                .route(
-                    "/complaints/{tracking_no}/acknowledge",
-                    web::post().to(workflow::acknowledge_complaint),
-                )
-                .route(
-                    "/complaints/{tracking_no}/return",
-                    web::post().to(workflow::return_complaint),
-                )
-                .route(
-                    "/complaints/{tracking_no}/return/decision",
-                    web::post().to(workflow::decide_return),
-                )
-                .route(
-                    "/complaints/{tracking_no}/progress",
-                    web::post().to(workflow::add_progress),
-                )
-                .route(
-                    "/complaints/{tracking_no}/extensions",
-                    web::post().to(workflow::request_extension),
-                )
-                .route(
-                    "/complaints/{tracking_no}/extensions/{id}/decision",
-                    web::post().to(workflow::decide_extension),
-                )
-                .route(
-                    "/complaints/{tracking_no}/report",
-                    web::post().to(workflow::submit_report),
-                )
-                .route(
-                    "/complaints/{tracking_no}/review",
-                    web::post().to(workflow::review_report),
-                )
-                .route(
-                    "/complaints/{tracking_no}/callback",
-                    web::post().to(workflow::record_callback),
-                )
-                .route(
-                    "/complaints/{tracking_no}/reopen",
-                    web::post().to(workflow::reopen_complaint),
-                )
-                .route("/letters", web::get().to(letters::list_letters))
-                .route("/letters/{id}", web::get().to(letters::get_letter))
-                .route("/track/feedback", web::post().to(track::submit_feedback))
-                .route("/calls", web::post().to(calls::log_call))
-                .route("/calls", web::get().to(calls::list_calls))
-                .route("/track", web::post().to(track::track_complaint))
-                .route("/audit/verify", web::get().to(audit::verify_audit))
-                .route("/escalations/run", web::post().to(escalations::run_sweep))
-                .route("/escalations", web::get().to(escalations::list_escalations))
-                .route(
-                    "/accountability",
-                    web::get().to(accountability::list_accountability),
-                )
-                .route(
-                    "/accountability",
-                    web::post().to(accountability::open_accountability),
-                )
-                .route(
-                    "/accountability/situations",
-                    web::get().to(accountability::list_situations),
-                )
-                .route(
-                    "/accountability/{id}",
-                    web::get().to(accountability::get_accountability),
-                )
-                .route(
-                    "/accountability/{id}/defence",
-                    web::post().to(accountability::file_defence),
-                )
-                .route(
-                    "/accountability/{id}/decision",
-                    web::post().to(accountability::decide_accountability),
-                )
-                .route("/ranking", web::get().to(reports::get_ranking))
-                .route("/stats", web::get().to(reports::get_stats))
-                .route("/users", web::post().to(users::create_user))
-                .route("/users/{id}", web::patch().to(users::update_user)),
-        );
+    cfg.service(utoipa_swagger_ui::SwaggerUi::new("/api-docs/{_:.*}").url(
+        "/api-docs/openapi.json",
+        <docs::ApiDoc as utoipa::OpenApi>::openapi(),
+    ))
+    .route("/healthz", web::get().to(ops::healthz))
+    .route("/readyz", web::get().to(ops::readyz))
+    .route("/metrics", web::get().to(ops::metrics))
+    .service(
+        web::scope("/api/v1")
+            .route("/auth/token", web::post().to(auth::issue_token))
+            .route("/units", web::get().to(reference::list_units))
+            .route("/categories", web::get().to(reference::list_categories))
+            .route("/complaints", web::post().to(complaints::create_complaint))
+            .route("/complaints", web::get().to(complaints::list_complaints))
+            .route("/complaints.csv", web::get().to(reports::export_complaints))
+            .route(
+                "/complaints/{tracking_no}",
+                web::get().to(complaints::get_complaint),
+            )
+            .route(
+                "/complaints/{tracking_no}/screen",
+                web::post().to(workflow::screen_complaint),
+            )
+            .route(
+                "/complaints/{tracking_no}/assign",
+                web::post().to(workflow::assign_complaint),
+            )
+            .route(
+                "/complaints/{tracking_no}/acknowledge",
+                web::post().to(workflow::acknowledge_complaint),
+            )
+            .route(
+                "/complaints/{tracking_no}/return",
+                web::post().to(workflow::return_complaint),
+            )
+            .route(
+                "/complaints/{tracking_no}/return/decision",
+                web::post().to(workflow::decide_return),
+            )
+            .route(
+                "/complaints/{tracking_no}/progress",
+                web::post().to(workflow::add_progress),
+            )
+            .route(
+                "/complaints/{tracking_no}/extensions",
+                web::post().to(workflow::request_extension),
+            )
+            .route(
+                "/complaints/{tracking_no}/extensions/{id}/decision",
+                web::post().to(workflow::decide_extension),
+            )
+            .route(
+                "/complaints/{tracking_no}/report",
+                web::post().to(workflow::submit_report),
+            )
+            .route(
+                "/complaints/{tracking_no}/review",
+                web::post().to(workflow::review_report),
+            )
+            .route(
+                "/complaints/{tracking_no}/callback",
+                web::post().to(workflow::record_callback),
+            )
+            .route(
+                "/complaints/{tracking_no}/reopen",
+                web::post().to(workflow::reopen_complaint),
+            )
+            .route("/letters", web::get().to(letters::list_letters))
+            .route("/letters/{id}", web::get().to(letters::get_letter))
+            .route("/track/feedback", web::post().to(track::submit_feedback))
+            .route("/calls", web::post().to(calls::log_call))
+            .route("/calls", web::get().to(calls::list_calls))
+            .route("/track", web::post().to(track::track_complaint))
+            .route("/audit/verify", web::get().to(audit::verify_audit))
+            .route("/escalations/run", web::post().to(escalations::run_sweep))
+            .route("/escalations", web::get().to(escalations::list_escalations))
+            .route(
+                "/accountability",
+                web::get().to(accountability::list_accountability),
+            )
+            .route(
+                "/accountability",
+                web::post().to(accountability::open_accountability),
+            )
+            .route(
+                "/accountability/situations",
+                web::get().to(accountability::list_situations),
+            )
+            .route(
+                "/accountability/{id}",
+                web::get().to(accountability::get_accountability),
+            )
+            .route(
+                "/accountability/{id}/defence",
+                web::post().to(accountability::file_defence),
+            )
+            .route(
+                "/accountability/{id}/decision",
+                web::post().to(accountability::decide_accountability),
+            )
+            .route("/ranking", web::get().to(reports::get_ranking))
+            .route("/stats", web::get().to(reports::get_stats))
+            .route("/users", web::post().to(users::create_user))
+            .route("/users/{id}", web::patch().to(users::update_user)),
+    );
 }
 
 /// The list envelope of DESIGN §9.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T: Serialize> {
     pub items: Vec<T>,
     pub page: i64,

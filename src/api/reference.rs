@@ -9,7 +9,7 @@ use super::{Page, Params};
 use crate::error::AppResult;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct UnitView {
     pub code: String,
     pub name: String,
@@ -19,7 +19,7 @@ pub struct UnitView {
     pub leader_title: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CategoryView {
     pub code: String,
     pub name: String,
@@ -28,6 +28,21 @@ pub struct CategoryView {
     pub handle_workdays: i32,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/units",
+    tag = "reference",
+    summary = "Units (for the form)",
+    params(
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Active units", body = crate::api::Page<crate::api::reference::UnitView>),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_units(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
@@ -58,6 +73,21 @@ pub async fn list_units(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/categories",
+    tag = "reference",
+    summary = "Categories (for the form)",
+    params(
+        ("page" = Option<i64>, Query, description = "Page number, from 1"),
+        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+    ),
+    responses(
+        (status = 200, description = "Active categories", body = crate::api::Page<crate::api::reference::CategoryView>),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn list_categories(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,

@@ -14,6 +14,23 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// `GET /api/v1/ranking?year=` (staff): the year defaults to this one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ranking",
+    tag = "reports",
+    summary = "The units ranked for a year",
+    params(
+        ("year" = Option<i32>, Query, description = "Year (default: this year)"),
+    ),
+    responses(
+        (status = 200, description = "Every unit with its figures", body = crate::domain::ranking::Ranking),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get_ranking(
     actor: Actor,
     state: web::Data<AppState>,
@@ -42,6 +59,24 @@ pub async fn get_ranking(
 
 /// `GET /api/v1/stats?from=&to=` (supervisor, auditor): dates are local
 /// days, both included; the default is this year up to now.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "reports",
+    summary = "Counts for a period",
+    params(
+        ("from" = Option<String>, Query, description = "From: a local date (default: 1 January)"),
+        ("to" = Option<String>, Query, description = "Up to: a local date (included; default: now)"),
+    ),
+    responses(
+        (status = 200, description = "The period's counts", body = crate::domain::ranking::Stats),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get_stats(
     actor: Actor,
     state: web::Data<AppState>,
@@ -67,6 +102,32 @@ pub async fn get_stats(
 
 /// `GET /api/v1/complaints.csv` (supervisor, auditor): the filters of the
 /// case list; streamed in chunks, without identity.
+#[utoipa::path(
+    get,
+    path = "/api/v1/complaints.csv",
+    tag = "reports",
+    summary = "Export the case list as CSV (no identity)",
+    params(
+        ("status" = Option<String>, Query, description = "received, assigned, in_progress, reported, closed, rejected or merged"),
+        ("unit" = Option<String>, Query, description = "Responsible unit code (a unit officer always sees its own only)"),
+        ("subject_unit" = Option<String>, Query, description = "Subject unit code"),
+        ("category" = Option<String>, Query, description = "Category code"),
+        ("channel" = Option<String>, Query, description = "web, hotline, letter, visit, email or open311"),
+        ("from" = Option<String>, Query, description = "Received from: a local date (2026-11-27) or an RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "Received up to: a local date (included) or an RFC 3339 time"),
+        ("q" = Option<String>, Query, description = "Text in title, content or tracking number"),
+        ("overdue" = Option<String>, Query, description = "true: open cases past a deadline"),
+        ("flag" = Option<String>, Query, description = "return_requested, needs_confirmation, delivery_failed or unsatisfied"),
+    ),
+    responses(
+        (status = 200, description = "CSV, UTF-8 with BOM", body = String, content_type = "text/csv"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn export_complaints(
     actor: Actor,
     state: web::Data<AppState>,

@@ -8,6 +8,23 @@ use crate::domain::tracking;
 use crate::error::{AppResult, FieldErrors};
 use crate::state::AppState;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/track",
+    tag = "public",
+    summary = "Track a case with its tracking number and query code",
+    request_body = crate::api::docs::TrackRequest,
+    responses(
+        (status = 200, description = "What the public may see of the case", body = crate::domain::tracking::TrackView),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn track_complaint(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -45,6 +62,24 @@ pub async fn track_complaint(
 }
 
 /// `POST /api/v1/track/feedback`: the citizen rates a closed case, once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/track/feedback",
+    tag = "public",
+    summary = "Rate the result of a closed case",
+    request_body = crate::api::docs::FeedbackRequest,
+    responses(
+        (status = 201, description = "Recorded", body = crate::api::docs::Recorded),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+)]
 pub async fn submit_feedback(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -28,6 +28,29 @@ where
     Ok(HttpResponse::Ok().json(result))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/screen",
+    tag = "workflow",
+    summary = "Screen: invalid or duplicate",
+    request_body = crate::api::docs::Screen,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn screen_complaint(
     actor: Actor,
     state: web::Data<AppState>,
@@ -40,6 +63,29 @@ pub async fn screen_complaint(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/assign",
+    tag = "workflow",
+    summary = "Assign to a unit, with a transfer letter",
+    request_body = crate::api::docs::Assign,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn assign_complaint(
     actor: Actor,
     state: web::Data<AppState>,
@@ -52,6 +98,24 @@ pub async fn assign_complaint(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/acknowledge",
+    tag = "workflow",
+    summary = "Sign for the case (unit)",
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn acknowledge_complaint(
     actor: Actor,
     state: web::Data<AppState>,
@@ -63,6 +127,29 @@ pub async fn acknowledge_complaint(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/return",
+    tag = "workflow",
+    summary = "Ask to return the case (unit)",
+    request_body = crate::api::docs::Reason,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn return_complaint(
     actor: Actor,
     state: web::Data<AppState>,
@@ -75,6 +162,29 @@ pub async fn return_complaint(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/return/decision",
+    tag = "workflow",
+    summary = "Decide a return request",
+    request_body = crate::api::docs::Decide,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn decide_return(
     actor: Actor,
     state: web::Data<AppState>,
@@ -87,6 +197,29 @@ pub async fn decide_return(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/progress",
+    tag = "workflow",
+    summary = "Add a progress note (unit)",
+    request_body = crate::api::docs::Progress,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn add_progress(
     actor: Actor,
     state: web::Data<AppState>,
@@ -99,6 +232,29 @@ pub async fn add_progress(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/extensions",
+    tag = "workflow",
+    summary = "Ask for more time, before the deadline (unit)",
+    request_body = crate::api::docs::ExtensionRequest,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 201, description = "The extension request", body = crate::api::docs::ExtensionCreated),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn request_extension(
     actor: Actor,
     state: web::Data<AppState>,
@@ -112,6 +268,30 @@ pub async fn request_extension(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/extensions/{id}/decision",
+    tag = "workflow",
+    summary = "Decide an extension request",
+    request_body = crate::api::docs::Decide,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+        ("id" = i64, Path, description = "The extension request"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn decide_extension(
     actor: Actor,
     state: web::Data<AppState>,
@@ -125,6 +305,29 @@ pub async fn decide_extension(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/report",
+    tag = "workflow",
+    summary = "Report the result (unit)",
+    request_body = crate::api::docs::Report,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn submit_report(
     actor: Actor,
     state: web::Data<AppState>,
@@ -138,6 +341,29 @@ pub async fn submit_report(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/review",
+    tag = "workflow",
+    summary = "Accept the report or order a redo",
+    request_body = crate::api::docs::Review,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn review_report(
     actor: Actor,
     state: web::Data<AppState>,
@@ -150,6 +376,29 @@ pub async fn review_report(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/callback",
+    tag = "workflow",
+    summary = "Record the citizen's satisfaction (callback)",
+    request_body = crate::api::docs::Callback,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn record_callback(
     actor: Actor,
     state: web::Data<AppState>,
@@ -162,6 +411,29 @@ pub async fn record_callback(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/reopen",
+    tag = "workflow",
+    summary = "Reopen after an unsatisfied answer",
+    request_body = crate::api::docs::Reopen,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn reopen_complaint(
     actor: Actor,
     state: web::Data<AppState>,

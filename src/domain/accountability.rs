@@ -72,7 +72,7 @@ struct CatalogueFile {
     situation: Vec<SituationEntry>,
 }
 
-#[derive(Deserialize, Clone, Debug, Serialize)]
+#[derive(Deserialize, Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AspectEntry {
     pub code: String,
@@ -90,7 +90,7 @@ struct SituationEntry {
 }
 
 /// One situation of the catalogue.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Situation {
     pub code: String,
     pub aspect: String,
@@ -658,26 +658,26 @@ pub fn decide(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnitRef {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SituationRef {
     pub code: String,
     pub name: String,
     pub aspect: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefenceView {
     pub content: String,
     pub filed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DecisionView {
     pub decision: String,
     pub decision_title: &'static str,
@@ -686,7 +686,7 @@ pub struct DecisionView {
     pub decided_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScoreEventView {
     pub kind: String,
     pub points: f64,
@@ -696,7 +696,7 @@ pub struct ScoreEventView {
 }
 
 /// An accountability case as staff and the unit read it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountabilityView {
     pub id: i64,
     pub unit: UnitRef,

@@ -155,7 +155,7 @@ pub fn append_many(
 }
 
 /// The first problem found in one chain.
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct BrokenLink {
     pub chain: String,
     pub seq: i64,
@@ -163,7 +163,7 @@ pub struct BrokenLink {
     pub problem: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VerifyReport {
     pub ok: bool,
     pub chains: u64,

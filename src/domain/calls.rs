@@ -27,7 +27,7 @@ const CALL_FIELDS: &[&str] = &[
 ];
 
 /// A call as staff see it. The caller's number is sealed and not shown here.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CallView {
     pub id: i64,
     pub operator_id: i64,
@@ -40,7 +40,7 @@ pub struct CallView {
 }
 
 /// The answer to logging a call: the call, and the new complaint's receipt.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoggedCall {
     #[serde(flatten)]
     pub call: CallView,

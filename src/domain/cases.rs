@@ -16,14 +16,14 @@ use crate::domain::intake;
 use crate::domain::privacy::PiiKeys;
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CodeName {
     pub code: String,
     pub name: Option<String>,
 }
 
 /// A complaint in a list. Never carries identity.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintSummary {
     pub tracking_no: String,
     pub channel: String,
@@ -38,7 +38,7 @@ pub struct ComplaintSummary {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -47,7 +47,7 @@ pub struct TimelineEntry {
     pub summary: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IdentityView {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -58,7 +58,7 @@ pub struct IdentityView {
 
 /// One case as staff see it. `anonymous` and `complainant` are present only
 /// for roles allowed to know about the complainant.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintView {
     #[serde(flatten)]
     pub summary: ComplaintSummary,
@@ -161,7 +161,7 @@ impl Names {
 
 /// One clock of an assignment: its deadline, when it stopped, and how it
 /// stands at the time of reading.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockView {
     pub due_at: DateTime<Utc>,
     pub stopped_at: Option<DateTime<Utc>>,
@@ -185,7 +185,7 @@ fn clock(
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     pub id: i64,
     pub unit: CodeName,
@@ -200,7 +200,7 @@ pub struct AssignmentView {
     pub end_reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgressView {
     pub at: DateTime<Utc>,
     pub unit: String,
@@ -208,7 +208,7 @@ pub struct ProgressView {
     pub public: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ExtensionView {
     pub id: i64,
     pub workdays: i32,
@@ -220,7 +220,7 @@ pub struct ExtensionView {
     pub new_due_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub content: String,
     pub responsible_person: String,
@@ -229,7 +229,7 @@ pub struct ItemView {
     pub status: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub id: i64,
     pub findings: String,
@@ -244,7 +244,7 @@ pub struct ReportView {
     pub rectification_items: Vec<ItemView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedbackView {
     pub source: String,
     pub satisfaction: String,

@@ -149,7 +149,7 @@ pub fn steps(ladder: &Ladder, cal: &Calendar, tz: Tz, clocks: &Clocks) -> Vec<St
 }
 
 /// What one sweep did.
-#[derive(Debug, Default, Serialize, Clone)]
+#[derive(Debug, Default, Serialize, Clone, utoipa::ToSchema)]
 pub struct SweepReport {
     pub started_at: Option<DateTime<Utc>>,
     /// Cases read from the schedule.
@@ -578,7 +578,7 @@ pub fn run_now(
 }
 
 /// An escalation step as staff read it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EscalationView {
     pub id: i64,
     pub tracking_no: String,

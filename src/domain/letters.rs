@@ -403,7 +403,7 @@ pub fn notice_about(
 }
 
 /// A letter as staff and units read it, with its delivery state.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LetterView {
     pub id: i64,
     pub number: String,
@@ -418,7 +418,7 @@ pub struct LetterView {
     pub delivery: Delivery,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// `pending`, `sent` or `failed`.
     pub state: String,

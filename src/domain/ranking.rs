@@ -39,7 +39,7 @@ pub struct RankingRules {
     pub min_cases: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UnitRow {
     /// Position among ranked units (equal scores share a place); `None`
     /// for units under the minimum number of cases.
@@ -61,7 +61,7 @@ pub struct UnitRow {
     score_centi: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ranking {
     pub year: i32,
     pub base_score: f64,
@@ -161,14 +161,14 @@ pub fn ranking(
 }
 
 /// A count under a code, with its display name where there is one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Named {
     pub code: String,
     pub name: String,
     pub count: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub complaints_received: i64,
     pub cases_closed: i64,
@@ -183,7 +183,7 @@ pub struct Summary {
     pub calls_logged: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintStats {
     pub by_channel: BTreeMap<String, i64>,
     pub by_status: BTreeMap<String, i64>,
@@ -191,7 +191,7 @@ pub struct ComplaintStats {
     pub by_unit: Vec<Named>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountabilityStats {
     pub opened: i64,
     pub by_trigger: BTreeMap<String, i64>,
@@ -201,7 +201,7 @@ pub struct AccountabilityStats {
     pub points_restored: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SatisfactionStats {
     pub answers: i64,
     pub by_answer: BTreeMap<String, i64>,
@@ -209,7 +209,7 @@ pub struct SatisfactionStats {
     pub rate: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

@@ -11,21 +11,21 @@ use crate::domain::privacy::PiiKeys;
 use crate::domain::throttle::{self, Limits};
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PublicEvent {
     pub at: DateTime<Utc>,
     pub event: String,
     pub note: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Deadlines {
     pub ack_due_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
 }
 
 /// What the public may see of a case: no content, no identity.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrackView {
     pub tracking_no: String,
     pub status: String,

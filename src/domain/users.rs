@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub username: String,

@@ -38,7 +38,7 @@ const DEFAULT_STATUTORY_WORKDAYS: i32 = 15;
 const MAX_WORKDAYS: i64 = 120;
 
 /// The state of a case after an action.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseState {
     pub tracking_no: String,
     pub status: String,

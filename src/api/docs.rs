@@ -1,0 +1,360 @@
+//! The OpenAPI 3 document of `/api/v1`, generated with utoipa from the
+//! handlers' `#[utoipa::path]` annotations, served at `/api-docs/openapi.json`
+//! with a browsable page at `/api-docs/` (Swagger UI, vendored into the
+//! binary: nothing is fetched at build or run time).
+//!
+//! Handlers read their bodies field by field (so that every bad field is
+//! named at once); the request types below describe those bodies for the
+//! document only.
+
+#![allow(dead_code)] // The request types are read by utoipa, not by code.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The complainant. Name and a valid phone are required unless the
+/// complaint is anonymous.
+#[derive(ToSchema)]
+pub struct Complainant {
+    #[schema(max_length = 50)]
+    name: Option<String>,
+    /// Mainland mobile (11 digits starting 1) or landline with area code.
+    #[schema(example = "139 1234 5678")]
+    phone: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    /// 18-character resident ID number, checksum verified.
+    #[schema(max_length = 18)]
+    id_number: Option<String>,
+    #[schema(max_length = 200)]
+    address: Option<String>,
+}
+
+/// A complaint from the public web form (channel `web`).
+#[derive(ToSchema)]
+pub struct CreateComplaint {
+    #[schema(min_length = 1, max_length = 200, example = "办证被索要好处费")]
+    title: String,
+    #[schema(min_length = 10, max_length = 10000)]
+    content: String,
+    /// Category code (`GET /api/v1/categories`).
+    category: Option<String>,
+    /// Code of the unit complained about (`GET /api/v1/units`).
+    subject_unit: Option<String>,
+    #[schema(max_length = 50)]
+    subject_person: Option<String>,
+    #[schema(max_length = 50)]
+    township: Option<String>,
+    occurred_on: Option<NaiveDate>,
+    #[schema(default = false)]
+    anonymous: Option<bool>,
+    complainant: Option<Complainant>,
+}
+
+/// What the citizen is given once.
+#[derive(ToSchema)]
+pub struct Receipt {
+    #[schema(example = "XG20261127000123")]
+    tracking_no: String,
+    /// Shown only here; stored only as a keyed hash.
+    #[schema(example = "DPQR9JHJ")]
+    query_code: String,
+    #[schema(example = "assigned")]
+    status: String,
+    received_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+pub struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(ToSchema)]
+pub struct TrackRequest {
+    tracking_no: String,
+    query_code: String,
+}
+
+#[derive(ToSchema)]
+pub struct FeedbackRequest {
+    tracking_no: String,
+    query_code: String,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
+    satisfaction: String,
+    #[schema(max_length = 2000)]
+    comment: Option<String>,
+}
+
+/// A hotline call; `complaint` is required when `disposition` is
+/// `complaint`, and is then received at `started_at`.
+#[derive(ToSchema)]
+pub struct LogCall {
+    caller_phone: Option<String>,
+    started_at: DateTime<Utc>,
+    #[schema(minimum = 0, maximum = 86400)]
+    duration_seconds: i32,
+    #[schema(max_length = 2000)]
+    summary: String,
+    /// `answered`, `consultation`, `complaint` or `invalid`.
+    disposition: String,
+    complaint: Option<CreateComplaint>,
+}
+
+#[derive(ToSchema)]
+pub struct Screen {
+    /// `invalid` (with `reason`) or `duplicate` (with `duplicate_of`).
+    decision: String,
+    reason: Option<String>,
+    duplicate_of: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Assign {
+    unit: String,
+    #[schema(minimum = 1, maximum = 120)]
+    handle_workdays: Option<i32>,
+    note: Option<String>,
+    /// Required to assign a case that names an officer of the unit.
+    confirm: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct Reason {
+    #[schema(min_length = 5, max_length = 2000)]
+    reason: String,
+}
+
+#[derive(ToSchema)]
+pub struct Reopen {
+    #[schema(min_length = 5, max_length = 2000)]
+    reason: String,
+    #[schema(minimum = 1, maximum = 120)]
+    handle_workdays: Option<i32>,
+}
+
+/// `approve` or `deny`.
+#[derive(ToSchema)]
+pub struct Decide {
+    decision: String,
+    note: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Progress {
+    #[schema(max_length = 2000)]
+    content: String,
+    /// Shown on the citizen's public timeline.
+    #[schema(default = false)]
+    public: Option<bool>,
+}
+
+#[derive(ToSchema)]
+pub struct ExtensionRequest {
+    #[schema(minimum = 1, maximum = 120)]
+    workdays: i32,
+    #[schema(min_length = 5, max_length = 1000)]
+    reason: String,
+}
+
+#[derive(ToSchema)]
+pub struct RectificationItem {
+    content: String,
+    responsible_person: String,
+    deadline: NaiveDate,
+    target: String,
+}
+
+#[derive(ToSchema)]
+pub struct Report {
+    #[schema(min_length = 10)]
+    findings: String,
+    #[schema(min_length = 5)]
+    measures: String,
+    responsible_person: String,
+    rectification_deadline: NaiveDate,
+    target: String,
+    /// Published to the citizen when the case closes.
+    #[schema(min_length = 5)]
+    public_reply: String,
+    rectification_items: Option<Vec<RectificationItem>>,
+}
+
+#[derive(ToSchema)]
+pub struct Review {
+    /// `accept` or `redo`.
+    decision: String,
+    comment: Option<String>,
+    #[schema(minimum = 1, maximum = 120)]
+    handle_workdays: Option<i32>,
+}
+
+#[derive(ToSchema)]
+pub struct Callback {
+    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
+    satisfaction: String,
+    note: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct OpenAccountability {
+    unit: String,
+    #[schema(max_length = 2000)]
+    reason: String,
+    person: Option<String>,
+    tracking_no: Option<String>,
+    /// A situation code of the catalogue.
+    situation: Option<String>,
+    /// 0 to 100, at most two decimals.
+    provisional_points: Option<f64>,
+}
+
+#[derive(ToSchema)]
+pub struct Defence {
+    #[schema(max_length = 5000)]
+    content: String,
+}
+
+#[derive(ToSchema)]
+pub struct AccountabilityDecision {
+    /// `dismissed`, `criticism`, `efficiency_warning`, `admonishment`,
+    /// `organizational` or `economic_penalty`.
+    decision: String,
+    situation: Option<String>,
+    /// Default: the situation's points; 0 or absent when dismissed.
+    points: Option<f64>,
+    note: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct CreateUser {
+    username: String,
+    /// `admin`, `supervisor`, `operator`, `unit` or `auditor`.
+    role: String,
+    /// Required for role `unit`.
+    unit: Option<String>,
+    #[schema(min_length = 12)]
+    password: String,
+}
+
+/// Any change revokes the user's tokens.
+#[derive(ToSchema)]
+pub struct UpdateUser {
+    active: Option<bool>,
+    #[schema(min_length = 12)]
+    password: Option<String>,
+    role: Option<String>,
+    unit: Option<String>,
+}
+
+/// A status answer.
+#[derive(ToSchema)]
+pub struct Recorded {
+    #[schema(example = "recorded")]
+    status: String,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from POST /api/v1/auth/token (HS256, short-lived).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// A new extension request.
+#[derive(ToSchema)]
+pub struct ExtensionCreated {
+    id: i64,
+    #[schema(example = "pending")]
+    status: String,
+    workdays: i32,
+    requested_at: DateTime<Utc>,
+}
+
+/// The accountability catalogue.
+#[derive(ToSchema)]
+pub struct CatalogueView {
+    aspects: Vec<crate::domain::accountability::AspectEntry>,
+    situations: Vec<crate::domain::accountability::Situation>,
+    decisions: Vec<String>,
+}
+
+/// The document: every `/api/v1` operation.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Duban (督办) API",
+        description = "Complaints about officials' conduct: intake, routing to the responsible unit, the unit's answers, two deadlines per case on the Chinese working-day calendar, escalation and accountability. Errors are application/problem+json (RFC 9457) naming every bad field; lists take page and per_page (at most 200).",
+        license(name = "Proprietary"),
+    ),
+    paths(
+        crate::api::auth::issue_token,
+        crate::api::reference::list_units,
+        crate::api::reference::list_categories,
+        crate::api::complaints::create_complaint,
+        crate::api::complaints::list_complaints,
+        crate::api::reports::export_complaints,
+        crate::api::complaints::get_complaint,
+        crate::api::workflow::screen_complaint,
+        crate::api::workflow::assign_complaint,
+        crate::api::workflow::acknowledge_complaint,
+        crate::api::workflow::return_complaint,
+        crate::api::workflow::decide_return,
+        crate::api::workflow::add_progress,
+        crate::api::workflow::request_extension,
+        crate::api::workflow::decide_extension,
+        crate::api::workflow::submit_report,
+        crate::api::workflow::review_report,
+        crate::api::workflow::record_callback,
+        crate::api::workflow::reopen_complaint,
+        crate::api::letters::list_letters,
+        crate::api::letters::get_letter,
+        crate::api::track::track_complaint,
+        crate::api::track::submit_feedback,
+        crate::api::calls::log_call,
+        crate::api::calls::list_calls,
+        crate::api::audit::verify_audit,
+        crate::api::escalations::run_sweep,
+        crate::api::escalations::list_escalations,
+        crate::api::accountability::list_accountability,
+        crate::api::accountability::open_accountability,
+        crate::api::accountability::list_situations,
+        crate::api::accountability::get_accountability,
+        crate::api::accountability::file_defence,
+        crate::api::accountability::decide_accountability,
+        crate::api::reports::get_ranking,
+        crate::api::reports::get_stats,
+        crate::api::users::create_user,
+        crate::api::users::update_user
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "public", description = "Citizens: tracking and feedback"),
+        (name = "complaints", description = "Filing and reading cases"),
+        (name = "workflow", description = "The case lifecycle: supervisors and units"),
+        (name = "letters", description = "Numbered letters and their delivery"),
+        (name = "calls", description = "Hotline calls"),
+        (name = "escalations", description = "The escalation ladder"),
+        (name = "accountability", description = "Accountability cases and scores"),
+        (name = "reports", description = "Ranking, statistics and export"),
+        (name = "reference", description = "Units and categories"),
+        (name = "auth", description = "Access tokens"),
+        (name = "audit", description = "The audit chain"),
+        (name = "users", description = "Accounts"),
+    )
+)]
+pub struct ApiDoc;
