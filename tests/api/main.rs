@@ -5,6 +5,7 @@
 mod accountability;
 mod audit;
 mod auth;
+mod browser;
 mod calls;
 mod cli;
 mod errors;
@@ -16,4 +17,5 @@ mod mail;
 mod ops;
 mod reading;
 mod tracking;
+mod web;
 mod workflow;
