@@ -137,6 +137,21 @@ impl Drop for Browser {
     }
 }
 
+/// Runs a scenario against a fresh service in a task of its own, so that a
+/// panic in it still comes back here: the session is then closed properly
+/// (Chromium quits) and the failure gets its screenshot.
+async fn scenario<F, Fut>(browser: &Browser, run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Client, TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let client = browser.client.clone();
+    let app = spawn_app().await;
+    tokio::spawn(run(client, app))
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("the scenario panicked: {e}")))
+}
+
 /// Saves the whole page as `<DUBAN_SCREENSHOTS>/<name>.png`, when asked.
 async fn snapshot(c: &Client, name: &str) -> anyhow::Result<()> {
     let Some(dir) = std::env::var_os("DUBAN_SCREENSHOTS").map(PathBuf::from) else {
@@ -323,8 +338,11 @@ async fn browser_files_a_complaint_and_tracks_it() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app().await;
-    let outcome = file_and_track(&browser.client, &app).await;
+    let outcome = scenario(
+        &browser,
+        |c, app| async move { file_and_track(&c, &app).await },
+    )
+    .await;
     browser
         .finish("browser_files_a_complaint_and_tracks_it", outcome)
         .await;
@@ -335,8 +353,10 @@ async fn browser_shows_errors_beside_the_fields_and_keeps_the_input() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let app = spawn_app().await;
-    let outcome = errors_beside_fields(&browser.client, &app).await;
+    let outcome = scenario(&browser, |c, app| async move {
+        errors_beside_fields(&c, &app).await
+    })
+    .await;
     browser
         .finish(
             "browser_shows_errors_beside_the_fields_and_keeps_the_input",
