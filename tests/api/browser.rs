@@ -227,6 +227,15 @@ async fn fill_form(c: &Client, app: &TestApp, phone: &str, content: &str) -> any
         .await?;
     type_into(c, "title", "办理不动产登记时被索要好处费").await?;
     type_into(c, "content", content).await?;
+    // Ticking "anonymous" hides the identity inputs (CSS only, no script).
+    let anonymous = by_id(c, "anonymous").await?;
+    anonymous.click().await?;
+    ensure!(
+        !by_id(c, "name").await?.is_displayed().await?,
+        "identity inputs hidden when anonymous"
+    );
+    anonymous.click().await?;
+    ensure!(by_id(c, "name").await?.is_displayed().await?);
     type_into(c, "name", "王小明").await?;
     type_into(c, "phone", phone).await?;
     Ok(())
@@ -329,6 +338,11 @@ async fn errors_beside_fields(c: &Client, app: &TestApp) -> anyhow::Result<()> {
         .await?
         .click()
         .await?;
+    let focused = c.active_element().await?.attr("id").await?;
+    ensure!(
+        focused.as_deref() == Some("phone"),
+        "the summary's link moves the focus to the input, not {focused:?}"
+    );
     snapshot(c, "form-errors").await?;
     Ok(())
 }
