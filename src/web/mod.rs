@@ -372,6 +372,21 @@ async fn form_page(
 ) -> HttpResponse {
     let (categories, units) = match choices(state).await {
         Ok(x) => x,
+        // Re-showing a form the database could not take: keep what was
+        // typed, and the chosen codes, rather than lose it to an error page.
+        Err(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+            let chosen = |k: &str| {
+                values
+                    .get(k)
+                    .map(|code| Choice {
+                        code: code.clone(),
+                        name: code.clone(),
+                    })
+                    .into_iter()
+                    .collect::<Vec<_>>()
+            };
+            (chosen("category"), chosen("subject_unit"))
+        }
         Err(e) => return error_page(&e),
     };
     let today = state
@@ -416,20 +431,53 @@ pub async fn submit_form(state: web::Data<AppState>, form: Form) -> HttpResponse
     match result {
         Ok(outcome) => receipt_page(&state, &outcome.body),
         Err(AppError::Validation(errors)) => {
-            let mut values = known(&form, COMPLAINT_TEXT);
-            values.extend(known(&form, IDENTITY_TEXT));
-            if is_checked(&form, "anonymous") {
-                values.insert("anonymous".into(), "true".into());
-            }
-            values.insert(
-                "form_token".into(),
-                form_token(&form).unwrap_or_else(new_form_token),
-            );
             let errors = PageErrors::from_fields(&errors, COMPLAINT_INPUTS);
-            form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await
+            form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                kept_values(&form),
+                errors,
+            )
+            .await
+        }
+        // The database is busy or down: keep what was typed, ask to retry.
+        Err(AppError::Unavailable(cause)) => {
+            tracing::warn!(error.cause = %cause, "complaint form not filed: database unavailable");
+            let errors = PageErrors {
+                by_input: HashMap::new(),
+                summary: vec![SummaryItem {
+                    id: None,
+                    label: String::new(),
+                    message:
+                        "系统暂时繁忙，投诉尚未提交。您填写的内容已保留，请稍后再点“提交投诉”。"
+                            .into(),
+                }],
+            };
+            form_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                kept_values(&form),
+                errors,
+            )
+            .await
         }
         Err(e) => error_page(&e),
     }
+}
+
+/// What the form shows again after a failed submission: everything typed,
+/// and the same token (a retry of the same complaint stays one complaint).
+fn kept_values(form: &HashMap<String, String>) -> HashMap<String, String> {
+    let mut values = known(form, COMPLAINT_TEXT);
+    values.extend(known(form, IDENTITY_TEXT));
+    if is_checked(form, "anonymous") {
+        values.insert("anonymous".into(), "true".into());
+    }
+    values.insert(
+        "form_token".into(),
+        form_token(form).unwrap_or_else(new_form_token),
+    );
+    values
 }
 
 fn receipt_page(state: &AppState, receipt: &Value) -> HttpResponse {

@@ -461,3 +461,33 @@ async fn web_pages_log_no_identity_text_or_query_code() {
         assert!(!logs.contains(secret), "{secret} in the logs");
     }
 }
+
+#[tokio::test]
+async fn web_form_keeps_the_input_when_the_database_is_down() {
+    let Some(admin_url) = postgres_admin_url() else {
+        require_or_skip(
+            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for the outage test",
+        );
+        return;
+    };
+    let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));
+    let TestDb::Postgres { name, .. } = &*db else {
+        unreachable!()
+    };
+    let name = name.clone();
+    let app = spawn_with(Spawn {
+        customise: Box::new(|s| s.database.connect_timeout_ms = 500),
+        db: Some(db.clone()),
+        dir: None,
+    })
+    .await;
+    crate::ops::set_database_reachable(&admin_url, &name, false);
+    let page = post_form(&app, "/", &valid_form()).await;
+    crate::ops::set_database_reachable(&admin_url, &name, true);
+    assert_eq!(page.status, 503, "{}", page.html);
+    page.assert_secure();
+    assert!(page.html.contains("您填写的内容已保留"));
+    assert!(page.html.contains("工作人员暗示要请客吃饭"));
+    assert!(page.html.contains(r#"value="王小明""#));
+    assert!(page.html.contains(r#"<option value="BDC" selected>"#));
+}
