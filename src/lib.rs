@@ -11,3 +11,4 @@ pub mod jobs;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;

@@ -90,6 +90,8 @@ pub fn build_state(
             }
         }
     }
+    // The public pages' templates are parsed once, here, not on a first visit.
+    crate::web::templates();
     let ladder = Ladder::new(&settings.escalation, Catalogue::load(&settings.config_dir)?)?;
     let letters = LetterEnv::load(
         &settings.config_dir,

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/api-docs/openapi.json",
         <docs::ApiDoc as utoipa::OpenApi>::openapi(),
     ))
+    .configure(crate::web::routes)
     .route("/healthz", web::get().to(ops::healthz))
     .route("/readyz", web::get().to(ops::readyz))
     .route("/metrics", web::get().to(ops::metrics))

@@ -5,6 +5,7 @@
 mod accountability;
 mod audit;
 mod auth;
+mod browser;
 mod calls;
 mod cli;
 mod errors;
@@ -17,4 +18,5 @@ mod openapi;
 mod ops;
 mod reading;
 mod tracking;
+mod web;
 mod workflow;

@@ -85,7 +85,7 @@ async fn logs_carry_no_identity_text_query_code_or_token() {
 
 /// Stops new connections to the test's database and ends the open ones, as
 /// a database going away does, then brings it back.
-fn set_database_reachable(admin_url: &str, name: &str, reachable: bool) {
+pub fn set_database_reachable(admin_url: &str, name: &str, reachable: bool) {
     let mut admin = PgConnection::establish(&plain(admin_url)).unwrap();
     diesel::sql_query(format!(
         "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
