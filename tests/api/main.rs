@@ -13,6 +13,7 @@ mod helpers;
 mod intake;
 mod letters;
 mod mail;
+mod open311;
 mod ops;
 mod reading;
 mod tracking;
