@@ -646,6 +646,38 @@ async fn a_path_without_a_known_format_is_404_in_the_standard_shape() {
     }
 }
 
+#[tokio::test]
+async fn api_keys_come_from_duban_open311_api_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let migrate = |keys: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_duban"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .env("DUBAN_CONFIG_DIR", config_dir())
+            .env("DUBAN_PATHS__DATA_DIR", dir.path())
+            .env("DUBAN_LOG", "warn")
+            .env("DUBAN_OPEN311_API_KEYS", keys)
+            .current_dir(dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap()
+    };
+    let out = migrate("key-one, key-two");
+    assert!(
+        out.status.success(),
+        "the variable is not a figment setting: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A key with a space inside is refused at start-up: the variable is read.
+    let out = migrate("key one");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("open311.api_keys"), "{stderr}");
+    assert!(!stderr.contains("key one"), "keys are never printed");
+}
+
 // ------------------------------------------------------ a small XML reader
 
 /// An element with its children and its text (entities decoded).
