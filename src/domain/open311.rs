@@ -252,10 +252,9 @@ pub fn parse_w3(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
         return Some(t.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%MZ"] {
-        if let Ok(t) = DateTime::parse_from_str(&s.replace('Z', "+00:00"), f) {
-            return Some(t.with_timezone(&Utc));
-        }
+    // The W3C note also allows minutes without seconds.
+    if let Ok(t) = DateTime::parse_from_str(&s.replace('Z', "+00:00"), "%Y-%m-%dT%H:%M%:z") {
+        return Some(t.with_timezone(&Utc));
     }
     let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()?;
     tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
@@ -881,6 +880,34 @@ pub fn token_not_found(token: &str) -> Open311Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn w3_datetimes_need_an_offset_and_dates_are_local_midnight() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let t = parse_w3("2026-11-27T09:30:00+08:00", tz).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-27T01:30:00+00:00");
+        assert_eq!(parse_w3("2026-11-27T01:30Z", tz), Some(t));
+        assert_eq!(
+            parse_w3("2026-11-27T09:30:00 08:00", tz),
+            Some(t),
+            "+ sent raw"
+        );
+        assert_eq!(
+            parse_w3("2026-11-27", tz).unwrap().to_rfc3339(),
+            "2026-11-26T16:00:00+00:00"
+        );
+        assert_eq!(parse_w3("2026-11-27T09:30:00", tz), None, "no offset");
+        assert_eq!(w3(crate::db::to_db(t), tz), "2026-11-27T09:30:00+08:00");
+    }
+
+    #[test]
+    fn api_keys_must_match_exactly() {
+        let keys = vec!["alpha".to_owned(), "beta".to_owned()];
+        assert!(key_matches(&keys, "beta"));
+        assert!(!key_matches(&keys, "bet"));
+        assert!(!key_matches(&keys, "betaa"));
+        assert!(!key_matches(&[], "alpha"));
+    }
 
     #[test]
     fn xml_escapes_markup_and_drops_forbidden_controls() {
