@@ -55,6 +55,7 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub escalation: EscalationSettings,
     pub ranking: RankingSettings,
+    pub open311: OpenSettings,
     /// Folder of the data files (units, categories, calendars); not a file key.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -189,8 +190,33 @@ pub struct RankingSettings {
     pub min_cases: i64,
 }
 
+/// The Open311 GeoReport v2 endpoint (DESIGN §9).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSettings {
+    /// Keys a client must send as `api_key` to POST a request. Empty: POST is
+    /// refused (403). Also `DUBAN_OPEN311_API_KEYS`, comma-separated.
+    pub api_keys: Vec<String>,
+    /// Publish the complaint text as `description` in GET requests.
+    pub publish_description: bool,
+    /// Discovery `contact`: how to reach the people running this endpoint.
+    pub contact: String,
+    /// Discovery `key_service`: how to get an API key.
+    pub key_service: String,
+}
+
+/// Environment variable with the Open311 API keys, comma-separated.
+pub const OPEN311_API_KEYS_VAR: &str = "DUBAN_OPEN311_API_KEYS";
+
 /// Environment variables that are secrets or read elsewhere, never settings.
-const NOT_SETTINGS: &[&str] = &["JWT_SECRET", "PII_KEY", "CONFIG_DIR", "LOG", "SMTP_URL"];
+const NOT_SETTINGS: &[&str] = &[
+    "JWT_SECRET",
+    "PII_KEY",
+    "CONFIG_DIR",
+    "LOG",
+    "SMTP_URL",
+    "OPEN311_API_KEYS",
+];
 
 impl Settings {
     /// Loads settings for `APP_ENV` from `DUBAN_CONFIG_DIR` (default `config`).
@@ -224,6 +250,9 @@ impl Settings {
                 );
         }
         let mut settings: Settings = figment.extract().context("invalid configuration")?;
+        if with_env_vars && let Ok(keys) = std::env::var(OPEN311_API_KEYS_VAR) {
+            settings.open311.api_keys = split_keys(&keys);
+        }
         settings.config_dir = dir.to_path_buf();
         settings.env = env;
         settings.validate()?;
@@ -291,6 +320,14 @@ impl Settings {
             self.ranking.min_cases >= 0,
             "ranking.min_cases must not be negative"
         );
+        // The keys themselves are never part of a message.
+        ensure!(
+            self.open311
+                .api_keys
+                .iter()
+                .all(|k| !k.is_empty() && !k.contains(',') && !k.chars().any(char::is_whitespace)),
+            "open311.api_keys: every key must be non-empty, without commas or spaces"
+        );
         Ok(())
     }
 
@@ -301,6 +338,15 @@ impl Settings {
             .parse()
             .unwrap_or(chrono_tz::Asia::Shanghai)
     }
+}
+
+/// The keys of `DUBAN_OPEN311_API_KEYS`: comma-separated, blanks dropped.
+pub fn split_keys(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Keys the service cannot run without.

@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod docs;
 pub mod escalations;
 pub mod letters;
+pub mod open311;
 pub mod ops;
 pub mod reference;
 pub mod reports;
@@ -135,6 +136,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/stats", web::get().to(reports::get_stats))
             .route("/users", web::post().to(users::create_user))
             .route("/users/{id}", web::patch().to(users::update_user)),
+    )
+    .service(
+        web::scope("/open311/v2")
+            .route("/discovery.{format}", web::get().to(open311::discovery))
+            .route("/services.{format}", web::get().to(open311::list_services))
+            .route(
+                "/services/{service_code}.{format}",
+                web::get().to(open311::get_service),
+            )
+            .route("/requests.{format}", web::get().to(open311::list_requests))
+            .route(
+                "/requests.{format}",
+                web::post().to(open311::create_request),
+            )
+            .route(
+                "/requests/{service_request_id}.{format}",
+                web::get().to(open311::get_request),
+            )
+            .route(
+                "/tokens/{token}.{format}",
+                web::get().to(open311::get_token),
+            )
+            .default_service(web::to(open311::not_found)),
     );
 }
 

@@ -120,3 +120,10 @@ pub fn names(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<(String, St
         .select((categories::code, categories::name))
         .load(conn)
 }
+
+/// When any category last changed (the Open311 discovery changeset).
+pub fn last_change(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    categories::table
+        .select(diesel::dsl::max(categories::updated_at))
+        .first(conn)
+}

@@ -247,3 +247,40 @@ pub fn tracking_numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64,
         .select((complaints::id, complaints::tracking_no))
         .load(conn)
 }
+
+/// The public Open311 query (GeoReport v2 `GET requests`). Every `Some` list
+/// restricts to its values; the time range is on `received_at`, both ends
+/// inclusive.
+#[derive(Debug, Default, Clone)]
+pub struct PublicQuery {
+    pub tracking_nos: Option<Vec<String>>,
+    pub categories: Option<Vec<String>>,
+    pub statuses: Option<Vec<String>>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+/// Cases matching `q`, newest first, at most `limit`.
+pub fn public_list(conn: &mut DbConn, q: &PublicQuery, limit: i64) -> QueryResult<Vec<Complaint>> {
+    let mut query = complaints::table.into_boxed();
+    if let Some(nos) = &q.tracking_nos {
+        query = query.filter(complaints::tracking_no.eq_any(nos));
+    }
+    if let Some(codes) = &q.categories {
+        query = query.filter(complaints::category_code.eq_any(codes));
+    }
+    if let Some(statuses) = &q.statuses {
+        query = query.filter(complaints::status.eq_any(statuses));
+    }
+    if let Some(from) = q.from {
+        query = query.filter(complaints::received_at.ge(from));
+    }
+    if let Some(to) = q.to {
+        query = query.filter(complaints::received_at.le(to));
+    }
+    query
+        .order((complaints::received_at.desc(), complaints::id.desc()))
+        .limit(limit)
+        .select(Complaint::as_select())
+        .load(conn)
+}

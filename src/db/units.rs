@@ -148,3 +148,19 @@ pub fn by_codes(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<Unit>> {
         .select(Unit::as_select())
         .load(conn)
 }
+
+/// When any unit last changed (the Open311 discovery changeset).
+pub fn last_change(conn: &mut DbConn) -> QueryResult<Option<NaiveDateTime>> {
+    units::table
+        .select(diesel::dsl::max(units::updated_at))
+        .first(conn)
+}
+
+/// Every active unit, by code.
+pub fn active(conn: &mut DbConn) -> QueryResult<Vec<Unit>> {
+    units::table
+        .filter(units::active.eq(true))
+        .order(units::code.asc())
+        .select(Unit::as_select())
+        .load(conn)
+}

@@ -12,6 +12,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod intake;
 pub mod letters;
+pub mod open311;
 pub mod privacy;
 pub mod ranking;
 pub mod reference;

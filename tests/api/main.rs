@@ -14,6 +14,7 @@ mod helpers;
 mod intake;
 mod letters;
 mod mail;
+mod open311;
 mod openapi;
 mod ops;
 mod reading;
