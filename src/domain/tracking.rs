@@ -38,6 +38,8 @@ pub struct TrackView {
     pub public_reply: Option<String>,
     /// A closed case can be rated once (`POST /api/v1/track/feedback`).
     pub satisfaction: Option<String>,
+    /// The citizen may rate the result now (`POST /track/feedback`).
+    pub feedback_open: bool,
 }
 
 pub fn status_label(status: &str) -> &'static str {
@@ -114,6 +116,7 @@ pub fn track(
         Some(code) => db::units::find(conn, code)?.map(|u| u.name),
         None => None,
     };
+    let feedback_open = super::workflow::public_feedback_open(conn, &c)?;
     Ok(TrackView {
         status_label: status_label(&c.status),
         tracking_no: c.tracking_no,
@@ -126,6 +129,7 @@ pub fn track(
             due_at: c.due_at.map(db::from_db),
         },
         timeline,
+        feedback_open,
         public_reply: c.public_reply,
         satisfaction: c.satisfaction,
     })

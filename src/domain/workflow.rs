@@ -1238,6 +1238,27 @@ fn store_satisfaction(
 
 /// The citizen's own rating of a closed case, once per closure (the caller
 /// has checked the query code).
+/// Whether the citizen may still rate the case: it is closed and has no
+/// public rating since its last closure (an operator's callback does not
+/// take the citizen's turn).
+pub fn public_feedback_open(conn: &mut DbConn, c: &Complaint) -> AppResult<bool> {
+    if c.status != "closed" {
+        return Ok(false);
+    }
+    let closed_at: Option<chrono::NaiveDateTime> = asg::table
+        .filter(asg::complaint_id.eq(c.id))
+        .filter(asg::end_reason.eq("closed"))
+        .select(asg::ended_at)
+        .order(asg::id.desc())
+        .first::<Option<chrono::NaiveDateTime>>(conn)
+        .optional()?
+        .flatten();
+    let given = records::feedback_for(conn, c.id)?
+        .iter()
+        .any(|f| f.source == "public" && closed_at.is_none_or(|t| f.created_at >= t));
+    Ok(!given)
+}
+
 pub fn public_feedback(
     conn: &mut DbConn,
     c: &Complaint,
@@ -1256,18 +1277,7 @@ pub fn public_feedback(
     let satisfaction = satisfaction.expect("validated");
     with_case(conn, &c.tracking_no, now, |conn, c| {
         require_status(&c, &["closed"])?;
-        let closed_at: Option<chrono::NaiveDateTime> = asg::table
-            .filter(asg::complaint_id.eq(c.id))
-            .filter(asg::end_reason.eq("closed"))
-            .select(asg::ended_at)
-            .order(asg::id.desc())
-            .first::<Option<chrono::NaiveDateTime>>(conn)
-            .optional()?
-            .flatten();
-        let already = records::feedback_for(conn, c.id)?
-            .iter()
-            .any(|f| f.source == "public" && closed_at.is_none_or(|t| f.created_at >= t));
-        if already {
+        if !public_feedback_open(conn, &c)? {
             return Err(AppError::Conflict(
                 "feedback for this case has already been given".into(),
             ));

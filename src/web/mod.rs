@@ -567,7 +567,7 @@ struct CaseView {
 impl CaseView {
     fn new(v: tracking::TrackView, tz: Tz) -> Self {
         Self {
-            feedback_open: v.status == "closed" && v.satisfaction.is_none(),
+            feedback_open: v.feedback_open,
             satisfaction_label: v.satisfaction.as_deref().map(satisfaction_label),
             tracking_no: v.tracking_no,
             status_label: v.status_label,

@@ -355,6 +355,20 @@ async fn web_feedback_form_appears_only_for_closed_cases_and_is_stored() {
         assert!(resp.status().is_success(), "{action}: {}", resp.status());
     }
 
+    // An operator's callback does not take the citizen's turn to rate.
+    let op = app.token_for(Role::Operator, None).await;
+    let callback = act(
+        &app,
+        &no,
+        "callback",
+        json!({"satisfaction": "satisfied", "note": "电话回访"}),
+        &op,
+    )
+    .await;
+    assert_eq!(callback.status(), 200);
+    let api: serde_json::Value = app.track(&no, &code).await.json().await.unwrap();
+    assert_eq!(api["feedback_open"], true);
+
     let closed = track_page(&app, &no, &code).await;
     assert_eq!(closed.status, 200);
     assert!(
@@ -417,6 +431,8 @@ async fn web_feedback_form_appears_only_for_closed_cases_and_is_stored() {
 
     let again = track_page(&app, &no, &code).await;
     assert!(!again.html.contains(r#"action="/track/feedback""#));
+    let api: Value = app.track(&no, &code).await.json().await.unwrap();
+    assert_eq!(api["feedback_open"], false);
     assert!(again.html.contains("已评价：基本满意"));
     assert!(
         again
