@@ -405,8 +405,10 @@ def idem_backend(backend, db_url, db):
             with lock:
                 fig["attempts"] += 1
             try:
+                # Tiny timeouts, log-uniform in [3 ms, 200 ms]: many attempts
+                # give up while the server is still filing (or has filed).
                 r = s.post(srv.base + "/api/v1/complaints", json=body, headers={"Idempotency-Key": key},
-                           timeout=random.uniform(0.05, 0.2))
+                           timeout=0.003 * (0.2 / 0.003) ** random.random())
             except requests.RequestException:
                 with lock:
                     fig["timeouts"] += 1
@@ -464,6 +466,8 @@ def idem_backend(backend, db_url, db):
         fig["answers"] = sum(len(v) for v in answers.values())
         fig["stored_once"] = sum(1 for m in markers.values() if counts.get(m, 0) == 1)
         fig["stored_twice_or_more"] = sum(1 for m in markers.values() if counts.get(m, 0) > 1)
+        if fig["timeouts"] == 0:
+            violation(suite, f"{backend}: no attempt timed out, so no retry was exercised")
         check_integrity(suite, db)
         log(f"idempotency {backend}: {IDEM_KEYS} keys x {IDEM_CLIENTS_PER_KEY} clients, {fig['attempts']} attempts, "
             f"{fig['timeouts']} client timeouts, {fig['stored_once']} keys stored exactly once, "
@@ -540,7 +544,7 @@ def suite_pg_outage(cluster):
             if not srv.alive():
                 alive_failures[0] += 1
             with lock:
-                readyz.append((t0, st))
+                readyz.append((t0, st, time.time()))
             time.sleep(0.5)
 
     threads = [threading.Thread(target=client, args=(t,)) for t in range(OUTAGE_CLIENTS)]
@@ -560,8 +564,10 @@ def suite_pg_outage(cluster):
         log("pg-outage: cluster started again")
         deadline = time.time() + 60
         while time.time() < deadline:
-            if any(t >= phase["up_at"] and st == 200 for t, st in list(readyz)):
-                phase["ready_at"] = min(t for t, st in readyz if t >= phase["up_at"] and st == 200)
+            with lock:
+                ok = [t1 for t0, st, t1 in readyz if t0 >= phase["up_at"] and st == 200]
+            if ok:
+                phase["ready_at"] = min(ok)
                 break
             time.sleep(0.2)
         time.sleep(8)  # load after recovery
@@ -598,8 +604,16 @@ def suite_pg_outage(cluster):
                 violation(suite, f"{marker} ({p}): 503 with Content-Type {ct!r}")
         elif st != 201:
             violation(suite, f"{marker} ({p}): HTTP {st}")
-    for t, st in readyz:
-        if phase["down_at"] and phase["down_at"] <= t and t + client_timeout <= phase["start_begin"]:
+    with open(os.path.join(OUT, "pg-outage-events.jsonl"), "w") as f:
+        for t0, t1, st, ra, ct, marker in events:
+            f.write(json.dumps({"t0": round(t0 - phase["stop_begin"], 3), "s": round(t1 - t0, 3), "status": st,
+                                "retry_after": ra, "phase": in_phase(t0, t1), "marker": marker}) + "\n")
+        for t0, st, t1 in readyz:
+            f.write(json.dumps({"readyz_t0": round(t0 - phase["stop_begin"], 3), "s": round(t1 - t0, 3),
+                                "status": st}) + "\n")
+        f.write(json.dumps({k: (round(v - phase["stop_begin"], 3) if v else v) for k, v in phase.items()}) + "\n")
+    for t, st, t1 in readyz:
+        if phase["down_at"] and phase["down_at"] <= t and t1 <= phase["start_begin"]:
             fig["readyz_down"][str(st)] = fig["readyz_down"].get(str(st), 0) + 1
             if st != 503:
                 violation(suite, f"GET /readyz answered {st} while the database was down")
@@ -757,9 +771,10 @@ def write_report(started, seconds, revision, command):
         "  complainant) its `complainants` row, every `assigned` one an open assignment and a transfer letter with",
         "  an outbox row, and every complaint (all route to GAJ) is `assigned`.",
         f"- **Idempotency under retries** (SQLite and PostgreSQL): {IDEM_KEYS} keys, {IDEM_CLIENTS_PER_KEY} concurrent",
-        "  clients per key, each retrying the same POST with the same key and a 0.05–0.2 s timeout until it gets",
-        "  201, then once more with a long timeout; every answer for a key must name one tracking number and",
-        "  each marker must be stored exactly once (SQL count on the title).",
+        "  clients per key, each retrying the same POST with the same key and a tiny timeout (3–200 ms,",
+        "  log-uniform, drawn per attempt) until it gets 201, then once more with a long timeout; every answer",
+        "  for a key must name one tracking number, each marker must be stored exactly once (SQL count on the",
+        "  title), and some attempts must have timed out (else no retry was exercised).",
         f"- **PostgreSQL outage** (a cluster of its own on a free port): {OUTAGE_CLIENTS} clients file complaints",
         f"  (client timeout 10 s) while `pg_ctl stop -m fast` holds the database down for {OUTAGE_SECONDS} s",
         "  (`OUTAGE_SECONDS`), then it is started again. While down every answer must be 503",

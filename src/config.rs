@@ -208,6 +208,9 @@ pub struct OpenSettings {
 /// Environment variable with the Open311 API keys, comma-separated.
 pub const OPEN311_API_KEYS_VAR: &str = "DUBAN_OPEN311_API_KEYS";
 
+/// Environment variable with the SMTP server URL (`smtp.url`).
+pub const SMTP_URL_VAR: &str = "DUBAN_SMTP_URL";
+
 /// Environment variables that are secrets or read elsewhere, never settings.
 const NOT_SETTINGS: &[&str] = &[
     "JWT_SECRET",
@@ -252,6 +255,10 @@ impl Settings {
         let mut settings: Settings = figment.extract().context("invalid configuration")?;
         if with_env_vars && let Ok(keys) = std::env::var(OPEN311_API_KEYS_VAR) {
             settings.open311.api_keys = split_keys(&keys);
+        }
+        // The SMTP URL may carry a password, so it is read like a secret.
+        if with_env_vars && let Ok(url) = std::env::var(SMTP_URL_VAR) {
+            settings.smtp.url = url;
         }
         settings.config_dir = dir.to_path_buf();
         settings.env = env;
