@@ -57,6 +57,7 @@ SECRETS = {
 RUN_ID = uuid.uuid4().hex[:8]
 
 VIOLATIONS = []  # (suite, text)
+SERVERS = []  # every Server started, stopped at the end whatever happened
 FIGURES = {}  # suite -> dict
 
 
@@ -108,6 +109,7 @@ class Server:
         self.extra_env = extra_env or {}
         self.proc = None
         self.starts = 0
+        SERVERS.append(self)
 
     def start(self, timeout=60):
         env = dict(os.environ)
@@ -863,6 +865,8 @@ def main():
                 except Exception as e:  # a suite that cannot finish is a failure
                     violation(name, f"suite aborted: {type(e).__name__}: {e}")
     finally:
+        for srv in SERVERS:
+            srv.stop()
         if cluster:
             cluster.destroy()
         write_report(started, time.time() - t0, revision, command)
