@@ -124,7 +124,9 @@ for role in $ROLES; do
         2>&1 | tee "$OUT/run-$role.txt"
     rc=${PIPESTATUS[0]}
     set -e
-    summary+=("$role: $(grep -E '^[0-9]+ (operations|test cases)|operations? tested|test cases' "$OUT/run-$role.txt" | tr '\n' ' ')")
+    cases=$(grep -A1 '^Test cases:' "$OUT/run-$role.txt" | tail -1 | sed 's/^ *//' || true)
+    tested=$(grep -E '^ +Tested: ' "$OUT/run-$role.txt" | sed 's/^ *Tested: //' || true)
+    summary+=("$role: ${tested:-?} operations, ${cases:-?}, exit $rc")
     [[ $rc -eq 0 ]] || failed+=("$role")
 done
 

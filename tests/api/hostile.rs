@@ -303,3 +303,22 @@ async fn hostile_bodies_on_each_resource_get_the_right_4xx() {
         }
     }
 }
+
+#[tokio::test]
+async fn open311_path_values_with_nul_or_traversal_are_4xx_not_5xx() {
+    let app = spawn_app().await;
+    for value in hostile_values() {
+        for template in [
+            "/open311/v2/services/{}.json",
+            "/open311/v2/requests/{}.json",
+            "/open311/v2/tokens/{}.xml",
+        ] {
+            let path = template.replace("{}", &value);
+            let status = app.get(&path, None).await.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{template} with {value:.40}: {status}"
+            );
+        }
+    }
+}
