@@ -146,7 +146,11 @@ async fn forged_expired_and_malformed_tokens_get_401() {
     let rs256 = jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
         &claims,
-        &EncodingKey::from_rsa_der(&base64::engine::general_purpose::STANDARD.decode(ATTACKER_RSA_KEY).unwrap()),
+        &EncodingKey::from_rsa_der(
+            &base64::engine::general_purpose::STANDARD
+                .decode(ATTACKER_RSA_KEY)
+                .unwrap(),
+        ),
     )
     .unwrap();
     // Algorithm confusion: the header says RS256 but the signature is an

@@ -116,7 +116,11 @@ fn table() -> Vec<Row> {
             json!({"reason": "反映的问题不属于本单位职责范围。"}),
         ),
         with(
-            row("POST", "/api/v1/complaints/{tracking_no}/progress", "UFFFANF"),
+            row(
+                "POST",
+                "/api/v1/complaints/{tracking_no}/progress",
+                "UFFFANF",
+            ),
             json!({"content": "已约谈当事民警。"}),
         ),
         with(
@@ -139,7 +143,11 @@ fn table() -> Vec<Row> {
             }),
         ),
         // Operators and supervisors call the citizen back.
-        row("POST", "/api/v1/complaints/{tracking_no}/callback", "UFAAFFF"),
+        row(
+            "POST",
+            "/api/v1/complaints/{tracking_no}/callback",
+            "UFAAFFF",
+        ),
         // Letters: every staff member; a unit its own.
         row("GET", "/api/v1/letters", "UOOOOOO"),
         row("GET", "/api/v1/letters/{id}", "UOOOONO"),
@@ -336,14 +344,24 @@ async fn every_route_answers_every_role_as_the_policy_says() {
         wrong.join("\n")
     );
     assert_eq!(cells, table.len() * CALLERS.len());
-    eprintln!("authorization matrix: {} routes × {} callers = {cells} cells", table.len(), CALLERS.len());
+    eprintln!(
+        "authorization matrix: {} routes × {} callers = {cells} cells",
+        table.len(),
+        CALLERS.len()
+    );
 
     // The identity was really there to leak: a supervisor sees it.
     let case = app
-        .get(&format!("/api/v1/complaints/{}", recs.tracking_no), Some(&sup))
+        .get(
+            &format!("/api/v1/complaints/{}", recs.tracking_no),
+            Some(&sup),
+        )
         .await
         .text()
         .await
         .unwrap();
-    assert!(case.contains("王小明") && case.contains("13912345678"), "{case}");
+    assert!(
+        case.contains("王小明") && case.contains("13912345678"),
+        "{case}"
+    );
 }

@@ -235,7 +235,9 @@ async fn hostile_bodies_on_each_resource_get_the_right_4xx() {
     for w in writes(&app).await {
         let token = tokens.for_route(&w.path);
         let what = |k: &str| format!("{} {}: {k}", w.method, w.path);
-        let go = |ct: &'static str, bytes: Vec<u8>| send(&app, w.method, &w.path, token, Some((ct, bytes)));
+        let go = |ct: &'static str, bytes: Vec<u8>| {
+            send(&app, w.method, &w.path, token, Some((ct, bytes)))
+        };
 
         // Over the body limit.
         let mut big = w.body.clone();
@@ -274,7 +276,12 @@ async fn hostile_bodies_on_each_resource_get_the_right_4xx() {
         );
 
         // Numbers no field can hold.
-        for huge in ["1e400", "18446744073709551616", "-1e308", "123456789012345678901234567890"] {
+        for huge in [
+            "1e400",
+            "18446744073709551616",
+            "-1e308",
+            "123456789012345678901234567890",
+        ] {
             // Written by hand: serde_json cannot hold such a number.
             let mut rest = w.body.clone();
             rest.as_object_mut().unwrap().remove(w.number_field);
