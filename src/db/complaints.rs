@@ -114,11 +114,21 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Complaint>> {
 }
 
 pub fn by_tracking_no(conn: &mut DbConn, tracking_no: &str) -> QueryResult<Option<Complaint>> {
+    if !storable(tracking_no) {
+        return Ok(None);
+    }
     complaints::table
         .filter(complaints::tracking_no.eq(tracking_no))
         .select(Complaint::as_select())
         .first(conn)
         .optional()
+}
+
+/// Whether a text could be a stored value at all. PostgreSQL refuses a NUL
+/// byte in any text parameter (an error, so a 500), while no tracking number
+/// can hold one: such a value is simply not found.
+pub fn storable(text: &str) -> bool {
+    !text.contains('\0')
 }
 
 /// Filters of the staff list. `unit` restricts to a responsible unit.

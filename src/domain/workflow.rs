@@ -78,6 +78,9 @@ fn require_status(c: &Complaint, allowed: &[&str]) -> AppResult<()> {
 /// Loads a case for change, locking its row on PostgreSQL (SQLite's write
 /// transaction is exclusive already).
 fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Complaint> {
+    if !complaint_rows::storable(tracking_no) {
+        return Err(AppError::NotFound);
+    }
     if let DbConn::Pg(pg) = conn {
         diesel::sql_query("SELECT id FROM complaints WHERE tracking_no = $1 FOR UPDATE")
             .bind::<Text, _>(tracking_no)

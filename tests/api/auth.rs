@@ -15,6 +15,32 @@ async fn status_with(app: &TestApp, token: &str) -> u16 {
     app.get(PROBE, Some(token)).await.status().as_u16()
 }
 
+/// An RSA key the attacker made (PKCS#1 DER, base64; test data only,
+/// never trusted anywhere).
+const ATTACKER_RSA_KEY: &str = concat!(
+    "MIIEpAIBAAKCAQEAzjSfP4acIXrr9UA7dNTpHguEkNH5OpzONVUcVKdb895khpcGNVw6kpjYfRw8",
+    "m+nc+pjaMflBO124uG96wxFzpttG160LRnn3JiABYjHQ96QOSl9TR4k0esWqn+fs2Hdj+iF6tRPT",
+    "4E3ePWe7Cv+UPbMXE1TFWd+xCQxu/8C/uMsaZmuujCgJwMS1blCWKjmX3SB2lm2pQxXRrpPSwqpx",
+    "2t3sPqI9NN6NUb0Zc6LLJ9Pl0hHt35twh55/9q6+sHgxuOKvAg85xnaZD0I2bKQX2oN7CVizFwKV",
+    "P0Q7liul/8ao9tnZUfoqFyV94TKiuBLIA4qDj0epeMF2hBXxJQMczwIDAQABAoIBACOpShksaHgJ",
+    "0CDb+OxdnetKRqTdC2MtlyP2Ei45u1dTkMMN/07fImoT8OzCI2E7crIMGUAnQTbJIJcVAIAX1o52",
+    "wauvC5Imqa14P4UB5IfPYYFPNxHaEq9g2/9Hlthg3XN2ssf6I9xY2yR3eguO484/2K/JK1A9tVpB",
+    "QjkM1ptYhR7eCjftGo4tIlWr5HDEiKtGo69UcQlq4Tz3eZgel+D2/7AD++lwS8ikYOHb8PYX7tXl",
+    "WC9W2s40MNpL5tXLsxgB6EKp1GK9XWkpOyildNMDdfln8uvGaHU9GDC0iTLaazmvHHc4g7+KdIyF",
+    "XmOQx+WuCnd/KJPb8jw1TqpXfYECgYEA86hCFC9xbe9PmH8bc8v3DKikw1BpnWeglw32CO1ziQEH",
+    "U3ZfhgKHbs3RSxyGaTlAEaKfK0bhBJpgp+nM1Y1PIxVM3QvNxUmNGSC2MiwKaJzyq57rV8cOsFr3",
+    "FT6y7YUBPUa5VhzDz1ogk0TxPyawO5aN9eF36/Rg01vNVUXMy+ECgYEA2Kaw61B8jKfzIuygpTjJ",
+    "8UHHqTNPnSOxVy5D7M56tytykTcf42PBedXobcDYGzvwo9ptVmPOYpjVmqXqD8SN6QQNy7cONEh4",
+    "j9I1XbMC/yRxTUAZ3jt1fhWNCdduvUgj1Qfv8oI2JuCoIJ2/fmFLKR+PXXGabvtmDlnwor8Lfq8C",
+    "gYEApKvenM3Dl0zZOnMNFqGOgduoHuhFuL/EZNJmqXnxT3KGhP3HaUZkSZqIDH9mx86NYl3JvPHW",
+    "Ocor8M+uQ9WQ2mEW5X2IwAEJfyYAfMAO+My5pQtuepBpeP7BZnZNbwEo6UTXFT+zhnue8Gjzsn5v",
+    "NJZ3sumCptEubynoB+14j4ECgYBsYifL8P3+F99Ir3xGa7yLF09dVDAV+s8zQA/3HezCSdgM0bkA",
+    "Nt2Jp/uZPIpgRYJDVniwaUnMhY0Gys3niXs9ASwtp6xRd5foy06rS2zKW17bOKA4TyKeKwXd0Iqz",
+    "4q0aW9gsR/vzQxyZBJHSFbZWIlXEd5q8vsP1lgUORejoPQKBgQC4vTRuNcpHMlhwf6Z9V5ajtNyI",
+    "7SnVs0R7QepCEGEnHnZ7fXedfL1G5f+6omuMyRNDjA7mCI5ZDcPoqECwIpBDBbCvM1/HfLsqwZle",
+    "c0IEoGYx3qH1LKLpC3LNVBDFp+GS+n+rjiRgg6c+pCx/7PqaXsGf1jXrPz0yAPufxQZ8SA==",
+);
+
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
@@ -116,6 +142,31 @@ async fn forged_expired_and_malformed_tokens_get_401() {
         &EncodingKey::from_secret(&secret),
     )
     .unwrap();
+    // RS256 with a key pair of the attacker's: the service only trusts HS256.
+    let rs256 = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_der(
+            &base64::engine::general_purpose::STANDARD
+                .decode(ATTACKER_RSA_KEY)
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    // Algorithm confusion: the header says RS256 but the signature is an
+    // HMAC with the service's own secret (what a verifier that trusts the
+    // header's `alg` and uses its key as bytes would accept).
+    let confused = {
+        let head = B64.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let message = format!("{head}.{}", B64.encode(claims.to_string()));
+        let sig = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_secret(&secret),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        format!("{message}.{sig}")
+    };
     let mut foreign = claims.clone();
     foreign["iss"] = json!("someone-else");
     let foreign = jsonwebtoken::encode(
@@ -127,6 +178,8 @@ async fn forged_expired_and_malformed_tokens_get_401() {
 
     for (name, token) in [
         ("HS384", hs384.as_str()),
+        ("RS256", &rs256),
+        ("RS256 header over an HMAC", &confused),
         ("wrong key", &wrong_key),
         ("alg none", &none),
         ("tampered role", &tampered),

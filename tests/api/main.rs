@@ -5,12 +5,14 @@
 mod accountability;
 mod audit;
 mod auth;
+mod authz;
 mod browser;
 mod calls;
 mod cli;
 mod errors;
 mod escalation;
 mod helpers;
+mod hostile;
 mod intake;
 mod letters;
 mod mail;

@@ -15,7 +15,7 @@ async fn document(app: &TestApp) -> Value {
 
 /// `(METHOD, path)` of every route registered under `/api/v1`, read from
 /// the one file that lists them.
-fn registered_routes() -> BTreeSet<(String, String)> {
+pub fn registered_routes() -> BTreeSet<(String, String)> {
     let src =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs")).unwrap();
     let scope = src

@@ -1,0 +1,331 @@
+//! Hostile input beyond `errors.rs` (which covers the complaint form): every
+//! path parameter of every route fed traversal, NUL and oversized values,
+//! and a representative POST of each resource fed oversized, deeply nested,
+//! non-UTF-8, NUL-carrying, huge-number and wrongly typed bodies. Every
+//! answer is a problem+json 4xx, never a 5xx.
+
+use duban::auth::policy::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::openapi::registered_routes;
+
+/// Values no path parameter may choke on.
+fn hostile_values() -> Vec<String> {
+    vec![
+        "..%2F..%2Fetc%2Fpasswd".into(),
+        "..%2F..%2F..%2F..%2Fetc%2Fshadow".into(),
+        "%2e%2e".into(),
+        "%00".into(),
+        "XG20261127%00000001".into(),
+        "%27%20OR%20%271%27%3D%271".into(),
+        "-1".into(),
+        "99999999999999999999999".into(),
+        "1e400".into(),
+        "%F0%9F%92%A9".into(),
+        "%FF%FE".into(),
+        "A".repeat(4000),
+    ]
+}
+
+struct Tokens {
+    admin: String,
+    sup: String,
+    gaj: String,
+    op: String,
+}
+
+impl Tokens {
+    async fn new(app: &TestApp) -> Self {
+        Self {
+            admin: app.token_for(Role::Admin, None).await,
+            sup: app.token_for(Role::Supervisor, None).await,
+            gaj: app.token_for(Role::Unit, Some("GAJ")).await,
+            op: app.token_for(Role::Operator, None).await,
+        }
+    }
+
+    /// A role the route permits, so the request gets past the 403.
+    fn for_route(&self, path: &str) -> &str {
+        const HANDLE: [&str; 6] = [
+            "/acknowledge",
+            "/return",
+            "/progress",
+            "/extensions",
+            "/report",
+            "/defence",
+        ];
+        if path.starts_with("/api/v1/users") {
+            &self.admin
+        } else if path.starts_with("/api/v1/calls") {
+            &self.op
+        } else if HANDLE.iter().any(|h| path.ends_with(h)) {
+            &self.gaj
+        } else {
+            &self.sup
+        }
+    }
+}
+
+async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some((ct, bytes)) = body {
+        req = req.header("content-type", ct).body(bytes);
+    }
+    req.send().await.unwrap()
+}
+
+/// A 4xx problem+json among `allowed`; returns the status.
+async fn problem_among(resp: reqwest::Response, allowed: &[u16], what: &str) -> u16 {
+    let status = resp.status().as_u16();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = resp.text().await.unwrap();
+    assert!(
+        allowed.contains(&status),
+        "{what}: {status} (wanted one of {allowed:?}) {}",
+        text.chars().take(300).collect::<String>()
+    );
+    assert_eq!(ct, "application/problem+json", "{what}: {text}");
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p["status"], status, "{what}");
+    status
+}
+
+#[tokio::test]
+async fn every_path_parameter_of_every_route_refuses_hostile_values_with_404_or_422() {
+    let app = spawn_app().await;
+    let tokens = Tokens::new(&app).await;
+    let routes: Vec<_> = registered_routes()
+        .into_iter()
+        .filter(|(_, p)| p.contains('{'))
+        .collect();
+    assert!(routes.len() >= 18, "{routes:?}");
+    let mut checked = 0;
+    for (method, template) in &routes {
+        let params: Vec<&str> = template
+            .split('{')
+            .skip(1)
+            .map(|s| s.split('}').next().unwrap())
+            .collect();
+        for param in &params {
+            for value in hostile_values() {
+                // The other parameters get plausible but unknown values.
+                let mut path = template.replace(&format!("{{{param}}}"), &value);
+                path = path
+                    .replace("{tracking_no}", "XG20990101000001")
+                    .replace("{id}", "424242");
+                let body = (method != "GET").then(|| ("application/json", b"{}".to_vec()));
+                let what = format!("{method} {template} with {param}={value:.40}");
+                let resp = send(&app, method, &path, tokens.for_route(template), body).await;
+                problem_among(resp, &[404, 422], &what).await;
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("hostile path values: {checked} requests");
+}
+
+/// A representative write of each resource, with a string field and a
+/// numeric field to poison.
+struct Write {
+    method: &'static str,
+    path: String,
+    body: Value,
+    text_field: &'static str,
+    number_field: &'static str,
+}
+
+async fn writes(app: &TestApp) -> Vec<Write> {
+    let receipt = app.file_complaint().await;
+    let no = receipt["tracking_no"].as_str().unwrap().to_owned();
+    let code = receipt["query_code"].as_str().unwrap().to_owned();
+    let user = app.create_user("hostile.target", Role::Operator, None);
+    let w = |method, path: &str, body, text_field, number_field| Write {
+        method,
+        path: path.to_owned(),
+        body,
+        text_field,
+        number_field,
+    };
+    vec![
+        w(
+            "POST",
+            "/api/v1/auth/token",
+            json!({"username": "nobody", "password": "x"}),
+            "username",
+            "password",
+        ),
+        w(
+            "POST",
+            "/api/v1/complaints",
+            complaint_body(),
+            "title",
+            "anonymous",
+        ),
+        w(
+            "POST",
+            "/api/v1/track",
+            json!({"tracking_no": no, "query_code": code}),
+            "query_code",
+            "tracking_no",
+        ),
+        w(
+            "POST",
+            "/api/v1/track/feedback",
+            json!({"tracking_no": no, "query_code": code, "satisfaction": "satisfied"}),
+            "comment",
+            "satisfaction",
+        ),
+        w(
+            "POST",
+            "/api/v1/calls",
+            json!({"caller_phone": "13800000000", "started_at": "2026-11-27T09:00:00+08:00",
+                   "duration_seconds": 60, "summary": "咨询", "disposition": "consultation"}),
+            "summary",
+            "duration_seconds",
+        ),
+        w(
+            "POST",
+            &format!("/api/v1/complaints/{no}/assign"),
+            json!({"unit": "GAJ", "handle_workdays": 5}),
+            "note",
+            "handle_workdays",
+        ),
+        w(
+            "POST",
+            "/api/v1/accountability",
+            json!({"unit": "GAJ", "situation": "A2", "reason": "态度恶劣", "provisional_points": 0.5}),
+            "reason",
+            "provisional_points",
+        ),
+        w(
+            "POST",
+            "/api/v1/users",
+            json!({"username": "hostile.new", "role": "operator", "password": "long enough password"}),
+            "username",
+            "unit",
+        ),
+        w(
+            "PATCH",
+            &format!("/api/v1/users/{user}"),
+            json!({"active": true}),
+            "password",
+            "active",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn hostile_bodies_on_each_resource_get_the_right_4xx() {
+    let app = spawn_app().await;
+    let tokens = Tokens::new(&app).await;
+    let json_ct = "application/json";
+    for w in writes(&app).await {
+        let token = tokens.for_route(&w.path);
+        let what = |k: &str| format!("{} {}: {k}", w.method, w.path);
+        let go = |ct: &'static str, bytes: Vec<u8>| {
+            send(&app, w.method, &w.path, token, Some((ct, bytes)))
+        };
+
+        // Over the body limit.
+        let mut big = w.body.clone();
+        big[w.text_field] = json!("长".repeat(40_000));
+        let resp = go(json_ct, big.to_string().into_bytes()).await;
+        problem_among(resp, &[413], &what("oversize")).await;
+
+        // Deeply nested.
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let resp = go(json_ct, deep.into_bytes()).await;
+        problem_among(resp, &[400], &what("deep nesting")).await;
+        let deep = format!(
+            "{{\"{}\": {}1{}}}",
+            w.text_field,
+            "{\"a\":".repeat(3000),
+            "}".repeat(3000)
+        );
+        let resp = go(json_ct, deep.into_bytes()).await;
+        problem_among(resp, &[400], &what("deep object")).await;
+
+        // Not UTF-8.
+        let mut bytes = format!("{{\"{}\": \"", w.text_field).into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\xc0\xaf\"}");
+        let resp = go(json_ct, bytes).await;
+        problem_among(resp, &[400], &what("invalid UTF-8")).await;
+
+        // A NUL byte in a string.
+        let mut nul = w.body.clone();
+        nul[w.text_field] = json!("abc\u{0}def");
+        let resp = go(json_ct, nul.to_string().into_bytes()).await;
+        let status = problem_among(resp, &[401, 422], &what("NUL")).await;
+        assert!(
+            status == 422 || w.path.ends_with("/auth/token"),
+            "{}",
+            what("NUL is a validation failure")
+        );
+
+        // Numbers no field can hold.
+        for huge in [
+            "1e400",
+            "18446744073709551616",
+            "-1e308",
+            "123456789012345678901234567890",
+        ] {
+            // Written by hand: serde_json cannot hold such a number.
+            let mut rest = w.body.clone();
+            rest.as_object_mut().unwrap().remove(w.number_field);
+            let rest = rest.to_string();
+            let poisoned = match rest.as_str() {
+                "{}" => format!("{{\"{}\": {huge}}}", w.number_field),
+                _ => format!(
+                    "{{\"{}\": {huge}, {}",
+                    w.number_field,
+                    rest.strip_prefix('{').unwrap()
+                ),
+            };
+            let resp = go(json_ct, poisoned.into_bytes()).await;
+            problem_among(resp, &[400, 422], &what(huge)).await;
+        }
+
+        // Wrong content types.
+        for ct in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/xml",
+        ] {
+            let resp = go(ct, w.body.to_string().into_bytes()).await;
+            problem_among(resp, &[415], &what(ct)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn open311_path_values_with_nul_or_traversal_are_4xx_not_5xx() {
+    let app = spawn_app().await;
+    for value in hostile_values() {
+        for template in [
+            "/open311/v2/services/{}.json",
+            "/open311/v2/requests/{}.json",
+            "/open311/v2/tokens/{}.xml",
+        ] {
+            let path = template.replace("{}", &value);
+            let status = app.get(&path, None).await.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "{template} with {value:.40}: {status}"
+            );
+        }
+    }
+}
