@@ -219,6 +219,11 @@ const NOT_SETTINGS: &[&str] = &[
     "LOG",
     "SMTP_URL",
     "OPEN311_API_KEYS",
+    // The test harness's own variables (`.ci/run` exports them to every
+    // process it starts, servers included).
+    "REQUIRE_ALL",
+    "TEST_POSTGRES_URL",
+    "SCREENSHOTS",
 ];
 
 impl Settings {

@@ -122,3 +122,26 @@ fn development_generates_secrets_once_and_keeps_them() {
     assert_eq!(first.pii_key, again.pii_key);
     assert!(dir.path().join("dev-secrets.toml").is_file());
 }
+
+#[test]
+fn the_test_harness_variables_are_not_taken_for_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = duban(
+        dir.path(),
+        &format!("sqlite://{}/d.db", dir.path().display()),
+    )
+    .env("DUBAN_REQUIRE_ALL", "1")
+    .env(
+        "DUBAN_TEST_POSTGRES_URL",
+        "postgres://postgres@127.0.0.1:5432/test",
+    )
+    .env("DUBAN_SCREENSHOTS", "docs/screenshots")
+    .arg("migrate")
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
