@@ -21,7 +21,7 @@ pub mod workflow;
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -250,11 +250,8 @@ impl Params {
         }
         if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             let day = if end { d.succ_opt().unwrap_or(d) } else { d };
-            if let Some(t) = tz
-                .from_local_datetime(&day.and_time(NaiveTime::MIN))
-                .earliest()
-            {
-                return Some(crate::db::to_db(t.with_timezone(&Utc)));
+            if let Some(t) = crate::domain::calendar::start_of_day(day, tz) {
+                return Some(crate::db::to_db(t));
             }
         }
         self.errors

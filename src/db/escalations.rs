@@ -195,10 +195,10 @@ const CLAIM_ONE: &str = "SELECT id FROM complaints WHERE id = $1 \
 /// Inside the caller's transaction: claims one case if it is still due and
 /// no other sweep holds it.
 pub fn claim_one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
-    let sql = match conn {
-        DbConn::Pg(_) => format!("{CLAIM_ONE} FOR UPDATE SKIP LOCKED"),
-        DbConn::Sqlite(_) => CLAIM_ONE.replace('$', "?"),
-    };
+    let mut sql = placeholders(conn, CLAIM_ONE);
+    if let DbConn::Pg(_) = conn {
+        sql.push_str(" FOR UPDATE SKIP LOCKED");
+    }
     let rows: Vec<Id> = diesel::sql_query(sql)
         .bind::<BigInt, _>(id)
         .bind::<Timestamp, _>(now)

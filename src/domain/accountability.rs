@@ -26,7 +26,7 @@ use crate::domain::audit::{self, AuditActor};
 use crate::domain::fields::Reader;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::letters::{self, LetterRequest};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 
 /// The decisions a supervisor may take.
 pub const DECISIONS: &[&str] = &[
@@ -310,16 +310,6 @@ pub fn open_for_escalation(
     Ok((case, letter_id))
 }
 
-/// Reads a body field by field; the caller adds its own checks and
-/// finishes the errors.
-fn read(body: &Value, allowed: &[&str], f: impl FnOnce(&mut Reader<'_>)) -> FieldErrors {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(body, &mut errors);
-    r.deny_unknown(allowed);
-    f(&mut r);
-    errors
-}
-
 fn office(conn: &mut DbConn, env: &IntakeEnv) -> AppResult<Option<Unit>> {
     Ok(db::units::find(conn, &env.letters.office_unit)?)
 }
@@ -340,7 +330,7 @@ pub fn open_manual(
     let (mut unit, mut person, mut no, mut situation, mut reason, mut provisional) =
         (None, None, None, None, None, None);
     // Shape and references checked together: every bad field named at once.
-    let mut errors = read(
+    let mut errors = Reader::body(
         body,
         &[
             "unit",
@@ -472,7 +462,7 @@ pub fn file_defence(
 ) -> AppResult<AccountabilityView> {
     policy::require(actor, Action::Handle)?;
     let mut text = None;
-    read(body, &["content"], |r| {
+    Reader::body(body, &["content"], |r| {
         text = r.text("content", true, 1, 5000, true);
     })
     .finish()?;
@@ -523,7 +513,7 @@ pub fn decide(
 ) -> AppResult<AccountabilityView> {
     policy::require(actor, Action::Supervise)?;
     let (mut decision, mut situation, mut pts, mut note) = (None, None, None, None);
-    read(body, &["decision", "situation", "points", "note"], |r| {
+    Reader::body(body, &["decision", "situation", "points", "note"], |r| {
         decision = r.choice("decision", true, DECISIONS);
         situation = r.text("situation", false, 1, 16, false);
         pts = r.points("points", false);

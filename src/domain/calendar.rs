@@ -198,6 +198,14 @@ impl Calendar {
     }
 }
 
+/// 00:00 local time of `day`, in UTC (`None` if that time does not exist
+/// locally).
+pub fn start_of_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// 23:59:59 local time of `day`, in UTC.
 pub fn end_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));

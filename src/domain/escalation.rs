@@ -379,9 +379,8 @@ fn process(
     let l = &env.letters;
     let mut notices = Vec::new();
     let mut letter_requests = Vec::new();
-    // Steps still to record (`None`: recorded already, with its case).
-    let mut recorded: Vec<Option<NewEscalation<'_>>> = Vec::with_capacity(firings.len());
-    let mut letter_of: Vec<Option<usize>> = Vec::with_capacity(firings.len());
+    // Steps to record at the end, each with the index of its letter request.
+    let mut pending: Vec<(NewEscalation<'_>, Option<usize>)> = Vec::with_capacity(firings.len());
     let mut audit_lines: Vec<(String, i64, &'static str, String, Option<&'static str>)> =
         Vec::with_capacity(firings.len());
     for f in &firings {
@@ -405,6 +404,7 @@ fn process(
         } else {
             ("办理", "办结并报送办结报告")
         };
+        let mut letter = None;
         let (action, detail, public_note): (&'static str, String, Option<&'static str>) = match step
             .level
         {
@@ -424,7 +424,6 @@ fn process(
                         now,
                     ));
                 counts.warnings += 1;
-                letter_of.push(None);
                 ("escalation_warning", "notice queued".into(), None)
             }
             REMINDER | SUPERVISION => {
@@ -439,7 +438,7 @@ fn process(
                     env.calendar
                         .deadline(now, ladder.reminder_respond_workdays, env.tz)
                 });
-                letter_of.push(Some(letter_requests.len()));
+                letter = Some(letter_requests.len());
                 letter_requests.push(LetterRequest {
                     kind,
                     complaint: case,
@@ -492,8 +491,6 @@ fn process(
                 rows::set_letter(conn, id, letter_id)?;
                 counts.letters += 1;
                 counts.accountability_cases += 1;
-                letter_of.push(None);
-                recorded.push(None);
                 (
                     "escalation_accountability",
                     format!("accountability case {}, letter {letter_id}", acc.id),
@@ -515,22 +512,19 @@ fn process(
             ),
             public_note,
         ));
-        if recorded.len() < letter_of.len() {
-            recorded.push(Some(entry));
+        if step.level != ACCOUNTABILITY {
+            pending.push((entry, letter));
         }
     }
 
     // Numbers last: the counter rows stay locked only until commit.
     let letter_ids = letters::issue_many(conn, l, &letter_requests, now)?;
     counts.letters += letter_ids.len();
-    let rest: Vec<NewEscalation<'_>> = recorded
+    let rest: Vec<NewEscalation<'_>> = pending
         .into_iter()
-        .zip(&letter_of)
-        .filter_map(|(entry, idx)| {
-            entry.map(|mut e| {
-                e.letter_id = idx.map(|i| letter_ids[i]);
-                e
-            })
+        .map(|(mut e, idx)| {
+            e.letter_id = idx.map(|i| letter_ids[i]);
+            e
         })
         .collect();
     // The unique key decides: a step another sweep recorded first undoes

@@ -59,6 +59,16 @@ impl<'a> Reader<'a> {
         self.obj?.get(name).filter(|v| !v.is_null())
     }
 
+    /// Reads a body with `f`, refusing keys not in `allowed`; the caller may
+    /// add checks of its own before finishing the errors.
+    pub fn body(body: &'a Value, allowed: &[&str], f: impl FnOnce(&mut Reader<'_>)) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        let mut r = Reader::root(body, &mut errors);
+        r.deny_unknown(allowed);
+        f(&mut r);
+        errors
+    }
+
     /// Every key not in `allowed` is an error (typos must not vanish silently).
     pub fn deny_unknown(&mut self, allowed: &[&str]) {
         if let Some(obj) = self.obj {

@@ -5,9 +5,7 @@
 //! tree as XML or JSON (the Spark convention: a list element becomes an
 //! array, a record becomes an object).
 
-use chrono::{
-    DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, TimeZone, Utc,
-};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
@@ -257,9 +255,7 @@ pub fn parse_w3(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let d = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()?;
-    tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
+    crate::domain::calendar::start_of_day(d, tz)
 }
 
 // ---------------------------------------------------------------- discovery

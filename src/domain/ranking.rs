@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -17,10 +17,7 @@ use crate::error::AppResult;
 
 /// Start of a local day, in the stored form.
 pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
-    let t = tz
-        .from_local_datetime(&day.and_time(NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
+    let t = crate::domain::calendar::start_of_day(day, tz)
         .unwrap_or_else(|| day.and_time(NaiveTime::MIN).and_utc());
     db::to_db(t)
 }

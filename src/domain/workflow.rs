@@ -29,7 +29,7 @@ use crate::domain::fields::Reader;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::letters::{self, LetterRequest};
 use crate::domain::routing::{self, Conflict, Facts, Target, UnitInfo};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 
 pub const SATISFACTION: &[&str] = &["satisfied", "basically_satisfied", "unsatisfied"];
 /// Defaults when a complaint has no category.
@@ -402,11 +402,7 @@ fn own_case(actor: &Actor, c: &Complaint) -> AppResult<()> {
 }
 
 fn read(body: &Value, allowed: &[&str], f: impl FnOnce(&mut Reader<'_>)) -> AppResult<()> {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(body, &mut errors);
-    r.deny_unknown(allowed);
-    f(&mut r);
-    errors.finish()
+    Reader::body(body, allowed, f).finish()
 }
 
 fn workdays(r: &mut Reader<'_>, name: &str, required: bool) -> Option<i32> {
