@@ -10,7 +10,10 @@ Run through `reliability/run` (which builds the binary first). Suites:
   pg-outage    own PostgreSQL cluster stopped for OUTAGE_SECONDS under load:
                503 + Retry-After, process up, recovers by itself, nothing lost
   smtp-outage  letters filed while no SMTP server listens go out once each
-               when one appears
+               when one appears; no letter names the complainant
+
+Every server runs with DUBAN_LOG=info; at the end every server log is searched
+for the identity, complaint text and query codes the suites planted (DESIGN §8).
 
 Writes RELIABILITY.md (figures of this run) and raw logs to reliability/out/.
 Exits 1 on any violation. Only markers generated here are ever logged: no
@@ -79,19 +82,57 @@ def free_port():
         return s.getsockname()[1]
 
 
+def id_number(prefix17):
+    """A well-formed resident ID number (GB 11643 check digit)."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(prefix17, weights))
+    return prefix17 + "10X98765432"[total % 11]
+
+
+# Values no server log may ever hold (DESIGN §8), planted in every non-anonymous
+# complaint of this run; unique to the run, so nothing else can match them.
+_r = random.Random()
+IDENTITY = {
+    "complainant name": "司马" + "".join(_r.choice("甲乙丙丁戊己庚辛壬癸") for _ in range(3)),
+    "phone": f"139{_r.randrange(10**8):08d}",
+    "e-mail": f"rel-{RUN_ID}@example.cn",
+    "ID number": id_number(f"360731{_r.randrange(1950, 2000)}0{_r.randrange(1, 10)}1{_r.randrange(1, 10)}{_r.randrange(1000):03d}"),
+    "address": "兴国县" + "".join(_r.choice("甲乙丙丁戊己庚辛壬癸") for _ in range(4)) + f"路{_r.randrange(1, 999)}号",
+}
+# Complaint text: every title starts with TITLE_TAG, every content holds CONTENT_TAG.
+TITLE_TAG = "reliability marker "
+CONTENT_TAG = "内容标记" + "".join(_r.choice("子丑寅卯辰巳午未申酉戌亥") for _ in range(6))
+QUERY_CODES = set()  # every query code a server handed out in this run
+QUERY_CODES_LOCK = threading.Lock()
+
+
+def receipt(r):
+    """The JSON of a 201 receipt; its query code joins the planted values."""
+    b = r.json()
+    with QUERY_CODES_LOCK:
+        QUERY_CODES.add(b["query_code"])
+    return b
+
+
 def complaint(marker, anonymous=False):
     """A complaint routed to a unit (GAJ, service_attitude): it is assigned at
     filing and makes a transfer letter with an outbox row."""
     body = {
-        "title": f"reliability marker {marker}",
-        "content": "可靠性测试生成的投诉，内容不含真实信息。办事窗口态度生硬，多次推诿。",
+        "title": f"{TITLE_TAG}{marker}",
+        "content": f"可靠性测试生成的投诉（{CONTENT_TAG}），内容不含真实信息。办事窗口态度生硬，多次推诿。",
         "category": "service_attitude",
         "subject_unit": "GAJ",
         "occurred_on": "2025-12-01",
         "anonymous": anonymous,
     }
     if not anonymous:
-        body["complainant"] = {"name": "测试者", "phone": "13800000000"}
+        body["complainant"] = {
+            "name": IDENTITY["complainant name"],
+            "phone": IDENTITY["phone"],
+            "email": IDENTITY["e-mail"],
+            "id_number": IDENTITY["ID number"],
+            "address": IDENTITY["address"],
+        }
     return body
 
 
@@ -118,7 +159,7 @@ class Server:
             {
                 "DATABASE_URL": self.db_url,
                 "DUBAN_PATHS__DATA_DIR": self.data_dir,
-                "DUBAN_LOG": "warn",
+                "DUBAN_LOG": "info",
             }
         )
         env.update(self.extra_env)
@@ -326,7 +367,7 @@ def crash_backend(backend, db_url, db):
                         with lock:
                             sent[0] += 1
                     if r.status_code == 201:
-                        b = r.json()
+                        b = receipt(r)
                         with lock:
                             acked.append((b["tracking_no"], b["query_code"], marker))
 
@@ -421,7 +462,7 @@ def idem_backend(backend, db_url, db):
                 s = requests.Session()
                 continue
             if r.status_code == 201:
-                got = r.json()["tracking_no"]
+                got = receipt(r)["tracking_no"]
                 if r.headers.get("Idempotent-Replayed") == "true":
                     with lock:
                         fig["first_answer_replayed"] += 1
@@ -443,7 +484,7 @@ def idem_backend(backend, db_url, db):
             answers.setdefault(key, []).append(got)
             if r.status_code == 201:
                 fig["replays"] += 1
-                answers[key].append(r.json()["tracking_no"])
+                answers[key].append(receipt(r)["tracking_no"])
             else:
                 violation(suite, f"{backend}: replay of {marker} answered HTTP {r.status_code}")
 
@@ -530,7 +571,7 @@ def suite_pg_outage(cluster):
                 res = (t0, time.time(), r.status_code, r.headers.get("Retry-After"),
                        r.headers.get("Content-Type", ""), marker)
                 if r.status_code == 201:
-                    b = r.json()
+                    b = receipt(r)
                     with lock:
                         acked[marker] = (b["tracking_no"], b["query_code"])
             except requests.Timeout:
@@ -681,13 +722,23 @@ def suite_smtp_outage(cluster):
     })
     srv.start()
     received = []
+    texts = []  # the decoded text of every message, headers and all parts
     lock = threading.Lock()
+
+    def decoded(msg):
+        parts = [f"{k}: {v}" for k, v in msg.items()]
+        for part in msg.walk():
+            payload = part.get_payload(decode=True)
+            if payload is not None:
+                parts.append(payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
+        return "\n".join(parts)
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
             msg = message_from_bytes(envelope.original_content or envelope.content)
             with lock:
                 received.append((msg.get("Message-ID") or "").strip().strip("<>"))
+                texts.append(decoded(msg))
             return "250 OK"
 
     controller = None
@@ -698,7 +749,9 @@ def suite_smtp_outage(cluster):
             marker = f"{RUN_ID}-smtp-{i}"
             r = s.post(srv.base + "/api/v1/complaints", json=complaint(marker),
                        headers={"Idempotency-Key": f"smtp-{marker}"}, timeout=10)
-            if r.status_code != 201:
+            if r.status_code == 201:
+                receipt(r)
+            else:
                 violation(suite, f"{marker}: filing answered HTTP {r.status_code}")
         time.sleep(4)  # the worker tries and fails while nothing listens
         expected = {m.strip("<>") for (m,) in db.rows(
@@ -744,6 +797,20 @@ def suite_smtp_outage(cluster):
             violation(suite, f"{fig['sent_after']} of {len(expected)} outbox rows marked sent")
         if not srv.alive():
             violation(suite, "the server process exited")
+        # The unit learns what is complained about, never who complained.
+        with lock:
+            letters = list(texts)
+        fig["letters_with_content"] = sum(1 for t in letters if CONTENT_TAG in t)
+        fig["letters_naming_complainant"] = 0
+        for text in letters:
+            leaked = [kind for kind, value in IDENTITY.items() if value in text]
+            leaked += ["query code"] * any(code in text for code in QUERY_CODES)
+            if leaked:
+                fig["letters_naming_complainant"] += 1
+                violation(suite, f"a letter to the unit contains the complainant's {', '.join(leaked)}")
+        if fig["letters_with_content"] != len(letters):
+            violation(suite, f"only {fig['letters_with_content']} of {len(letters)} decoded letters carry the "
+                             "complaint's content (decoding failed, so the identity check proves nothing)")
         log(f"smtp-outage: {len(got)} messages received, {len(missing)} missing, {len(dupes)} duplicated, "
             f"all arrived {fig['all_arrived_s']} s after the SMTP server started")
     finally:
@@ -751,6 +818,47 @@ def suite_smtp_outage(cluster):
         if controller:
             controller.stop()
     FIGURES["smtp-outage"] = fig
+
+
+# ------------------------------------------------------------------ logs
+
+
+def scan_logs():
+    """Searches every server log of this run for the planted identity, the
+    complaint text and every query code handed out (DESIGN §8)."""
+    import glob
+    import re
+
+    suite = "logs"
+    files = sorted(glob.glob(os.path.join(OUT, "server-*.log")))
+    fig = {"files": len(files), "bytes": 0, "lines": 0, "request_lines": 0,
+           "query_codes": 0, "found": 0}
+    runs = re.compile(r"[A-Z0-9]{8,}")
+    # A code of digits alone could match a stretch of some latency figure.
+    searched_codes = {c for c in QUERY_CODES if not c.isdigit()}
+    fig["query_codes"] = len(searched_codes)
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        name = os.path.basename(path)
+        fig["bytes"] += len(text.encode())
+        fig["lines"] += text.count("\n")
+        fig["request_lines"] += text.count("request finished")
+        found = [kind for kind, value in IDENTITY.items() if value in text]
+        found += ["complaint title"] * (TITLE_TAG in text)
+        found += ["complaint content"] * (CONTENT_TAG in text)
+        codes = {run[i:i + 8] for run in runs.findall(text) for i in range(len(run) - 7)}
+        found += ["query code"] * bool(codes & searched_codes)
+        for kind in found:
+            fig["found"] += 1
+            violation(suite, f"{name} contains a planted {kind}")
+    # A search of logs that say nothing proves nothing: requests must be logged.
+    if fig["request_lines"] == 0:
+        violation(suite, "no request was logged (DUBAN_LOG=info): the search proves nothing")
+    log(f"logs: {fig['files']} server logs, {fig['lines']} lines ({fig['request_lines']} requests), "
+        f"{len(IDENTITY)} identity values, 2 text tags and {fig['query_codes']} query codes searched, "
+        f"{fig['found']} found")
+    FIGURES["logs"] = fig
 
 
 # ------------------------------------------------------------------ report
@@ -761,6 +869,7 @@ def write_report(started, seconds, revision, command):
     idem = FIGURES.get("idempotency", {})
     out = FIGURES.get("pg-outage")
     smtp = FIGURES.get("smtp-outage")
+    logs = FIGURES.get("logs")
     L = [
         "# Reliability suites",
         "",
@@ -792,7 +901,12 @@ def write_report(started, seconds, revision, command):
         f"- **SMTP outage**: `duban serve` with `DUBAN_SMTP_URL` on a port where nothing listens (backoff 1 s,",
         f"  poll 200 ms, 20 attempts); {SMTP_LETTERS} routed complaints make {SMTP_LETTERS} transfer letters; after",
         "  failed attempts an aiosmtpd server starts on that port; every letter's Message-ID must arrive exactly",
-        "  once (5 s of extra wait for late duplicates), none missing, and every outbox row ends `sent`.",
+        "  once (5 s of extra wait for late duplicates), none missing, and every outbox row ends `sent`. Every",
+        "  message is decoded: each must carry the complaint's content and none the complainant's name, phone,",
+        "  e-mail, ID number, address or any query code (the unit never learns who complained).",
+        "- **No identity in logs**: every server above runs with `DUBAN_LOG=info` (a line per request) and its output",
+        "  captured; at the end every log is searched for the planted complainant name, phone, e-mail, ID number",
+        "  and address, the complaint title and content tags, and every query code handed out in the run.",
         "",
         "The security suites of DESIGN §8 and §12 run in CI too; what they check and the figures of their last",
         "run are in [`security/README-suites.md`](security/README-suites.md):",
@@ -805,7 +919,7 @@ def write_report(started, seconds, revision, command):
         "| token attacks: `alg: none`, HS/RS confusion, wrong secret, expired, future `iat`, tampered role, revoked | `cargo test --test api -- auth` |",
         "| brute force: query-code look-up and log-in limits, and no lock-out of a citizen's own case | `cargo test --test api -- tracking auth` |",
         "| tamper evidence: an edited or deleted audit row is named by `GET /api/v1/audit/verify` | `cargo test --test api -- audit` |",
-        "| no identity, complaint text, query code or token in the logs | `cargo test --test api -- logs_carry web_pages_log` (and the identity checks in `authz`, `open311`, `letters`) |",
+        "| no identity, complaint text, query code or token in the logs | the log search of `reliability/run` (below) and of `security/schemathesis.sh`; `cargo test --test api -- logs_carry web_pages_log` (and the identity checks in `authz`, `open311`, `letters`) |",
         "",
         "## Last run",
         "",
@@ -844,7 +958,16 @@ def write_report(started, seconds, revision, command):
               f"{smtp.get('failed_attempts_before')} failed delivery attempts while nothing listened, {smtp.get('sent_before')} sent.",
               f"- After the SMTP server started: {smtp.get('received')} messages received, all there after "
               f"{smtp.get('all_arrived_s')} s; missing {smtp.get('missing')}, duplicated {smtp.get('duplicates')}; "
-              f"outbox rows `sent`: {smtp.get('sent_after')}."]
+              f"outbox rows `sent`: {smtp.get('sent_after')}.",
+              f"- Letters decoded: {smtp.get('letters_with_content')} carry the complaint's content, "
+              f"{smtp.get('letters_naming_complainant')} name the complainant (name, phone, e-mail, ID number, address "
+              "or query code)."]
+    if logs:
+        L += ["", "### No identity in logs", "",
+              f"- {logs['files']} server logs, {logs['lines']} lines ({logs['bytes'] / 2**20:.1f} MiB), "
+              f"{logs['request_lines']} of them request lines.",
+              f"- Searched for: {len(IDENTITY)} identity values, 2 complaint-text tags, {logs['query_codes']} query codes; "
+              f"found: {logs['found']}."]
     if VIOLATIONS:
         L += ["", "## Violations", ""] + [f"- [{s}] {t}" for s, t in VIOLATIONS[:50]]
         if len(VIOLATIONS) > 50:
@@ -858,6 +981,9 @@ def write_report(started, seconds, revision, command):
 def main():
     os.makedirs(OUT, exist_ok=True)
     open(os.path.join(OUT, "run.log"), "w").close()
+    for old in os.listdir(OUT):  # the log search reads this run's server logs only
+        if old.startswith("server-") and old.endswith(".log"):
+            os.remove(os.path.join(OUT, old))
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.time()
     revision = os.environ.get("REL_REVISION", "unknown")
@@ -882,6 +1008,10 @@ def main():
             srv.stop()
         if cluster:
             cluster.destroy()
+        try:
+            scan_logs()
+        except Exception as e:
+            violation("logs", f"log search aborted: {type(e).__name__}: {e}")
         write_report(started, time.time() - t0, revision, command)
     log(f"{'PASS' if not VIOLATIONS else 'FAIL'}: {len(VIOLATIONS)} violations; RELIABILITY.md written")
     return 1 if VIOLATIONS else 0

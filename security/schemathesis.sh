@@ -10,7 +10,10 @@
 # per role with the path values of real records (a case routed to GAJ, its
 # transfer letter, an extension request, an accountability case, a user), so
 # the bodies reach the workflow and the real views are checked against the
-# document. Exits non-zero on any failure.
+# document. The server logs every request (DUBAN_LOG=info); at the end its
+# log is searched for the planted complainant identity, complaint text,
+# query codes, passwords and tokens (DESIGN §8). Exits non-zero on any
+# failure.
 #
 #   security/schemathesis.sh                   # 15 examples per operation
 #   EXAMPLES=50 security/schemathesis.sh
@@ -66,7 +69,7 @@ DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0)
 DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0)
 export DUBAN_JWT_SECRET DUBAN_PII_KEY
 export DUBAN_PATHS__DATA_DIR=$OUT/data
-export DUBAN_LOG=warn
+export DUBAN_LOG=info
 # Fuzzing fails log-ins and look-ups on purpose; the limits would turn the
 # rest of the run into 429s (which are documented, but test nothing).
 export DUBAN_AUTH__MAX_LOGIN_FAILURES_PER_ADDRESS=1000000
@@ -105,17 +108,26 @@ token_for() { # role [unit or -] [username]
     curl -sf -H 'content-type: application/json' \
         -d "{\"username\": \"$user\", \"password\": \"$PASSWORD\"}" \
         "$BASE/api/v1/auth/token" |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' |
+        tee >(sed 's/^/token\t/' >>"$PLANTED")
 }
+
+# Values no log line may hold, one "kind<TAB>value" per line; the fixtures
+# below plant them, and every token and query code handed out joins them.
+PLANTED=$OUT/planted.tsv
+COMPLAINT='{"title": "窗口服务态度生硬（标题探针甲乙丙）", "content": "在县公安局户籍窗口办理业务时，工作人员态度生硬，多次推诿。内容探针子丑寅卯。",
+ "category": "service_attitude", "subject_unit": "GAJ", "occurred_on": "2025-12-01", "anonymous": false,
+ "complainant": {"name": "欧阳探针", "phone": "13987654321", "email": "st-probe@example.cn",
+                 "id_number": "11010519491231002X", "address": "兴国县探针路77号"}}'
+printf '%s\t%s\n' >"$PLANTED" \
+    "complainant name" 欧阳探针 "phone" 13987654321 "e-mail" st-probe@example.cn \
+    "ID number" 11010519491231002X "address" 兴国县探针路77号 \
+    "complaint title" 标题探针甲乙丙 "complaint content" 内容探针子丑寅卯 "password" "$PASSWORD"
 
 # A few real cases, so reads find something to shape.
 for _ in 1 2 3; do
-    curl -sf -o /dev/null -H 'content-type: application/json' \
-        --data-binary @- "$BASE/api/v1/complaints" <<'JSON'
-{"title": "窗口服务态度生硬", "content": "在县公安局户籍窗口办理业务时，工作人员态度生硬，多次推诿。",
- "category": "service_attitude", "subject_unit": "GAJ", "occurred_on": "2025-12-01", "anonymous": false,
- "complainant": {"name": "测试人", "phone": "13900000000"}}
-JSON
+    curl -sf -H 'content-type: application/json' --data-binary "$COMPLAINT" "$BASE/api/v1/complaints" |
+        python3 -c 'import json, sys; print("query code\t" + json.load(sys.stdin)["query_code"])' >>"$PLANTED"
 done
 
 declare -A TOKEN
@@ -130,9 +142,9 @@ done
 # Real records, and a config naming them as the path values.
 log "creating the records the second pass uses"
 python3 - "$BASE" "$(token_for supervisor - st-records-sup)" "$(token_for unit GAJ st-records-gaj)" \
-    "$OUT/records.toml" <<'PY'
+    "$OUT/records.toml" "$COMPLAINT" "$PLANTED" <<'PY'
 import json, sys, urllib.request
-base, sup, gaj, out = sys.argv[1:]
+base, sup, gaj, out, complaint, planted = sys.argv[1:]
 def call(method, path, body=None, token=None):
     req = urllib.request.Request(base + path, method=method,
         data=None if body is None else json.dumps(body).encode(),
@@ -140,10 +152,10 @@ def call(method, path, body=None, token=None):
                  **({"authorization": "Bearer " + token} if token else {})})
     with urllib.request.urlopen(req) as r:
         return json.load(r)
-body = {"title": "窗口服务态度生硬", "content": "在县公安局户籍窗口办理业务时，工作人员态度生硬，多次推诿。",
-        "category": "service_attitude", "subject_unit": "GAJ", "occurred_on": "2025-12-01",
-        "anonymous": False, "complainant": {"name": "测试人", "phone": "13900000000"}}
-no = call("POST", "/api/v1/complaints", body)["tracking_no"]
+receipt = call("POST", "/api/v1/complaints", json.loads(complaint))
+no = receipt["tracking_no"]
+with open(planted, "a") as f:
+    f.write(f"query code\t{receipt['query_code']}\n")
 case = call("GET", f"/api/v1/complaints/{no}", token=sup)
 letter = case["letters"][0]["id"]
 call("POST", f"/api/v1/complaints/{no}/acknowledge", {}, gaj)
@@ -227,6 +239,21 @@ fi
 if grep -q 'panicked' "$OUT/server.log"; then
     failed+=("server panicked")
 fi
+
+# No identity, complaint text, query code, password or token in the log
+# (the matching lines are not printed: they would spread what leaked).
+stop_server
+requests=$(grep -c 'request finished' "$OUT/server.log" || true)
+[[ ${requests:-0} -gt 0 ]] || failed+=("no request in the server log: the log search proves nothing")
+leaks=0
+while IFS=$'\t' read -r kind value; do
+    [[ -n $value ]] || continue
+    if grep -qF -- "$value" "$OUT/server.log"; then
+        failed+=("the server log contains a planted $kind")
+        leaks=$((leaks + 1))
+    fi
+done <"$PLANTED"
+summary+=("server log: $(wc -l <"$OUT/server.log") lines, $requests requests; searched for $(wc -l <"$PLANTED") planted values ($(cut -f1 "$PLANTED" | sort | uniq -c | awk '{n=$1; $1=""; printf "%s%s %d", sep, substr($0, 2), n; sep=", "}')): $leaks found")
 
 log "summary"
 printf '%s\n' "${summary[@]}"

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-async fn document(app: &TestApp) -> Value {
+pub async fn document(app: &TestApp) -> Value {
     let resp = app.get("/api-docs/openapi.json", None).await;
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
