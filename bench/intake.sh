@@ -25,161 +25,22 @@ BACKENDS=${BACKENDS:-sqlite postgres}
 [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] || { echo "CLIENTS must be a positive integer" >&2; exit 2; }
 
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 OUT=bench/out
 PORT=18181
 BASE=http://127.0.0.1:$PORT
 BODY=bench/complaint.json
-# (PGOPTIONS only hides the NOTICE of DROP ... IF EXISTS.)
-PG_ADMIN=(env PGOPTIONS='-c client_min_messages=warning' psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -v ON_ERROR_STOP=1 -q)
-PG_URL=postgres://postgres@127.0.0.1:5432/duban_bench
 COMMAND="CLIENTS=$CLIENTS SECONDS=$DURATION${LOAD_TOOL:+ LOAD_TOOL=$LOAD_TOOL} bench/intake.sh"
-export PATH="$HOME/.cargo/bin:$PATH"
 mkdir -p "$OUT"
-
-log() { printf '\n==> %s\n' "$*" >&2; }
-
-# ---------------------------------------------------------------- cleanup
-SERVER_PID=
-stop_server() {
-    [[ -n $SERVER_PID ]] || return 0
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-}
-trap stop_server EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # ---------------------------------------------------------------- build
 log "building release binary and ceiling example"
 cargo build --release --bin duban --example ceiling
-# Record what was built (others may be editing the tree while this runs).
-REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.lock config migrations 2>/dev/null) ]]; then
-    REVISION="$REVISION plus uncommitted changes to src/, config/ or migrations/"
-fi
+REVISION=$(revision)
 cp src/startup.rs "$OUT/startup.rs.at-build" 2>/dev/null || true
-# Load average before each measured run: anything else busy on the machine
-# (builds, tests) skews the figures, so the report shows it.
 : >"$OUT/loadavg.txt"
-note_load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/loadavg.txt"; }
-
-# ---------------------------------------------------------------- load tool
-# oha preferred (cargo install, once: ~7 min); wrk from apt as the fallback.
-pick_tool() {
-    if [[ ${LOAD_TOOL:-} == wrk ]]; then
-        command -v wrk >/dev/null || install_wrk
-        echo wrk; return
-    fi
-    if command -v oha >/dev/null; then echo oha; return; fi
-    if [[ ${LOAD_TOOL:-} != oha ]] && command -v wrk >/dev/null; then echo wrk; return; fi
-    log "oha not found: cargo install oha --locked (slow, once)"
-    if cargo install oha --locked >&2 && command -v oha >/dev/null; then echo oha; return; fi
-    log "oha install failed: falling back to wrk from apt"
-    install_wrk
-    echo wrk
-}
-install_wrk() {
-    (apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }) >&2
-}
-TOOL=$(pick_tool)
-case $TOOL in
-    oha) TOOL_VERSION=$(oha --version | head -n1) ;;
-    wrk) TOOL_VERSION=$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2 || true) ;;
-esac
-log "load tool: $TOOL_VERSION"
-
-# ---------------------------------------------------------------- helpers
-# Fresh database of the backend: prints its DATABASE_URL.
-fresh_db() { # backend tag
-    case $1 in
-        sqlite)
-            local f=$OUT/$2.db
-            rm -f "$f" "$f-wal" "$f-shm" "$f-journal"
-            echo "sqlite://$f" ;;
-        postgres)
-            "${PG_ADMIN[@]}" -c 'DROP DATABASE IF EXISTS duban_bench WITH (FORCE)' >&2
-            "${PG_ADMIN[@]}" -c 'CREATE DATABASE duban_bench' >&2
-            echo "$PG_URL" ;;
-    esac
-}
-
-start_server() { # database-url logfile
-    # Secrets are generated per run and never written to disk.
-    DATABASE_URL=$1 \
-    DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) \
-    DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0) \
-    DUBAN_PATHS__DATA_DIR=$OUT \
-    DUBAN_LOG=warn \
-        target/release/duban serve --bind "127.0.0.1:$PORT" >"$2" 2>&1 &
-    SERVER_PID=$!
-    # Ready when GET /readyz answers 200 (migrations and reference data done).
-    for _ in $(seq 300); do
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "server exited during start-up; log $2:" >&2; cat "$2" >&2; exit 1
-        fi
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true) == 200 ]] && return 0
-        sleep 0.2
-    done
-    echo "server not ready after 60 s; log $2:" >&2; cat "$2" >&2; exit 1
-}
-
-# Drives the POST for DURATION seconds; writes normalised JSON to $1:
-# {requests, ok, non201, transport_errors, seconds, throughput, p50_ms, p99_ms}
-# where throughput counts 201 responses per second.
-run_load() { # out.json
-    local raw=${1%.json}.raw
-    case $TOOL in
-        oha)
-            # -w: requests still in flight at the deadline are awaited, not
-            # counted as errors.
-            local fmt=(--output-format json)
-            oha --help | grep -q -- '--output-format' || fmt=(-j)
-            oha --no-tui "${fmt[@]}" -w -z "${DURATION}s" -c "$CLIENTS" -m POST \
-                -T application/json -D "$BODY" "$BASE/api/v1/complaints" >"$raw"
-            python3 - "$raw" "$1" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-codes = {int(k): v for k, v in d.get("statusCodeDistribution", {}).items()}
-errs = sum(d.get("errorDistribution", {}).values())
-ok = codes.get(201, 0)
-secs = d["summary"]["total"]
-lat = d.get("latencyPercentiles", {})
-ms = lambda v: round(v * 1000, 2) if v is not None else None
-json.dump({
-    "requests": sum(codes.values()), "ok": ok,
-    "non201": sum(v for k, v in codes.items() if k != 201),
-    "status_codes": codes, "transport_errors": errs,
-    "error_kinds": d.get("errorDistribution", {}),
-    "seconds": round(secs, 3), "throughput": round(ok / secs, 1),
-    "p50_ms": ms(lat.get("p50")), "p99_ms": ms(lat.get("p99")),
-}, open(sys.argv[2], "w"))
-PY
-            ;;
-        wrk)
-            local threads=$(( CLIENTS < 2 ? CLIENTS : 2 ))
-            wrk -t "$threads" -c "$CLIENTS" -d "${DURATION}s" --timeout 10s \
-                -s bench/post.lua "$BASE/api/v1/complaints" >"$raw"
-            python3 - "$raw" "$1" <<'PY'
-import json, sys
-line = next(l for l in open(sys.argv[1]) if l.startswith("WRKJSON "))
-d = json.loads(line[len("WRKJSON "):])
-secs = d["duration_us"] / 1e6
-ok = d["requests"] - d["non201"]
-json.dump({
-    "requests": d["requests"], "ok": ok, "non201": d["non201"],
-    "transport_errors": d["socket_errors"],
-    "seconds": round(secs, 3), "throughput": round(ok / secs, 1),
-    "p50_ms": round(d["p50_us"] / 1000, 2), "p99_ms": round(d["p99_us"] / 1000, 2),
-}, open(sys.argv[2], "w"))
-PY
-            ;;
-    esac
-}
+pick_tool
 
 # ---------------------------------------------------------------- runs
 for backend in $BACKENDS; do
@@ -189,46 +50,10 @@ for backend in $BACKENDS; do
     url=$(fresh_db "$backend" http)
     server_log=$OUT/server-$backend.log
     start_server "$url" "$server_log"
-    note_load "$backend HTTP"
-    run_load "$OUT/http-$backend.json"
-    # Peak resident set of the server over its whole life.
-    rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status")
-    stop_server
-    python3 - "$OUT/http-$backend.json" "$rss_kib" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); d["peak_rss_kib"] = int(sys.argv[2])
-json.dump(d, open(sys.argv[1], "w"))
-print(json.dumps(d))
-PY
-    # Anything the server logged at warn or above is worth a look.
-    if grep -qE 'WARN|ERROR' "$server_log"; then
-        echo "server logged $(grep -cE 'WARN|ERROR' "$server_log") warn/error lines; first ones:" >&2
-        grep -E 'WARN|ERROR' "$server_log" | head -n 5 >&2
-    fi
-
-    # Two ceilings, each on a fresh database: "direct" (one transaction per
-    # filing, as the brief first defined it) and "group" (through
-    # AppState::db_write, the handler's own call: group commit where the
-    # state has a writer).
-    for mode in direct group; do
-        log "$backend: ceiling ($mode), $CLIENTS clients, ${DURATION}s"
-        url=$(fresh_db "$backend" "ceiling-$mode")
-        res=$OUT/ceiling-$mode-$backend
-        # Its log lines (warn and above) share stdout with the result line.
-        status=0
-        note_load "$backend ceiling $mode"
-        DATABASE_URL=$url DUBAN_LOG=warn DUBAN_PATHS__DATA_DIR=$OUT \
-            target/release/examples/ceiling --clients "$CLIENTS" --seconds "$DURATION" --mode "$mode" \
-            >"$res.log" 2>&1 || status=$?
-        if (( status != 0 )) || ! grep '^{"ops"' "$res.log" | tail -n1 >"$res.json"; then
-            echo "ceiling failed (exit $status); $res.log:" >&2
-            cat "$res.log" >&2; exit 1
-        fi
-        cat "$res.json"
-        if grep -qv '^{"ops"' "$res.log"; then
-            echo "ceiling printed:" >&2; grep -v '^{"ops"' "$res.log" | head -n 5 >&2
-        fi
-    done
+    measure_http "$backend" /api/v1/complaints "$BODY" 201 "$server_log"
+    # "direct" is one transaction per filing, as the brief first defined the
+    # ceiling; "group" is the handler's own path.
+    run_ceilings "$backend" --op intake
 done
 
 # ---------------------------------------------------------------- report
@@ -324,7 +149,7 @@ for b in backends.split():
     rd = h["throughput"] / d["throughput"] if d["throughput"] else None
     pct = lambda r: "n/a" if r is None else f"{r:.1%}"
     rss_mib = h["peak_rss_kib"] / 1024
-    errors = h["non201"] + h["transport_errors"]
+    errors = h["non_ok"] + h["transport_errors"]
     name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[b]
     lines += [
         "",
@@ -338,7 +163,7 @@ for b in backends.split():
         f"| p50 latency | {fmt(h['p50_ms'], ' ms')} | {fmt(g['p50_ms'], ' ms')} | {fmt(d['p50_ms'], ' ms')} | | |",
         f"| p99 latency | {fmt(h['p99_ms'], ' ms')} | {fmt(g['p99_ms'], ' ms')} | {fmt(d['p99_ms'], ' ms')} | < 50 ms (HTTP) | {mark(h['p99_ms'] is not None and h['p99_ms'] < 50)} |",
         f"| requests / operations | {h['requests']} | {g['ops'] + g['errors']} | {d['ops'] + d['errors']} | | |",
-        f"| errors (non-201 / failed ops) | {h['non201']} | {g['errors']} | {d['errors']} | none | {mark(errors == 0 and g['errors'] == 0 and d['errors'] == 0)} |",
+        f"| errors (non-201 / failed ops) | {h['non_ok']} | {g['errors']} | {d['errors']} | none | {mark(errors == 0 and g['errors'] == 0 and d['errors'] == 0)} |",
         f"| HTTP transport errors | {h['transport_errors']} | | | none | |",
         f"| server peak RSS (VmHWM) | {rss_mib:.1f} MiB | | | < 150 MiB | {mark(rss_mib < 150)} |",
     ]

@@ -1,9 +1,10 @@
--- wrk script for bench/intake.sh (used only when oha is not installed):
--- POSTs bench/complaint.json and prints one JSON line with the totals,
--- including the count of responses whose status is not 201.
+-- wrk script for the HTTP benchmarks (used only when oha is not installed):
+-- POSTs the JSON file $BENCH_BODY and prints one JSON line with the totals,
+-- including the count of responses whose status is not $BENCH_STATUS.
 -- Run from the repository root.
 
-local f = assert(io.open("bench/complaint.json", "rb"))
+local expected = tonumber(os.getenv("BENCH_STATUS") or "201")
+local f = assert(io.open(os.getenv("BENCH_BODY") or "bench/complaint.json", "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 wrk.headers["Content-Type"] = "application/json"
@@ -16,23 +17,23 @@ function setup(thread)
 end
 
 function init(args)
-   non201 = 0
+   non_ok = 0
 end
 
 function response(status, headers, body)
-   if status ~= 201 then
-      non201 = non201 + 1
+   if status ~= expected then
+      non_ok = non_ok + 1
    end
 end
 
 function done(summary, latency, requests)
    local bad = 0
    for _, t in ipairs(threads) do
-      bad = bad + t:get("non201")
+      bad = bad + t:get("non_ok")
    end
    local e = summary.errors
    io.write(string.format(
-      'WRKJSON {"requests":%d,"duration_us":%d,"non201":%d,"socket_errors":%d,' ..
+      'WRKJSON {"requests":%d,"duration_us":%d,"non_ok":%d,"socket_errors":%d,' ..
       '"p50_us":%d,"p99_us":%d}\n',
       summary.requests, summary.duration, bad,
       e.connect + e.read + e.write + e.timeout,

@@ -1,28 +1,36 @@
-//! The intake "ceiling": the transactional database work of
-//! `POST /api/v1/complaints`, done in-process with no HTTP, so the HTTP
-//! benchmark (`bench/intake.sh`) has something to be compared with.
+//! The "ceilings" of the HTTP benchmarks: the database work of
+//! `POST /api/v1/complaints` (`--op intake`, for `bench/intake.sh`) or of
+//! `POST /api/v1/track` (`--op track`, for `bench/tracking.sh`), done
+//! in-process with no HTTP, so the HTTP figures have something to be
+//! compared with.
 //!
 //! ```text
 //! DATABASE_URL=sqlite://bench/out/ceiling.db \
-//!     cargo run --release --example ceiling -- --clients 32 --seconds 20 [--mode direct|group]
+//!     cargo run --release --example ceiling -- --clients 32 --seconds 20 \
+//!     [--mode direct|group] [--op intake|track] [--cases N]
 //! ```
 //!
 //! Run from the repository root (it reads `config/` and
 //! `bench/complaint.json`). Two modes:
 //!
 //! - `direct` (default): N OS threads each loop for S seconds: take a pooled
-//!   connection, call `submit_web` with the benchmark body; one transaction
-//!   (one commit) per filing.
-//! - `group`: N concurrent tasks on an actix runtime each loop
-//!   `AppState::db_write(submit_web …)`, the call the handler makes, so the
-//!   filings go through the group-commit writer when the state has one.
+//!   connection, call `submit_web` with the benchmark body (one transaction,
+//!   one commit, per filing) or `tracking::track` with one receipt.
+//! - `group`: N concurrent tasks on an actix runtime each loop the call the
+//!   handler makes: `AppState::db_write(submit_web …)`, so the filings go
+//!   through the group-commit writer when the state has one, or
+//!   `AppState::db(tracking::track …)`.
+//!
+//! With `--op track`, `--cases` filings (default 2000) are made first and
+//! the last one's tracking number and query code are looked up, as the HTTP
+//! benchmark does.
 //!
 //! Prints one JSON line:
 //! `{"ops", "seconds", "throughput", "p50_ms", "p99_ms", "errors", "mode"}`
-//! where `ops` counts successful filings (status 201), `errors` the rest
+//! where `ops` counts successes (201 filed, 200 found), `errors` the rest
 //! (pool timeouts included), `throughput` is `ops / seconds` and the
 //! latencies cover every attempt, from pool checkout (or job hand-off) to
-//! commit.
+//! the answer.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,8 +39,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use duban::config::{AppEnv, Secrets, Settings};
-use duban::domain::idempotency::Outcome;
+use duban::db::DbConn;
 use duban::domain::intake::submit_web;
+use duban::domain::tracking;
 use duban::startup::{build_state, prepare_database};
 use duban::state::{AppState, Clock};
 
@@ -46,10 +55,22 @@ enum Mode {
     Group,
 }
 
+/// The work measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    /// A web filing, as `POST /api/v1/complaints`.
+    Intake,
+    /// A public look-up, as `POST /api/v1/track`.
+    Track,
+}
+
 struct Args {
     clients: u32,
     seconds: u64,
     mode: Mode,
+    op: Op,
+    /// Filings made before a tracking run.
+    cases: u32,
     /// A database URL given on the command line overrides `DATABASE_URL`.
     url: Option<String>,
 }
@@ -59,6 +80,8 @@ fn parse_args() -> anyhow::Result<Args> {
         clients: 32,
         seconds: 20,
         mode: Mode::Direct,
+        op: Op::Intake,
+        cases: 2000,
         url: None,
     };
     let mut it = std::env::args().skip(1);
@@ -79,9 +102,20 @@ fn parse_args() -> anyhow::Result<Args> {
                     other => bail!("--mode must be direct or group, not {other:?}"),
                 };
             }
+            "--op" => {
+                args.op = match it.next().as_deref() {
+                    Some("intake") => Op::Intake,
+                    Some("track") => Op::Track,
+                    other => bail!("--op must be intake or track, not {other:?}"),
+                };
+            }
+            "--cases" => {
+                let v = it.next().context("--cases needs a value")?;
+                args.cases = v.parse().with_context(|| format!("--cases {v:?}"))?;
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)] [--mode direct|group (direct)]"
+                    "usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)] [--mode direct|group (direct)] [--op intake|track (intake)] [--cases N (2000)]"
                 );
                 std::process::exit(0);
             }
@@ -91,8 +125,8 @@ fn parse_args() -> anyhow::Result<Args> {
             other => bail!("unknown argument {other:?} (try --help)"),
         }
     }
-    if args.clients == 0 || args.seconds == 0 {
-        bail!("--clients and --seconds must be positive");
+    if args.clients == 0 || args.seconds == 0 || args.cases == 0 {
+        bail!("--clients, --seconds and --cases must be positive");
     }
     Ok(args)
 }
@@ -115,15 +149,15 @@ impl ClientResult {
         }
     }
 
-    fn record(&mut self, started: Instant, outcome: Result<Outcome, String>) {
+    /// One attempt: `Ok(())` a success, `Err` what went wrong.
+    fn record(&mut self, started: Instant, outcome: Result<(), String>) {
         let us = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
         self.latencies_us.push(us);
         let problem = match outcome {
-            Ok(o) if o.status == 201 => {
+            Ok(()) => {
                 self.ok += 1;
                 return;
             }
-            Ok(o) => format!("status {}: {}", o.status, o.body),
             Err(msg) => msg,
         };
         self.errors += 1;
@@ -133,27 +167,63 @@ impl ClientResult {
     }
 }
 
-/// `direct`: one OS thread per client, one transaction per filing.
+/// The work of one attempt.
+#[derive(Clone)]
+enum Work {
+    /// File the benchmark body.
+    Intake(Arc<serde_json::Value>),
+    /// Look up one receipt.
+    Track {
+        tracking_no: Arc<str>,
+        query_code: Arc<str>,
+    },
+}
+
+impl Work {
+    /// The handler's closure, minus the hop to the blocking pool.
+    fn run(&self, state: &AppState, conn: &mut DbConn) -> Result<(), String> {
+        let now = chrono::Utc::now();
+        match self {
+            Work::Intake(body) => match submit_web(conn, &state.intake, body, None, now) {
+                Ok(o) if o.status == 201 => Ok(()),
+                Ok(o) => Err(format!("status {}: {}", o.status, o.body)),
+                Err(e) => Err(format!("submit_web: {e} ({e:?})")),
+            },
+            Work::Track {
+                tracking_no,
+                query_code,
+            } => tracking::track(
+                conn,
+                &state.intake.keys,
+                &state.tracking,
+                "127.0.0.1",
+                tracking_no,
+                query_code,
+                now,
+            )
+            .map(drop)
+            .map_err(|e| format!("track: {e} ({e:?})")),
+        }
+    }
+}
+
+/// `direct`: one OS thread per client, each on a pooled connection of its
+/// own (one transaction per filing).
 fn run_direct(
     state: Arc<AppState>,
-    body: Arc<serde_json::Value>,
+    work: Work,
     clients: u32,
     deadline: Instant,
 ) -> anyhow::Result<Vec<ClientResult>> {
     let handles: Vec<_> = (0..clients)
         .map(|_| {
-            let (state, body) = (state.clone(), body.clone());
+            let (state, work) = (state.clone(), work.clone());
             std::thread::spawn(move || {
                 let mut r = ClientResult::new();
                 while Instant::now() < deadline {
                     let t0 = Instant::now();
-                    // The handler's closure, minus the hop to the blocking
-                    // pool: checkout, then the intake transaction.
                     let outcome = match state.pool.get() {
-                        Ok(mut conn) => {
-                            submit_web(&mut conn, &state.intake, &body, None, chrono::Utc::now())
-                                .map_err(|e| format!("submit_web: {e} ({e:?})"))
-                        }
+                        Ok(mut conn) => work.run(&state, &mut conn),
                         Err(e) => Err(format!("pool checkout: {e}")),
                     };
                     r.record(t0, outcome);
@@ -172,28 +242,31 @@ fn run_direct(
 }
 
 /// `group`: one task per client on an actix runtime (as in the server),
-/// each filing through `AppState::db_write`, the handler's own call.
+/// each through the handler's own call: `AppState::db_write` for a filing,
+/// `AppState::db` for a look-up.
 fn run_group(
     state: Arc<AppState>,
-    body: Arc<serde_json::Value>,
+    work: Work,
     clients: u32,
     deadline: Instant,
 ) -> anyhow::Result<Vec<ClientResult>> {
     actix_web::rt::System::new().block_on(async move {
         let tasks: Vec<_> = (0..clients)
             .map(|_| {
-                let (state, body) = (state.clone(), body.clone());
+                let (state, work) = (state.clone(), work.clone());
                 actix_web::rt::spawn(async move {
                     let mut r = ClientResult::new();
                     while Instant::now() < deadline {
                         let t0 = Instant::now();
-                        let (st, b) = (state.clone(), body.clone());
-                        let outcome = state
-                            .db_write(move |c| {
-                                submit_web(c, &st.intake, &b, None, chrono::Utc::now())
-                            })
-                            .await
-                            .map_err(|e| format!("db_write(submit_web): {e} ({e:?})"));
+                        let (st, w) = (state.clone(), work.clone());
+                        let job = move |c: &mut DbConn| Ok(w.run(&st, c));
+                        let answer = match work {
+                            Work::Intake(_) => state.db_write(job).await,
+                            Work::Track { .. } => state.db(job).await,
+                        };
+                        let outcome = answer
+                            .map_err(|e| format!("hand-off: {e} ({e:?})"))
+                            .and_then(|r| r);
                         r.record(t0, outcome);
                     }
                     r
@@ -208,6 +281,32 @@ fn run_group(
             );
         }
         Ok(results)
+    })
+}
+
+/// Files `cases` complaints and returns the last one's receipt, to be
+/// looked up.
+fn seed_cases(state: &AppState, body: &serde_json::Value, cases: u32) -> anyhow::Result<Work> {
+    let mut conn = state.pool.get()?;
+    let mut receipt = None;
+    for _ in 0..cases {
+        let o = submit_web(&mut conn, &state.intake, body, None, chrono::Utc::now())
+            .map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+        if o.status != 201 {
+            bail!("seeding: status {}: {}", o.status, o.body);
+        }
+        receipt = Some(o.body);
+    }
+    let receipt = receipt.context("no case filed")?;
+    let field = |k: &str| -> anyhow::Result<Arc<str>> {
+        Ok(receipt[k]
+            .as_str()
+            .with_context(|| format!("receipt without {k}"))?
+            .into())
+    };
+    Ok(Work::Track {
+        tracking_no: field("tracking_no")?,
+        query_code: field("query_code")?,
     })
 }
 
@@ -240,12 +339,16 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("reading {BODY_FILE} (run from the repository root)"))?;
     let body: Arc<serde_json::Value> =
         Arc::new(serde_json::from_str(&text).context("parsing the body")?);
+    let work = match args.op {
+        Op::Intake => Work::Intake(body),
+        Op::Track => seed_cases(&state, &body, args.cases)?,
+    };
 
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let results = match args.mode {
-        Mode::Direct => run_direct(state, body, args.clients, deadline)?,
-        Mode::Group => run_group(state, body, args.clients, deadline)?,
+        Mode::Direct => run_direct(state, work, args.clients, deadline)?,
+        Mode::Group => run_group(state, work, args.clients, deadline)?,
     };
     let seconds = start.elapsed().as_secs_f64();
 
