@@ -74,6 +74,8 @@ pub struct ServerSettings {
     pub workers: usize,
     pub body_limit_bytes: usize,
     pub trust_forwarded_for: bool,
+    /// `scheme://host[:port][/prefix]` without a trailing slash, or empty.
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -276,6 +278,16 @@ impl Settings {
         self.server.bind.parse::<SocketAddr>().with_context(|| {
             format!("server.bind {:?} is not an address:port", self.server.bind)
         })?;
+        let url = &self.server.public_url;
+        ensure!(
+            url.is_empty()
+                || ((url.starts_with("https://") || url.starts_with("http://"))
+                    && !url.ends_with('/')
+                    && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
+                    && !url.contains(['?', '#', ' '])),
+            "server.public_url {url:?} must be empty or an http(s) URL without a trailing slash, \
+             query or fragment"
+        );
         ensure!(
             self.database.pool_size >= 1,
             "database.pool_size must be at least 1"
@@ -498,4 +510,41 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Settings {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+        Settings::load_from(dir, AppEnv::Test, false).unwrap()
+    }
+
+    #[test]
+    fn public_url_is_empty_or_a_plain_http_url() {
+        for good in [
+            "",
+            "https://duban.example.gov.cn",
+            "http://10.0.0.5:8080",
+            "https://example.cn/duban",
+        ] {
+            let mut s = shipped();
+            s.server.public_url = good.into();
+            assert!(s.validate().is_ok(), "{good}");
+        }
+        for bad in [
+            "duban.example.gov.cn",
+            "https://duban.example.gov.cn/",
+            "ftp://duban.example.gov.cn",
+            "https://",
+            "https://a.cn/?x=1",
+            "https://a.cn/#top",
+        ] {
+            let mut s = shipped();
+            s.server.public_url = bad.into();
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains("server.public_url"), "{bad}: {err}");
+        }
+    }
 }

@@ -97,10 +97,7 @@ pub async fn discovery(
     path: web::Path<String>,
 ) -> Answer {
     let format = Format::parse(&path.into_inner())?;
-    let url = {
-        let info = req.connection_info();
-        format!("{}://{}/open311/v2", info.scheme(), info.host())
-    };
+    let url = format!("{}/open311/v2", super::public_base(&req, &state));
     let st = state.clone();
     run(&state, format, move |c| {
         o311::discovery(c, &st.settings.open311, &url, st.intake.tz)

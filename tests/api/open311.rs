@@ -144,6 +144,51 @@ fn set_case(app: &TestApp, no: &str, status: &str, reply: Option<&str>) {
         .unwrap();
 }
 
+/// Discovery as a client behind no trusted proxy could ask for it, with
+/// forwarded headers naming another host.
+async fn spoofed_discovery(app: &TestApp, format: &str) -> String {
+    app.client
+        .get(app.url(&format!("/open311/v2/discovery.{format}")))
+        .header("Forwarded", "host=evil.example;proto=https")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discovery_names_the_public_url_and_never_a_forwarded_host_it_does_not_trust() {
+    // No public_url, no trusted proxy: the request's own Host.
+    let app = spawn_app().await;
+    let v: Value = serde_json::from_str(&spoofed_discovery(&app, "json").await).unwrap();
+    assert_eq!(
+        v["endpoints"][0]["url"],
+        format!("{}/open311/v2", app.address)
+    );
+    let x = parse_xml(&spoofed_discovery(&app, "xml").await);
+    let url = &x.child("endpoints").child("endpoint").child("url").text;
+    assert_eq!(url, &format!("{}/open311/v2", app.address));
+
+    // server.public_url set: that, whatever the request says.
+    let app = spawn_with(Spawn {
+        customise: Box::new(|s| s.server.public_url = "https://duban.example.gov.cn".into()),
+        ..Spawn::default()
+    })
+    .await;
+    let v: Value = serde_json::from_str(&spoofed_discovery(&app, "json").await).unwrap();
+    assert_eq!(
+        v["endpoints"][0]["url"],
+        "https://duban.example.gov.cn/open311/v2"
+    );
+    let x = parse_xml(&spoofed_discovery(&app, "xml").await);
+    let url = &x.child("endpoints").child("endpoint").child("url").text;
+    assert_eq!(url, "https://duban.example.gov.cn/open311/v2");
+}
+
 #[tokio::test]
 async fn discovery_names_this_endpoint_in_xml_and_json() {
     let app = spawn_app().await;
