@@ -1,6 +1,7 @@
 //! The `duban` command: subcommands only.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -36,6 +37,18 @@ enum Command {
     Migrate,
     /// Run one escalation sweep now (e.g. from cron) and print what it did.
     Escalate,
+    /// Replace the unit list with the county's own: a CSV exported from a
+    /// spreadsheet, or a file in the format of config/units.toml. The file is
+    /// checked whole (every problem named, nothing written if any), loaded
+    /// into the database (units left out are deactivated, never deleted) and
+    /// written as config/units.toml, which every instance loads at start-up.
+    ImportUnits {
+        /// A .csv file (header row in English or Chinese) or a .toml file.
+        file: PathBuf,
+        /// Check the file and show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage staff accounts.
     User {
         #[command(subcommand)]
@@ -96,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+        Command::ImportUnits { file, dry_run } => import_units(&settings, &file, dry_run),
         Command::User {
             command:
                 UserCommand::Add {
@@ -143,4 +157,129 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `duban import-units FILE [--dry-run]`.
+fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Result<()> {
+    use duban::domain::reference;
+
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let parsed = if is_csv {
+        reference::parse_units_csv(&text)
+    } else {
+        reference::parse_units(&text).map_err(|e| vec![format!("{e:#}")])
+    };
+    let units = parsed.and_then(|units| {
+        let office = &settings.letters.office_unit;
+        if units.iter().any(|u| &u.code == office) {
+            Ok(units)
+        } else {
+            Err(vec![format!(
+                "the list leaves out {office}, the office that issues letters (letters.office_unit)"
+            )])
+        }
+    });
+    let units = match units {
+        Ok(units) => units,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{}: {p}", file.display());
+            }
+            bail!(
+                "nothing imported: {} problem(s) in {}",
+                problems.len(),
+                file.display()
+            );
+        }
+    };
+    let rules = duban::domain::routing::Rules::load(
+        &settings.config_dir,
+        settings.routing.leader_titles.clone(),
+    )?;
+    for code in rules.named_units() {
+        if !units.iter().any(|u| u.code == code) {
+            eprintln!("warning: config/routing.toml names {code}, which the list leaves out");
+        }
+    }
+
+    let pool = startup::prepare_database(settings, std::time::Duration::from_secs(30))?;
+    let mut conn = pool.get()?;
+    let now = chrono::Utc::now();
+    let target = settings.config_dir.join("units.toml");
+    let report = if dry_run {
+        reference::import_units(&mut conn, &units, true, now)?
+    } else {
+        // The new file waits beside the old one until the database holds
+        // the list: a failed import changes neither.
+        let header = format!(
+            "Units (责任单位), written by `duban import-units` from {} at {}.\n\
+             Loaded at start-up: each [[unit]] is inserted or updated by its code. Edit\n\
+             here, or import the county's list again.",
+            file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into()
+            ),
+            now.format("%Y-%m-%d %H:%M UTC")
+        );
+        let pending = target.with_extension("toml.importing");
+        std::fs::write(&pending, reference::units_toml(&units, &header)?)
+            .with_context(|| format!("writing {}", pending.display()))?;
+        match reference::import_units(&mut conn, &units, false, now) {
+            Ok(report) => {
+                std::fs::rename(&pending, &target).with_context(|| {
+                    format!(
+                        "the database holds the new list, but {} could not be replaced: \
+                         copy {} over it before the next start",
+                        target.display(),
+                        pending.display()
+                    )
+                })?;
+                report
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&pending);
+                return Err(e.context("nothing imported"));
+            }
+        }
+    };
+    let codes = |v: &[String]| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", v.join(", "))
+        }
+    };
+    println!(
+        "{}{} units: {} added{}, {} changed{}, {} deactivated{}, {} unchanged",
+        if dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        units.len(),
+        report.added.len(),
+        codes(&report.added),
+        report.changed.len(),
+        codes(&report.changed),
+        report.deactivated.len(),
+        codes(&report.deactivated),
+        report.unchanged
+    );
+    if report.open_cases_of_deactivated > 0 {
+        println!(
+            "{} open case(s) stay with the deactivated units until reassigned",
+            report.open_cases_of_deactivated
+        );
+    }
+    if !dry_run {
+        println!(
+            "{} written: deploy it to every instance (each loads it at start-up)",
+            target.display()
+        );
+    }
+    Ok(())
 }

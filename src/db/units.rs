@@ -164,3 +164,33 @@ pub fn active(conn: &mut DbConn) -> QueryResult<Vec<Unit>> {
         .select(Unit::as_select())
         .load(conn)
 }
+
+/// Every unit, active or not, by code.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Unit>> {
+    units::table
+        .order(units::code.asc())
+        .select(Unit::as_select())
+        .load(conn)
+}
+
+/// Marks units inactive (never deleted: their cases keep them); returns how
+/// many changed.
+pub fn deactivate(conn: &mut DbConn, codes: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        units::table
+            .filter(units::code.eq_any(codes))
+            .filter(units::active.eq(true)),
+    )
+    .set((units::active.eq(false), units::updated_at.eq(now)))
+    .execute(conn)
+}
+
+/// Open assignments (cases being handled) of these units.
+pub fn open_assignments(conn: &mut DbConn, codes: &[String]) -> QueryResult<i64> {
+    use super::schema::assignments;
+    assignments::table
+        .filter(assignments::unit_code.eq_any(codes))
+        .filter(assignments::ended_at.is_null())
+        .count()
+        .get_result(conn)
+}

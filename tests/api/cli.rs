@@ -145,3 +145,196 @@ fn the_test_harness_variables_are_not_taken_for_settings() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The shipped unit list as a spreadsheet would export it: Chinese headers,
+/// a byte-order mark, CRLF line ends, kinds in Chinese where they have a
+/// name, and every field quoted where it holds a comma or a quote.
+fn units_csv(units: &[duban::domain::reference::UnitEntry]) -> String {
+    let quote = |v: &str| {
+        if v.contains([',', '"', '\n']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut out = String::from("\u{feff}编码,名称,类型,上级编码,邮箱,负责人,职务\r\n");
+    for u in units {
+        let kind = match u.kind.as_str() {
+            "department" => "部门",
+            "township" => "乡镇",
+            other => other,
+        };
+        let row = [
+            &u.code,
+            &u.name,
+            kind,
+            &u.parent,
+            &u.email,
+            &u.leader_name,
+            &u.leader_title,
+        ];
+        out += &row.map(quote).join(",");
+        out += "\r\n";
+    }
+    out
+}
+
+fn shipped_units() -> Vec<duban::domain::reference::UnitEntry> {
+    let text = std::fs::read_to_string(config_dir().join("units.toml")).unwrap();
+    duban::domain::reference::parse_units(&text).unwrap()
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn import_units_replaces_the_list_from_a_spreadsheet_and_a_restart_keeps_it() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = std::sync::Arc::new(fresh_db(dir.path()));
+    let config = copy_config();
+    let cfg = config.path().to_owned();
+    // The county's list: GAJ has a new e-mail, a bureau is new (its name
+    // holds a comma), and the township 长冈乡 (CHANGGX) is gone.
+    let mut units = shipped_units();
+    units.retain(|u| u.code != "CHANGGX");
+    units.iter_mut().find(|u| u.code == "GAJ").unwrap().email = "gaj-new@xingguo.example".into();
+    units.push(duban::domain::reference::UnitEntry {
+        code: "SJJ".into(),
+        name: "县数据局（政务服务, 数据管理）".into(),
+        kind: "department".into(),
+        parent: String::new(),
+        email: "sjj@xingguo.example".into(),
+        leader_name: "钟数据".into(),
+        leader_title: "局长".into(),
+    });
+    let csv = dir.path().join("units.csv");
+    std::fs::write(&csv, units_csv(&units)).unwrap();
+    let import = |extra: &[&str]| {
+        let mut cmd = duban(dir.path(), &db.url());
+        cmd.env("DUBAN_CONFIG_DIR", &cfg)
+            .arg("import-units")
+            .arg(&csv)
+            .args(extra);
+        cmd
+    };
+
+    // A dry run tells what would change and writes nothing.
+    let shipped_file = std::fs::read_to_string(cfg.join("units.toml")).unwrap();
+    let out = run_ok(&mut import(&["--dry-run"]));
+    assert!(out.contains("dry run, nothing written"), "{out}");
+    assert!(
+        out.contains("1 added (SJJ), 1 changed (GAJ), 1 deactivated (CHANGGX)"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cfg.join("units.toml")).unwrap(),
+        shipped_file
+    );
+
+    let out = run_ok(&mut import(&[]));
+    assert!(
+        out.contains("1 added (SJJ), 1 changed (GAJ), 1 deactivated (CHANGGX)"),
+        "{out}"
+    );
+    // The written file is the list, and loads as config/units.toml does.
+    let written = std::fs::read_to_string(cfg.join("units.toml")).unwrap();
+    assert!(written.starts_with("# Units (责任单位), written by `duban import-units`"));
+    assert_eq!(
+        duban::domain::reference::parse_units(&written).unwrap(),
+        units
+    );
+    // Importing the same list again changes nothing.
+    let out = run_ok(&mut import(&[]));
+    assert!(out.contains("0 added, 0 changed, 0 deactivated"), "{out}");
+
+    // A service started on that configuration keeps the imported list.
+    let app = spawn_with(Spawn {
+        customise: Box::new(move |s| s.config_dir = cfg),
+        db: Some(db.clone()),
+        dir: Some(dir.clone()),
+    })
+    .await;
+    let listed: serde_json::Value = app
+        .get("/api/v1/units?per_page=200", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = listed["items"].as_array().unwrap();
+    let find = |code: &str| items.iter().find(|u| u["code"] == code);
+    assert_eq!(
+        find("SJJ").unwrap()["name"],
+        "县数据局（政务服务, 数据管理）"
+    );
+    assert!(
+        find("CHANGGX").is_none(),
+        "a deactivated unit is not offered"
+    );
+    assert_eq!(items.len(), units.len());
+    let gaj = duban::db::units::find(&mut app.conn(), "GAJ")
+        .unwrap()
+        .unwrap();
+    assert_eq!(gaj.email, "gaj-new@xingguo.example");
+    drop(config);
+}
+
+#[tokio::test]
+async fn import_units_names_every_problem_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_db(dir.path());
+    let config = copy_config();
+    let shipped_file = std::fs::read_to_string(config.path().join("units.toml")).unwrap();
+    let mut units = shipped_units();
+    units[1].email = "not-an-address".into();
+    units[2].code = units[3].code.clone();
+    units[4].kind = "局".into();
+    units[5].parent = "NOPE".into();
+    let mut csv = units_csv(&units);
+    csv += "JUNK,只有两列\r\n";
+    let file = dir.path().join("units.csv");
+    let import = |extra: &[&str]| {
+        let mut cmd = duban(dir.path(), &db.url());
+        cmd.env("DUBAN_CONFIG_DIR", config.path())
+            .arg("import-units")
+            .args(extra)
+            .arg(&file);
+        cmd
+    };
+    std::fs::write(&file, csv).unwrap();
+    let out = import(&[]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Line 1 is the header: unit i is on line i + 2.
+    for expected in [
+        "line 3: email",
+        &format!("line 5: code {} appears twice (line 4)", units[3].code),
+        "line 6: unknown kind \"局\"",
+        "line 7: parent NOPE is not in the list",
+        &format!("line {}: 2 fields, the header has 7", units.len() + 2),
+        "nothing imported",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in {err}");
+    }
+    // The office must stay: a list without it is refused on its own.
+    let mut units = shipped_units();
+    units.retain(|u| u.code != "ZFB");
+    std::fs::write(&file, units_csv(&units)).unwrap();
+    let out = import(&[]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("leaves out ZFB"));
+    // Nothing was written: neither the file nor the database.
+    assert_eq!(
+        std::fs::read_to_string(config.path().join("units.toml")).unwrap(),
+        shipped_file
+    );
+    std::fs::write(&file, units_csv(&shipped_units())).unwrap();
+    let out = run_ok(&mut import(&["--dry-run"]));
+    assert!(out.contains("0 added, 0 changed, 0 deactivated"), "{out}");
+}
