@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
+use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::accountability::AccountabilityFilter;
@@ -30,10 +31,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 200, description = "Cases, newest first (a unit: its own)", body = crate::api::Page<crate::domain::accountability::AccountabilityView>),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -91,10 +89,7 @@ pub async fn list_accountability(
     ),
     responses(
         (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -120,13 +115,7 @@ pub async fn get_accountability(
     request_body = crate::api::docs::OpenAccountability,
     responses(
         (status = 201, description = "The new case", body = crate::domain::accountability::AccountabilityView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -165,15 +154,7 @@ pub async fn open_accountability(
     ),
     responses(
         (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -202,15 +183,7 @@ pub async fn file_defence(
     ),
     responses(
         (status = 200, description = "The case", body = crate::domain::accountability::AccountabilityView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -237,9 +210,7 @@ pub async fn decide_accountability(
     summary = "The catalogue of situations and the decisions",
     responses(
         (status = 200, description = "The catalogue", body = crate::api::docs::CatalogueView),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]

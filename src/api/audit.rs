@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::docs::{Forbidden, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::domain::audit;
@@ -15,9 +16,7 @@ use crate::state::AppState;
     summary = "Recompute every audit chain",
     responses(
         (status = 200, description = "The chains checked and the first broken link, if any", body = crate::domain::audit::VerifyReport),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]

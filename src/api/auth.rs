@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::docs::{BadBody, TooManyAttempts, Unauthorized, Unavailable};
 use crate::domain::fields::Reader;
 use crate::domain::{throttle, users};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -24,13 +25,7 @@ pub struct TokenResponse {
     request_body = crate::api::docs::TokenRequest,
     responses(
         (status = 200, description = "A bearer token", body = crate::api::auth::TokenResponse),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, TooManyAttempts, Unavailable,
     ),
 )]
 pub async fn issue_token(

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::docs::{BadBody, Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::calls::CallFilter;
@@ -25,13 +26,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 201, description = "The call, and the new complaint's receipt when it filed one", body = crate::domain::calls::LoggedCall),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -73,10 +68,7 @@ pub async fn log_call(
     ),
     responses(
         (status = 200, description = "Calls, newest first", body = crate::api::Page<crate::domain::calls::CallView>),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::docs::{BadBody, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::complaints::ComplaintFilter;
@@ -25,11 +26,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 201, description = "Filed: keep the tracking number and query code", body = crate::api::docs::Receipt),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unavailable,
     ),
 )]
 pub async fn create_complaint(
@@ -109,10 +106,7 @@ pub fn read_filter(
     ),
     responses(
         (status = 200, description = "Cases, newest first", body = crate::api::Page<crate::domain::cases::ComplaintSummary>),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -145,10 +139,7 @@ pub async fn list_complaints(
     ),
     responses(
         (status = 200, description = "The case; identity only for supervisors and admins", body = crate::domain::cases::ComplaintView),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("bearer" = [])),
 )]

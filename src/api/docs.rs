@@ -13,6 +13,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use crate::error::Problem;
+
 /// The complainant. Name and a valid phone are required unless the
 /// complaint is anonymous.
 #[derive(ToSchema)]
@@ -255,6 +257,97 @@ pub struct Recorded {
     status: String,
 }
 
+// The error answers, each a problem+json body with one description per
+// status, so that an operation names the ones it can give in its
+// `responses(...)` instead of spelling each out again.
+
+/// The answers of an operation that reads a JSON body: it could not be read
+/// (400), is too large (413), is not JSON (415), or has invalid fields (422).
+#[derive(utoipa::IntoResponses)]
+pub enum BadBody {
+    #[response(
+        status = 400,
+        description = "The body or query could not be read",
+        content_type = "application/problem+json"
+    )]
+    Unreadable(Problem),
+    #[response(
+        status = 413,
+        description = "The body is too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "The body must be JSON",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Problem),
+    #[response(
+        status = 422,
+        description = "Invalid fields, each named",
+        content_type = "application/problem+json"
+    )]
+    Invalid(Problem),
+}
+
+/// 422 for an operation without a body (its query parameters).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 422,
+    description = "Invalid fields, each named",
+    content_type = "application/problem+json"
+)]
+pub struct Invalid(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "Missing or invalid token",
+    content_type = "application/problem+json"
+)]
+pub struct Unauthorized(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 403,
+    description = "The role may not do this",
+    content_type = "application/problem+json"
+)]
+pub struct Forbidden(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 404,
+    description = "No such record (or not yours)",
+    content_type = "application/problem+json"
+)]
+pub struct NotFound(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 409,
+    description = "Not possible in the current state",
+    content_type = "application/problem+json"
+)]
+pub struct Conflict(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 429,
+    description = "Too many failed attempts (see Retry-After)",
+    content_type = "application/problem+json"
+)]
+pub struct TooManyAttempts(Problem);
+
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 503,
+    description = "The database is not available (see Retry-After)",
+    content_type = "application/problem+json"
+)]
+pub struct Unavailable(Problem);
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -341,6 +434,9 @@ pub struct CatalogueView {
         crate::api::users::create_user,
         crate::api::users::update_user
     ),
+    // Every error answer's body; the shared error responses above name it
+    // by reference, which does not register it by itself.
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "public", description = "Citizens: tracking and feedback"),

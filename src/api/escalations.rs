@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
+use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::escalations::EscalationFilter;
@@ -20,9 +21,7 @@ use crate::state::AppState;
     summary = "Run an escalation sweep now",
     responses(
         (status = 200, description = "What the sweep did", body = crate::domain::escalation::SweepReport),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -53,10 +52,7 @@ pub async fn run_sweep(actor: Actor, state: web::Data<AppState>) -> AppResult<Ht
     ),
     responses(
         (status = 200, description = "Steps, newest first", body = crate::api::Page<crate::domain::escalation::EscalationView>),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]

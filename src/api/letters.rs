@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
+use super::docs::{Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::letters::LetterFilter;
@@ -26,10 +27,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 200, description = "Letters, newest first (a unit: its own)", body = crate::api::Page<crate::domain::letters::LetterView>),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -79,10 +77,7 @@ pub async fn list_letters(
     ),
     responses(
         (status = 200, description = "The letter", body = crate::domain::letters::LetterView),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("bearer" = [])),
 )]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use super::docs::{Invalid, Unavailable};
 use super::{Page, Params};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -39,8 +40,7 @@ pub struct CategoryView {
     ),
     responses(
         (status = 200, description = "Active units", body = crate::api::Page<crate::api::reference::UnitView>),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unavailable,
     ),
 )]
 pub async fn list_units(
@@ -84,8 +84,7 @@ pub async fn list_units(
     ),
     responses(
         (status = 200, description = "Active categories", body = crate::api::Page<crate::api::reference::CategoryView>),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unavailable,
     ),
 )]
 pub async fn list_categories(

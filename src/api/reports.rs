@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use futures_util::{StreamExt, stream};
 
 use super::Params;
+use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::domain::export;
 use crate::domain::ranking::{self, RankingRules};
@@ -24,10 +25,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 200, description = "Every unit with its figures", body = crate::domain::ranking::Ranking),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -70,10 +68,7 @@ pub async fn get_ranking(
     ),
     responses(
         (status = 200, description = "The period's counts", body = crate::domain::ranking::Stats),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -121,10 +116,7 @@ pub async fn get_stats(
     ),
     responses(
         (status = 200, description = "CSV, UTF-8 with BOM", body = String, content_type = "text/csv"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::docs::{BadBody, Conflict, NotFound, TooManyAttempts, Unavailable};
 use crate::domain::fields::Reader;
 use crate::domain::tracking;
 use crate::error::{AppResult, FieldErrors};
@@ -16,13 +17,7 @@ use crate::state::AppState;
     request_body = crate::api::docs::TrackRequest,
     responses(
         (status = 200, description = "What the public may see of the case", body = crate::domain::tracking::TrackView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, NotFound, TooManyAttempts, Unavailable,
     ),
 )]
 pub async fn track_complaint(
@@ -70,14 +65,7 @@ pub async fn track_complaint(
     request_body = crate::api::docs::FeedbackRequest,
     responses(
         (status = 201, description = "Recorded", body = crate::api::docs::Recorded),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, NotFound, Conflict, TooManyAttempts, Unavailable,
     ),
 )]
 pub async fn submit_feedback(

@@ -3,6 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
 
+use super::docs::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::domain::users::{self, UserView};
 use crate::error::AppResult;
@@ -17,14 +18,7 @@ use crate::state::AppState;
     request_body = crate::api::docs::CreateUser,
     responses(
         (status = 201, description = "The account", body = crate::domain::users::UserView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in the current state", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, Conflict, Unavailable,
     ),
     security(("bearer" = [])),
 )]
@@ -55,14 +49,7 @@ pub async fn create_user(
     ),
     responses(
         (status = 200, description = "The account", body = crate::domain::users::UserView),
-        (status = 400, description = "The body or query could not be read", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The role may not do this", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such record (or not yours)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body must be JSON", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not available (see Retry-After)", body = crate::error::Problem, content_type = "application/problem+json"),
+        BadBody, Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("bearer" = [])),
 )]
