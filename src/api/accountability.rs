@@ -26,8 +26,7 @@ use crate::state::AppState;
         ("status" = Option<String>, Query, description = "open, defended or decided"),
         ("year" = Option<i32>, Query, description = "Score year"),
         ("tracking_no" = Option<String>, Query, description = "Cases about one complaint"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Cases, newest first (a unit: its own)", body = crate::api::Page<crate::domain::accountability::AccountabilityView>),

@@ -63,8 +63,7 @@ pub async fn log_call(
         ("from" = Option<String>, Query, description = "From: a local date or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "Up to: a local date (included) or an RFC 3339 time"),
         ("disposition" = Option<String>, Query, description = "answered, consultation, complaint or invalid"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Calls, newest first", body = crate::api::Page<crate::domain::calls::CallView>),

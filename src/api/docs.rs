@@ -257,6 +257,55 @@ pub struct Recorded {
     status: String,
 }
 
+/// The paging of every list (`api::Params::paging`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Page number, from 1
+    #[param(nullable = false)]
+    page: Option<i64>,
+    /// Items per page, 1 to 200 (default 50)
+    #[param(nullable = false)]
+    per_page: Option<i64>,
+}
+
+/// The case-list filters, read by `api::complaints::read_filter` for the
+/// list and for the CSV export alike.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    /// received, assigned, in_progress, reported, closed, rejected or merged
+    #[param(nullable = false)]
+    status: Option<String>,
+    /// Responsible unit code (a unit officer always sees its own only)
+    #[param(nullable = false)]
+    unit: Option<String>,
+    /// Subject unit code
+    #[param(nullable = false)]
+    subject_unit: Option<String>,
+    /// Category code
+    #[param(nullable = false)]
+    category: Option<String>,
+    /// web, hotline, letter, visit, email or open311
+    #[param(nullable = false)]
+    channel: Option<String>,
+    /// Received from: a local date (2026-11-27) or an RFC 3339 time
+    #[param(nullable = false)]
+    from: Option<String>,
+    /// Received up to: a local date (included) or an RFC 3339 time
+    #[param(nullable = false)]
+    to: Option<String>,
+    /// Text in title, content or tracking number
+    #[param(nullable = false)]
+    q: Option<String>,
+    /// true: open cases past a deadline
+    #[param(nullable = false)]
+    overdue: Option<String>,
+    /// return_requested, needs_confirmation, delivery_failed or unsatisfied
+    #[param(nullable = false)]
+    flag: Option<String>,
+}
+
 // The error answers, each a problem+json body with one description per
 // status, so that an operation names the ones it can give in its
 // `responses(...)` instead of spelling each out again.

@@ -47,8 +47,7 @@ pub async fn run_sweep(actor: Actor, state: web::Data<AppState>) -> AppResult<Ht
         ("tracking_no" = Option<String>, Query, description = "Steps of one case"),
         ("from" = Option<String>, Query, description = "Fired from: a local date or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "Fired up to: a local date (included) or an RFC 3339 time"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Steps, newest first", body = crate::api::Page<crate::domain::escalation::EscalationView>),

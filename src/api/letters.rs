@@ -22,8 +22,7 @@ use crate::state::AppState;
         ("kind" = Option<String>, Query, description = "transfer, reminder, supervision or accountability"),
         ("unit" = Option<String>, Query, description = "Unit code"),
         ("tracking_no" = Option<String>, Query, description = "Letters of one case"),
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Letters, newest first (a unit: its own)", body = crate::api::Page<crate::domain::letters::LetterView>),

@@ -35,8 +35,7 @@ pub struct CategoryView {
     tag = "reference",
     summary = "Units (for the form)",
     params(
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Active units", body = crate::api::Page<crate::api::reference::UnitView>),
@@ -79,8 +78,7 @@ pub async fn list_units(
     tag = "reference",
     summary = "Categories (for the form)",
     params(
-        ("page" = Option<i64>, Query, description = "Page number, from 1"),
-        ("per_page" = Option<i64>, Query, description = "Items per page, 1 to 200 (default 50)"),
+        crate::api::docs::Paging,
     ),
     responses(
         (status = 200, description = "Active categories", body = crate::api::Page<crate::api::reference::CategoryView>),

@@ -103,16 +103,7 @@ pub async fn get_stats(
     tag = "reports",
     summary = "Export the case list as CSV (no identity)",
     params(
-        ("status" = Option<String>, Query, description = "received, assigned, in_progress, reported, closed, rejected or merged"),
-        ("unit" = Option<String>, Query, description = "Responsible unit code (a unit officer always sees its own only)"),
-        ("subject_unit" = Option<String>, Query, description = "Subject unit code"),
-        ("category" = Option<String>, Query, description = "Category code"),
-        ("channel" = Option<String>, Query, description = "web, hotline, letter, visit, email or open311"),
-        ("from" = Option<String>, Query, description = "Received from: a local date (2026-11-27) or an RFC 3339 time"),
-        ("to" = Option<String>, Query, description = "Received up to: a local date (included) or an RFC 3339 time"),
-        ("q" = Option<String>, Query, description = "Text in title, content or tracking number"),
-        ("overdue" = Option<String>, Query, description = "true: open cases past a deadline"),
-        ("flag" = Option<String>, Query, description = "return_requested, needs_confirmation, delivery_failed or unsatisfied"),
+        crate::api::docs::CaseFilter,
     ),
     responses(
         (status = 200, description = "CSV, UTF-8 with BOM", body = String, content_type = "text/csv"),
