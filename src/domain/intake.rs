@@ -83,7 +83,7 @@ pub const COMPLAINT_FIELDS: &[&str] = &[
     "anonymous",
     "complainant",
 ];
-const IDENTITY_FIELDS: &[&str] = &["name", "phone", "email", "id_number", "address"];
+pub const IDENTITY_FIELDS: &[&str] = &["name", "phone", "email", "id_number", "address"];
 
 /// Reads a complaint object, adding every problem to `r.errors`; the result
 /// is usable only when no error was added (it still carries the valid codes,

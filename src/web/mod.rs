@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::domain::idempotency::IdemRequest;
+use crate::domain::intake::{COMPLAINT_FIELDS, IDENTITY_FIELDS};
 use crate::domain::{intake, tracking, workflow};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -87,24 +88,25 @@ const COMPLAINT_INPUTS: &[(&str, &str, &str)] = &[
     ("address", "联系地址", "complainant.address"),
 ];
 
-const COMPLAINT_TEXT: &[&str] = &[
-    "title",
-    "content",
-    "category",
-    "subject_unit",
-    "subject_person",
-    "township",
-    "occurred_on",
-];
-const IDENTITY_TEXT: &[&str] = &["name", "phone", "email", "id_number", "address"];
+/// The complaint's own text inputs: the fields of the JSON body but the
+/// anonymous box and the complainant (whose inputs are `IDENTITY_FIELDS`).
+fn complaint_text() -> impl Iterator<Item = &'static str> {
+    COMPLAINT_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !matches!(*f, "anonymous" | "complainant"))
+}
 
 /// The values a form brings back, trimmed; unknown inputs are dropped.
-fn known(form: &HashMap<String, String>, names: &[&str]) -> HashMap<String, String> {
+fn known<'a>(
+    form: &HashMap<String, String>,
+    names: impl IntoIterator<Item = &'a str>,
+) -> HashMap<String, String> {
     names
-        .iter()
+        .into_iter()
         .filter_map(|n| {
-            form.get(*n)
-                .map(|v| ((*n).to_owned(), v.trim().to_owned()))
+            form.get(n)
+                .map(|v| (n.to_owned(), v.trim().to_owned()))
                 .filter(|(_, v)| !v.is_empty())
         })
         .collect()
@@ -120,13 +122,13 @@ fn is_checked(form: &HashMap<String, String>, name: &str) -> bool {
 /// says identity inputs are ignored then).
 pub fn complaint_json(form: &HashMap<String, String>) -> Value {
     let mut body = Map::new();
-    for (k, v) in known(form, COMPLAINT_TEXT) {
+    for (k, v) in known(form, complaint_text()) {
         body.insert(k, Value::String(v));
     }
     let anonymous = is_checked(form, "anonymous");
     body.insert("anonymous".into(), Value::Bool(anonymous));
     if !anonymous {
-        let identity: Map<String, Value> = known(form, IDENTITY_TEXT)
+        let identity: Map<String, Value> = known(form, IDENTITY_FIELDS.iter().copied())
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
@@ -468,8 +470,8 @@ pub async fn submit_form(state: web::Data<AppState>, form: Form) -> HttpResponse
 /// What the form shows again after a failed submission: everything typed,
 /// and the same token (a retry of the same complaint stays one complaint).
 fn kept_values(form: &HashMap<String, String>) -> HashMap<String, String> {
-    let mut values = known(form, COMPLAINT_TEXT);
-    values.extend(known(form, IDENTITY_TEXT));
+    let mut values = known(form, complaint_text());
+    values.extend(known(form, IDENTITY_FIELDS.iter().copied()));
     if is_checked(form, "anonymous") {
         values.insert("anonymous".into(), "true".into());
     }
@@ -694,7 +696,7 @@ pub async fn track_case(req: HttpRequest, state: web::Data<AppState>, form: Form
     let pair = match read_pair(&form) {
         Ok(p) => p,
         Err(errors) => {
-            let values = known(&form, &["tracking_no"]);
+            let values = known(&form, ["tracking_no"]);
             return track_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
@@ -734,7 +736,7 @@ pub async fn submit_feedback(
     let mut body = Map::new();
     body.insert("tracking_no".into(), json!(pair.tracking_no));
     body.insert("query_code".into(), json!(pair.query_code));
-    for (k, v) in known(&form, &["satisfaction", "comment"]) {
+    for (k, v) in known(&form, ["satisfaction", "comment"]) {
         body.insert(k, Value::String(v));
     }
     let body = Value::Object(body);
@@ -788,7 +790,7 @@ pub async fn submit_feedback(
                 ("comment", "意见或建议", "comment"),
             ];
             let errors = PageErrors::from_fields(&errors, inputs);
-            let values = known(&form, &["satisfaction", "comment"]);
+            let values = known(&form, ["satisfaction", "comment"]);
             match lookup(&req, &state, &pair).await {
                 Ok(view) => track_page(
                     StatusCode::UNPROCESSABLE_ENTITY,
