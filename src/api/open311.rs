@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::domain::open311::{self as o311, Doc, Open311Error};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// The response format of a path's extension.
@@ -79,12 +79,13 @@ async fn run<F>(state: &AppState, format: Format, f: F) -> Answer
 where
     F: FnOnce(&mut crate::db::DbConn) -> o311::Open311Result<Doc> + Send + 'static,
 {
-    let result = state
-        .db(move |c| Ok(f(c)))
-        .await
-        .map_err(Open311Error::from)
-        .and_then(|r| r);
-    match result {
+    answer(format, state.db(move |c| Ok(f(c))).await)
+}
+
+/// The answer to a database job: its document, or its error (the
+/// database's own included) in `format`.
+fn answer(format: Format, result: AppResult<o311::Open311Result<Doc>>) -> Answer {
+    match result.map_err(Open311Error::from).and_then(|r| r) {
         Ok(doc) => ok(format, &doc),
         Err(error) => Err(Failure { format, error }),
     }
@@ -161,13 +162,8 @@ pub async fn create_request(
     let st = state.clone();
     let result = state
         .db_write(move |c| Ok(o311::file_request(c, &st.intake, &sub, idem.as_ref(), now)))
-        .await
-        .map_err(Open311Error::from)
-        .and_then(|r| r);
-    match result {
-        Ok(doc) => ok(format, &doc),
-        Err(error) => Err(Failure { format, error }),
-    }
+        .await;
+    answer(format, result)
 }
 
 /// The query string as pairs, in the Open311 error shape when unreadable.
