@@ -310,15 +310,7 @@ async fn every_route_answers_every_role_as_the_policy_says() {
             if let Some(b) = &r.body {
                 req = req.json(b);
             }
-            let resp = req.send().await.unwrap();
-            let status = resp.status().as_u16();
-            let ct = resp
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let text = resp.text().await.unwrap();
+            let (status, ct, text) = read(req.send().await.unwrap()).await;
             cells += 1;
             let what = format!("{} {} as {caller}", r.method, r.template);
             if !matches(expect, status) {

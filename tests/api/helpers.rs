@@ -409,16 +409,23 @@ impl TestApp {
     }
 }
 
-/// Asserts a problem+json answer with `status`, returning its body.
-pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "status");
+/// An answer's status, content type (empty when none) and body text.
+pub async fn read(resp: reqwest::Response) -> (u16, String, String) {
+    let status = resp.status().as_u16();
     let ct = resp
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    (status, ct, resp.text().await.unwrap())
+}
+
+/// Asserts a problem+json answer with `status`, returning its body.
+pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
+    let (got, ct, text) = read(resp).await;
+    assert_eq!(got, status, "status");
     assert_eq!(ct, "application/problem+json", "content type");
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["status"], status);
     assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
     body

@@ -85,14 +85,7 @@ async fn send(
 
 /// A 4xx problem+json among `allowed`; returns the status.
 async fn problem_among(resp: reqwest::Response, allowed: &[u16], what: &str) -> u16 {
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = resp.text().await.unwrap();
+    let (status, ct, text) = read(resp).await;
     assert!(
         allowed.contains(&status),
         "{what}: {status} (wanted one of {allowed:?}) {}",

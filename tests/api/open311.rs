@@ -71,16 +71,6 @@ async fn post(app: &TestApp, ext: &str, form: &[(&'static str, String)]) -> reqw
 }
 
 /// Status, content type and body text.
-async fn read(resp: reqwest::Response) -> (u16, String, String) {
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, ct, resp.text().await.unwrap())
-}
-
 async fn get_json(app: &TestApp, path: &str) -> (u16, Value) {
     let (status, ct, body) = read(app.get(path, None).await).await;
     assert_eq!(ct, "application/json; charset=utf-8", "{path}: {body}");
