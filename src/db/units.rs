@@ -65,19 +65,22 @@ pub fn list(conn: &mut DbConn, offset: i64, limit: i64) -> QueryResult<(Vec<Unit
     Ok((items, total))
 }
 
+impl UnitFields {
+    /// Whether `u` is active and already holds these fields (parents apart).
+    pub fn held_by(&self, u: &Unit) -> bool {
+        u.active
+            && u.name == self.name
+            && u.kind == self.kind
+            && u.email == self.email
+            && u.leader_name == self.leader_name
+            && u.leader_title == self.leader_title
+    }
+}
+
 /// Inserts or updates by code; returns true when something changed.
 pub fn upsert(conn: &mut DbConn, f: &UnitFields, now: NaiveDateTime) -> QueryResult<bool> {
     match find(conn, &f.code)? {
-        Some(u)
-            if u.name == f.name
-                && u.kind == f.kind
-                && u.email == f.email
-                && u.leader_name == f.leader_name
-                && u.leader_title == f.leader_title
-                && u.active =>
-        {
-            Ok(false)
-        }
+        Some(u) if f.held_by(&u) => Ok(false),
         Some(u) => {
             diesel::update(units::table.find(u.id))
                 .set((

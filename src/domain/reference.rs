@@ -43,6 +43,20 @@ pub struct UnitEntry {
     pub leader_title: String,
 }
 
+impl UnitEntry {
+    /// What the database keeps of this entry, its parent apart.
+    pub fn fields(&self) -> UnitFields {
+        UnitFields {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            email: self.email.clone(),
+            leader_name: self.leader_name.clone(),
+            leader_title: self.leader_title.clone(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CategoriesFile {
@@ -324,15 +338,7 @@ pub fn store_units(
     let now = db::to_db(now);
     let mut changed = HashSet::new();
     for u in entries {
-        let fields = UnitFields {
-            code: u.code.clone(),
-            name: u.name.clone(),
-            kind: u.kind.clone(),
-            email: u.email.clone(),
-            leader_name: u.leader_name.clone(),
-            leader_title: u.leader_title.clone(),
-        };
-        if units::upsert(conn, &fields, now)? {
+        if units::upsert(conn, &u.fields(), now)? {
             changed.insert(&u.code);
         }
     }
@@ -380,12 +386,7 @@ pub fn import_units(
             match current.get(&u.code) {
                 None => report.added.push(u.code.clone()),
                 Some(c)
-                    if c.active
-                        && c.name == u.name
-                        && c.kind == u.kind
-                        && c.email == u.email
-                        && c.leader_name == u.leader_name
-                        && c.leader_title == u.leader_title
+                    if u.fields().held_by(c)
                         && c.parent_code.as_deref().unwrap_or("") == u.parent =>
                 {
                     report.unchanged += 1
