@@ -46,12 +46,7 @@ async fn a_complaint_call_files_a_hotline_complaint_received_when_the_call_start
     assert_eq!(received.timestamp_micros(), started.timestamp_micros());
 
     let sup = app.token_for(Role::Supervisor, None).await;
-    let case: Value = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let case: Value = app.case(&no, &sup).await;
     assert_eq!(case["channel"], "hotline");
     // The caller's number stands in for the complainant's.
     assert_eq!(case["complainant"]["phone"], "07975321234");

@@ -340,6 +340,15 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// The case view as `token` sees it.
+    pub async fn case(&self, tracking_no: &str, token: &str) -> Value {
+        self.get(&format!("/api/v1/complaints/{tracking_no}"), Some(token))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn track(&self, tracking_no: &str, code: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/track",

@@ -148,12 +148,7 @@ async fn a_letter_that_cannot_be_delivered_fails_and_flags_its_case() {
             .unwrap();
         if l["delivery"]["state"] == "failed" {
             assert_eq!(l["delivery"]["attempts"], 2);
-            let c: Value = app
-                .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-                .await
-                .json()
-                .await
-                .unwrap();
+            let c: Value = app.case(&no, &sup).await;
             assert_eq!(c["delivery_failed"], true);
             return;
         }

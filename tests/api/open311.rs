@@ -325,12 +325,7 @@ async fn a_post_files_a_complaint_that_the_citizen_can_track() {
     let sup = app
         .token_for(duban::auth::policy::Role::Supervisor, None)
         .await;
-    let case: Value = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let case: Value = app.case(no, &sup).await;
     assert_eq!(case["channel"], "open311", "{case}");
     assert_eq!(case["title"], "户籍窗口民警态度恶劣");
     assert_eq!(case["township"], "潋江镇", "address_string is the location");

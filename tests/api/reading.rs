@@ -22,12 +22,7 @@ async fn supervisors_see_identity_and_the_read_is_audited() {
         .unwrap()
         .to_owned();
     let sup = app.token_for(Role::Supervisor, None).await;
-    let case: Value = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let case: Value = app.case(&no, &sup).await;
     assert_eq!(case["complainant"]["name"], "王小明");
     assert_eq!(case["complainant"]["phone"], "13912345678");
     assert_eq!(case["complainant"]["id_number"], "11010519491231002X");
@@ -44,12 +39,7 @@ async fn supervisors_see_identity_and_the_read_is_audited() {
     assert_eq!(actions, vec!["received", "routing_held", "identity_viewed"]);
 
     let admin = app.token_for(Role::Admin, None).await;
-    let case: Value = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let case: Value = app.case(&no, &admin).await;
     assert_eq!(case["complainant"]["email"], "wxm@example.cn");
 }
 

@@ -421,12 +421,7 @@ async fn web_feedback_form_appears_only_for_closed_cases_and_is_stored() {
     done.assert_secure();
     assert!(done.html.contains("感谢您的评价"));
 
-    let case: Value = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let case: Value = app.case(&no, &sup).await;
     assert_eq!(case["satisfaction"], "basically_satisfied");
 
     let again = track_page(&app, &no, &code).await;

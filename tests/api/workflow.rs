@@ -50,14 +50,6 @@ async fn ok(app: &TestApp, no: &str, action: &str, body: Value, token: &str) -> 
     serde_json::from_str(&text).unwrap()
 }
 
-async fn case(app: &TestApp, no: &str, token: &str) -> Value {
-    app.get(&format!("/api/v1/complaints/{no}"), Some(token))
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 fn report() -> Value {
     json!({
         "findings": "经调查，反映的窗口民警服务态度生硬问题基本属实。",
@@ -84,7 +76,7 @@ async fn a_case_runs_from_intake_to_closure_and_the_citizen_rates_it() {
     let sup = app.token_for(Role::Supervisor, None).await;
     let gaj = app.token_for(Role::Unit, Some("GAJ")).await;
 
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["status"], "assigned");
     assert_eq!(c["responsible_unit"]["code"], "GAJ");
     assert_eq!(c["assignment"]["how"], "auto");
@@ -171,7 +163,7 @@ async fn a_case_runs_from_intake_to_closure_and_the_citizen_rates_it() {
     )
     .await;
 
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["satisfaction"], "satisfied");
     assert_eq!(
         c["reports"][0]["rectification_items"][0]["target"],
@@ -387,7 +379,7 @@ async fn a_return_keeps_the_clocks_until_approved_and_then_the_case_is_rerouted(
     let (no, _) = file(&app, &routed_body()).await;
     let sup = app.token_for(Role::Supervisor, None).await;
     let gaj = app.token_for(Role::Unit, Some("GAJ")).await;
-    let before = case(&app, &no, &sup).await;
+    let before = app.case(&no, &sup).await;
     let state = ok(
         &app,
         &no,
@@ -454,7 +446,7 @@ async fn a_return_keeps_the_clocks_until_approved_and_then_the_case_is_rerouted(
     .await;
     assert_eq!(state["status"], "assigned");
     assert_eq!(state["responsible_unit"], "JJDD");
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     let history = c["assignments"].as_array().unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(history[0]["end_reason"], "returned");
@@ -495,7 +487,7 @@ async fn an_approved_extension_moves_the_deadline_and_the_public_sees_it() {
         409,
     )
     .await;
-    let before = case(&app, &no, &sup).await;
+    let before = app.case(&no, &sup).await;
     let old_due: DateTime<Utc> = before["due_at"].as_str().unwrap().parse().unwrap();
     let state = ok(
         &app,
@@ -569,7 +561,7 @@ async fn an_extension_must_be_asked_for_before_the_deadline() {
         .unwrap();
     assert_eq!(overdue["total"], 1, "{overdue}");
     assert_eq!(
-        case(&app, &no, &sup).await["assignment"]["handling"]["overdue"],
+        app.case(&no, &sup).await["assignment"]["handling"]["overdue"],
         true
     );
 }
@@ -629,7 +621,7 @@ async fn a_redo_reopens_work_with_a_new_deadline_and_an_unsatisfied_citizen_gets
     .await;
     assert_eq!(state["status"], "in_progress");
     assert_eq!(state["responsible_unit"], "GAJ");
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["assignments"].as_array().unwrap().len(), 2);
     assert_eq!(c["assignment"]["how"], "reopen");
     assert_eq!(c["reports"][0]["review"], "redo");
@@ -678,7 +670,7 @@ async fn screening_rejects_invalid_complaints_and_merges_duplicates() {
     )
     .await;
     assert_eq!(state["status"], "rejected");
-    let c = case(&app, &first, &sup).await;
+    let c = app.case(&first, &sup).await;
     assert!(
         c["timeline"]
             .as_array()
@@ -718,13 +710,13 @@ async fn a_complaint_about_a_units_leader_never_goes_to_that_unit() {
     body["subject_unit"] = json!("RMYY");
     body["subject_person"] = json!(leader("RMYY"));
     let (no, _) = file(&app, &body).await;
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["responsible_unit"]["code"], "WJW");
     // The bureau chief, by title: the bureau has no parent, so the office takes it.
     let mut body = routed_body();
     body["subject_person"] = json!("公安局某副局长");
     let (no, _) = file(&app, &body).await;
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["responsible_unit"]["code"], "ZFB");
     // And a supervisor cannot send it to the bureau by hand.
     let p = assert_problem(
@@ -749,7 +741,7 @@ async fn a_case_naming_an_officer_of_the_subject_unit_waits_for_confirmation() {
     let mut body = routed_body();
     body["subject_person"] = json!("户籍窗口民警");
     let (no, _) = file(&app, &body).await;
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["status"], "received");
     assert_eq!(c["needs_confirmation"], true);
     let held: Value = app
@@ -784,14 +776,14 @@ async fn unmatched_complaints_wait_for_a_supervisor() {
     body.as_object_mut().unwrap().remove("subject_unit");
     let (no, _) = file(&app, &body).await;
     let sup = app.token_for(Role::Supervisor, None).await;
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     assert_eq!(c["status"], "received");
     assert!(c["assignment"].is_null());
     // Rules by category: illegal construction goes to natural resources.
     body["category"] = json!("illegal_construction");
     let (no, _) = file(&app, &body).await;
     assert_eq!(
-        case(&app, &no, &sup).await["responsible_unit"]["code"],
+        app.case(&no, &sup).await["responsible_unit"]["code"],
         "ZRZY"
     );
 }
@@ -808,7 +800,7 @@ async fn deadlines_follow_the_2026_spring_festival_and_national_day() {
     );
     let sup = app.token_for(Role::Supervisor, None).await;
     let (no, _) = file(&app, &routed_body()).await;
-    let c = case(&app, &no, &sup).await;
+    let c = app.case(&no, &sup).await;
     // Saturday 14 February is a working day; the holiday runs 15–23 February.
     assert_eq!(c["ack_due_at"], "2026-02-14T15:59:59Z");
     // 5 working days: 14, 24, 25, 26, 27 February.
