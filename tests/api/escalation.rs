@@ -447,10 +447,7 @@ fn count(app: &TestApp, sql: &str) -> i64 {
 #[tokio::test]
 async fn two_serve_processes_sweeping_one_database_fire_each_step_and_number_each_letter_once() {
     use diesel::RunQueryDsl;
-    let Some(admin_url) = postgres_admin_url() else {
-        require_or_skip(
-            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for two processes",
-        );
+    let Some(admin_url) = postgres_or_skip("for two processes") else {
         return;
     };
     const CASES: i64 = 8;

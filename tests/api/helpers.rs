@@ -80,6 +80,18 @@ pub fn postgres_admin_url() -> Option<String> {
         .filter(|u| u.starts_with("postgres"))
 }
 
+/// The PostgreSQL server for a PostgreSQL-only test, or `None` after the
+/// test is reported skipped (a failure under `DUBAN_REQUIRE_ALL=1`).
+pub fn postgres_or_skip(purpose: &str) -> Option<String> {
+    let url = postgres_admin_url();
+    if url.is_none() {
+        require_or_skip(&format!(
+            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) {purpose}"
+        ));
+    }
+    url
+}
+
 /// A database of the test's own.
 pub enum TestDb {
     Sqlite { path: PathBuf },

@@ -309,10 +309,7 @@ async fn a_unit_reads_only_its_own_letters() {
 
 #[tokio::test]
 async fn two_instances_on_one_database_send_each_letter_once() {
-    let Some(admin_url) = postgres_admin_url() else {
-        require_or_skip(
-            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for two instances",
-        );
+    let Some(admin_url) = postgres_or_skip("for two instances") else {
         return;
     };
     let smtp = MailServer::start();

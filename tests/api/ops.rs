@@ -103,10 +103,7 @@ pub fn set_database_reachable(admin_url: &str, name: &str, reachable: bool) {
 
 #[tokio::test]
 async fn a_database_that_goes_away_gives_503_and_service_resumes() {
-    let Some(admin_url) = postgres_admin_url() else {
-        require_or_skip(
-            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for the outage test",
-        );
+    let Some(admin_url) = postgres_or_skip("for the outage test") else {
         return;
     };
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
@@ -156,10 +153,7 @@ async fn a_database_that_goes_away_gives_503_and_service_resumes() {
 
 #[tokio::test]
 async fn instances_starting_together_migrate_once() {
-    let Some(admin_url) = postgres_admin_url() else {
-        require_or_skip(
-            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for concurrent migrations",
-        );
+    let Some(admin_url) = postgres_or_skip("for concurrent migrations") else {
         return;
     };
     let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));

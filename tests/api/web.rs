@@ -475,10 +475,7 @@ async fn web_pages_log_no_identity_text_or_query_code() {
 
 #[tokio::test]
 async fn web_form_keeps_the_input_when_the_database_is_down() {
-    let Some(admin_url) = postgres_admin_url() else {
-        require_or_skip(
-            "PostgreSQL (DUBAN_TEST_POSTGRES_URL or TEST_DATABASE_URL) for the outage test",
-        );
+    let Some(admin_url) = postgres_or_skip("for the outage test") else {
         return;
     };
     let db = std::sync::Arc::new(TestDb::create_postgres(&admin_url));
