@@ -43,7 +43,7 @@ pub async fn list_accountability(
         query.into_inner(),
         &["unit", "status", "year", "tracking_no"],
     );
-    let (page, per_page) = p.paging(50);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
     let year = p
         .text("year", 4)
         .map(|_| p.int("year", 0, 2000, 2100) as i32);

@@ -81,7 +81,7 @@ pub async fn list_calls(
         query.into_inner(),
         &["from", "to", "disposition", "operator_id"],
     );
-    let (page, per_page) = p.paging(50);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
     let operator = p.int("operator_id", 0, 1, i64::MAX);
     let filter = CallFilter {
         from: p.instant("from", tz, false),

@@ -66,7 +66,7 @@ pub fn read_filter(
             "flag",
         ],
     );
-    let (page, per_page) = p.paging(50);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
     let filter = ComplaintFilter {
         status: p.choice("status", status::ALL),
         unit: p.text("unit", 16),

@@ -257,7 +257,7 @@ pub struct Recorded {
     status: String,
 }
 
-/// The paging of every list (`api::Params::paging`).
+/// The paging of the lists (`api::Params::paging` with `DEFAULT_PER_PAGE`).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
@@ -265,6 +265,18 @@ pub struct Paging {
     #[param(nullable = false)]
     page: Option<i64>,
     /// Items per page, 1 to 200 (default 50)
+    #[param(nullable = false)]
+    per_page: Option<i64>,
+}
+
+/// The paging of the reference lists, which give every item by default.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferencePaging {
+    /// Page number, from 1
+    #[param(nullable = false)]
+    page: Option<i64>,
+    /// Items per page, 1 to 200 (default 200)
     #[param(nullable = false)]
     per_page: Option<i64>,
 }

@@ -65,7 +65,7 @@ pub async fn list_escalations(
         query.into_inner(),
         &["level", "unit", "tracking_no", "from", "to"],
     );
-    let (page, per_page) = p.paging(50);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
     let level = p
         .choice("level", &LEVELS)
         .and_then(|l| LEVELS.iter().position(|x| *x == l))

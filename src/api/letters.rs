@@ -36,7 +36,7 @@ pub async fn list_letters(
     query: web::Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     let mut p = Params::new(query.into_inner(), &["kind", "unit", "tracking_no"]);
-    let (page, per_page) = p.paging(50);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
     let kind = p.choice("kind", KINDS);
     let unit = p.text("unit", 16);
     let tracking_no = p.text("tracking_no", 40);

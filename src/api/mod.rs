@@ -172,6 +172,8 @@ pub struct Page<T: Serialize> {
 }
 
 pub const MAX_PER_PAGE: i64 = 200;
+/// Items per page when a list is not told (the reference lists give all).
+pub const DEFAULT_PER_PAGE: i64 = 50;
 
 /// Query parameters read like a body: every bad one named at once.
 pub struct Params {

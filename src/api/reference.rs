@@ -35,7 +35,7 @@ pub struct CategoryView {
     tag = "reference",
     summary = "Units (for the form)",
     params(
-        crate::api::docs::Paging,
+        crate::api::docs::ReferencePaging,
     ),
     responses(
         (status = 200, description = "Active units", body = crate::api::Page<crate::api::reference::UnitView>),
@@ -78,7 +78,7 @@ pub async fn list_units(
     tag = "reference",
     summary = "Categories (for the form)",
     params(
-        crate::api::docs::Paging,
+        crate::api::docs::ReferencePaging,
     ),
     responses(
         (status = 200, description = "Active categories", body = crate::api::Page<crate::api::reference::CategoryView>),
