@@ -329,7 +329,7 @@ fn main() -> anyhow::Result<()> {
         settings.database.url = url;
     }
     settings.database.pool_size = args.clients;
-    duban::telemetry::init(settings.env); // same log filter (DUBAN_LOG) as the server
+    duban::telemetry::init(settings.env, "info,actix_server=warn"); // the server's filter (DUBAN_LOG)
     let (jwt, pii) = Secrets::generate();
     let secrets = Secrets::from_parts(&jwt, &pii)?;
     let pool = prepare_database(&settings, Duration::from_secs(30))?;

@@ -56,6 +56,7 @@ pub struct Settings {
     pub escalation: EscalationSettings,
     pub ranking: RankingSettings,
     pub open311: OpenSettings,
+    pub workflow: WorkflowSettings,
     /// Folder of the data files (units, categories, calendars); not a file key.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -180,6 +181,25 @@ pub struct EscalationSettings {
     pub defence_workdays: u32,
     /// Working days an acknowledge reminder gives the unit to sign.
     pub reminder_respond_workdays: u32,
+}
+
+/// Rules of the case workflow that letters state to the units.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// Until when a unit may ask to return a case as not its own (退回).
+    pub return_window: ReturnWindow,
+}
+
+/// The return window: the transfer letter states it, and a return asked
+/// for after it is refused.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnWindow {
+    /// Within the sign-for period, until `ack_due_at` (12345 practice).
+    Acknowledge,
+    /// Until the handling deadline.
+    Handling,
 }
 
 /// The year-end ranking (红黑榜).

@@ -59,6 +59,10 @@ enum Command {
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create an account; prints a generated password unless one is piped in.
+    ///
+    /// A password has at least 12 characters (any characters; a passphrase of
+    /// several words is easiest to type and hardest to guess). The generated
+    /// one has 20.
     Add {
         #[arg(long)]
         username: String,
@@ -68,16 +72,22 @@ enum UserCommand {
         /// The unit code, for role unit.
         #[arg(long)]
         unit: Option<String>,
-        /// Read the password from standard input.
+        /// Read the password from standard input (at least 12 characters).
         #[arg(long)]
         password_stdin: bool,
     },
 }
 
+/// The service's log filter unless `DUBAN_LOG` says otherwise.
+const DEFAULT_LOG: &str = "info,actix_server=warn";
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::load()?;
-    duban::telemetry::init(settings.env);
+    // The service logs its work; a command that prints its result says only
+    // what went wrong (DUBAN_LOG still chooses).
+    let quiet = !matches!(cli.command, None | Some(Command::Serve { .. }));
+    duban::telemetry::init(settings.env, if quiet { "warn" } else { DEFAULT_LOG });
     match cli.command.unwrap_or(Command::Serve { bind: None }) {
         Command::Serve { bind } => {
             if let Some(bind) = bind {

@@ -77,6 +77,7 @@ pub fn build_state(
 ) -> anyhow::Result<AppState> {
     let calendar = Arc::new(Calendar::load_dir(&settings.config_dir.join("calendar"))?);
     tracing::info!(years = ?calendar.years(), "working-day calendar loaded");
+    crate::telemetry::report_calendar(&calendar, settings.time_zone(), chrono::Utc::now());
     let routing = Rules::load(&settings.config_dir, settings.routing.leader_titles.clone())?;
     {
         // A rule naming a unit that does not exist never routes anything.
@@ -114,6 +115,7 @@ pub fn build_state(
             calendar: calendar.clone(),
             routing: Arc::new(routing),
             letters: Arc::new(letters),
+            return_window: settings.workflow.return_window,
         },
         tracking: Limits {
             window: chrono::Duration::seconds(settings.tracking.window_seconds),

@@ -57,6 +57,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What a read needs to show dates and lateness: zone, calendar, time.
+    pub fn reading(&self, now: DateTime<Utc>) -> crate::domain::cases::Reading<'_> {
+        crate::domain::cases::Reading {
+            tz: self.intake.tz,
+            calendar: &self.calendar,
+            now,
+        }
+    }
+
     /// Runs a short write job whose answer the caller waits for, such as
     /// filing a complaint, through the group-commit writer (one commit for
     /// all the filings waiting at that moment). The job's own `write_tx`

@@ -18,11 +18,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::AppEnv;
 
-/// Installs the global subscriber. `DUBAN_LOG` (or `RUST_LOG`) filters.
-pub fn init(env: AppEnv) {
+/// Installs the global subscriber. `DUBAN_LOG` (or `RUST_LOG`) filters,
+/// else `default_filter`.
+pub fn init(env: AppEnv, default_filter: &str) {
     let filter = EnvFilter::try_from_env("DUBAN_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = if env == AppEnv::Production {
         builder
@@ -108,4 +109,30 @@ pub async fn observe(
     metrics::histogram!(REQUEST_DURATION, "route" => labels[0].1.clone(), "method" => labels[1].1.clone())
         .record(elapsed.as_secs_f64());
     Ok(res)
+}
+
+/// The calendar years that matter now — this one and the next, which
+/// deadlines near the year's end reach into — that have no calendar file.
+/// Sets `duban_calendar_provisional{year}` (1: provisional, 0: official) and
+/// warns once per call for each provisional year; readiness reports the same.
+pub fn report_calendar(
+    calendar: &crate::domain::calendar::Calendar,
+    tz: chrono_tz::Tz,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<i32> {
+    use chrono::Datelike;
+    let year = now.with_timezone(&tz).year();
+    let provisional = calendar.provisional_among([year, year + 1]);
+    for y in [year, year + 1] {
+        let flag = if provisional.contains(&y) { 1.0 } else { 0.0 };
+        metrics::gauge!("duban_calendar_provisional", "year" => y.to_string()).set(flag);
+    }
+    for y in &provisional {
+        tracing::warn!(
+            year = y,
+            "no config/calendar file for this year: deadlines in it are provisional \
+             (statutory holidays only) until the State Council's notice is added"
+        );
+    }
+    provisional
 }

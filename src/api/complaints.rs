@@ -105,10 +105,11 @@ pub async fn list_complaints(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
-    let (filter, page, per_page) =
-        read_filter(query.into_inner(), state.intake.tz, state.clock.now())?;
+    let now = state.clock.now();
+    let (filter, page, per_page) = read_filter(query.into_inner(), state.intake.tz, now)?;
+    let st = state.clone();
     let (items, total) = state
-        .db(move |c| cases::list(c, &actor, filter, page, per_page))
+        .db(move |c| cases::list(c, &actor, filter, page, per_page, &st.reading(now)))
         .await?;
     Ok(HttpResponse::Ok().json(Page {
         items,
@@ -142,7 +143,7 @@ pub async fn get_complaint(
     let now = state.clock.now();
     let st = state.clone();
     let view = state
-        .db(move |c| cases::get(c, &st.intake.keys, &actor, &tracking_no, now))
+        .db(move |c| cases::get(c, &st.intake.keys, &actor, &tracking_no, &st.reading(now)))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -208,7 +208,9 @@ pub struct OpenAccountability {
     tracking_no: Option<String>,
     /// A situation code of the catalogue.
     situation: Option<String>,
-    /// 0 to 100, at most two decimals.
+    /// A provisional deduction, as the change to the score: -100 to 0, at
+    /// most two decimals (-1 deducts one point).
+    #[schema(minimum = -100, maximum = 0)]
     provisional_points: Option<f64>,
 }
 
@@ -224,9 +226,17 @@ pub struct AccountabilityDecision {
     /// `organizational` or `economic_penalty`.
     decision: String,
     situation: Option<String>,
-    /// Default: the situation's points; 0 or absent when dismissed.
+    /// The deduction, as the change to the score: -100 to 0, at most two
+    /// decimals (-2 deducts two points). Default: the situation's; 0 or
+    /// absent when dismissed.
+    #[schema(minimum = -100, maximum = 0)]
     points: Option<f64>,
+    /// Required with `defence_waived`.
     note: Option<String>,
+    /// The unit waived its defence (recorded): lets the decision come before
+    /// the defence period ends. Otherwise a decision before `defence_due_at`
+    /// needs the unit's defence on file.
+    defence_waived: Option<bool>,
 }
 
 #[derive(ToSchema)]
@@ -248,13 +258,6 @@ pub struct UpdateUser {
     password: Option<String>,
     role: Option<String>,
     unit: Option<String>,
-}
-
-/// A status answer.
-#[derive(ToSchema)]
-pub struct Recorded {
-    #[schema(example = "recorded")]
-    status: String,
 }
 
 /// The paging of the lists (`api::Params::paging` with `DEFAULT_PER_PAGE`).
@@ -310,10 +313,13 @@ pub struct CaseFilter {
     /// Text in title, content or tracking number
     #[param(nullable = false)]
     q: Option<String>,
-    /// true: open cases past a deadline
+    /// true: open cases past a deadline (each item then says by how many
+    /// days and how far up the ladder it is, in `overdue`)
     #[param(nullable = false)]
     overdue: Option<String>,
-    /// return_requested, needs_confirmation, delivery_failed or unsatisfied
+    /// Cases waiting for the office: return_requested, needs_confirmation,
+    /// delivery_failed, unsatisfied, extension_requested (a pending extension
+    /// request) or report_awaiting_review (status reported)
     #[param(nullable = false)]
     flag: Option<String>,
 }
@@ -477,11 +483,15 @@ pub struct CatalogueView {
         crate::api::workflow::reopen_complaint,
         crate::api::letters::list_letters,
         crate::api::letters::get_letter,
+        crate::api::notices::list_notices,
+        crate::api::notices::get_notice,
+        crate::api::notices::read_notice,
         crate::api::track::track_complaint,
         crate::api::track::submit_feedback,
         crate::api::calls::log_call,
         crate::api::calls::list_calls,
         crate::api::audit::verify_audit,
+        crate::api::audit::search_events,
         crate::api::escalations::run_sweep,
         crate::api::escalations::list_escalations,
         crate::api::accountability::list_accountability,
@@ -503,14 +513,14 @@ pub struct CatalogueView {
         (name = "public", description = "Citizens: tracking and feedback"),
         (name = "complaints", description = "Filing and reading cases"),
         (name = "workflow", description = "The case lifecycle: supervisors and units"),
-        (name = "letters", description = "Numbered letters and their delivery"),
+        (name = "letters", description = "Numbered letters and their delivery; notices to units"),
         (name = "calls", description = "Hotline calls"),
         (name = "escalations", description = "The escalation ladder"),
         (name = "accountability", description = "Accountability cases and scores"),
         (name = "reports", description = "Ranking, statistics and export"),
         (name = "reference", description = "Units and categories"),
         (name = "auth", description = "Access tokens"),
-        (name = "audit", description = "The audit chain"),
+        (name = "audit", description = "The audit trail: verification and search"),
         (name = "users", description = "Accounts"),
     )
 )]

@@ -10,6 +10,7 @@ pub mod complaints;
 pub mod docs;
 pub mod escalations;
 pub mod letters;
+pub mod notices;
 pub mod open311;
 pub mod ops;
 pub mod reference;
@@ -101,11 +102,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/letters", web::get().to(letters::list_letters))
             .route("/letters/{id}", web::get().to(letters::get_letter))
+            .route("/notices", web::get().to(notices::list_notices))
+            .route("/notices/{id}", web::get().to(notices::get_notice))
+            .route("/notices/{id}/read", web::post().to(notices::read_notice))
             .route("/track/feedback", web::post().to(track::submit_feedback))
             .route("/calls", web::post().to(calls::log_call))
             .route("/calls", web::get().to(calls::list_calls))
             .route("/track", web::post().to(track::track_complaint))
             .route("/audit/verify", web::get().to(audit::verify_audit))
+            .route("/audit/events", web::get().to(audit::search_events))
             .route("/escalations/run", web::post().to(escalations::run_sweep))
             .route("/escalations", web::get().to(escalations::list_escalations))
             .route(

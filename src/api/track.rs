@@ -64,7 +64,7 @@ pub async fn track_complaint(
     summary = "Rate the result of a closed case",
     request_body = crate::api::docs::FeedbackRequest,
     responses(
-        (status = 201, description = "Recorded", body = crate::api::docs::Recorded),
+        (status = 201, description = "Recorded, with what happens next", body = crate::domain::workflow::FeedbackReceipt),
         BadBody, NotFound, Conflict, TooManyAttempts, Unavailable,
     ),
 )]
@@ -89,7 +89,7 @@ pub async fn submit_feedback(
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
-    state
+    let receipt = state
         .db(move |c| {
             let case = tracking::verify_pair(
                 c,
@@ -103,5 +103,5 @@ pub async fn submit_feedback(
             crate::domain::workflow::public_feedback(c, &case, &body, now)
         })
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({"status": "recorded"})))
+    Ok(HttpResponse::Created().json(receipt))
 }

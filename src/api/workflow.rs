@@ -129,8 +129,8 @@ pub async fn return_complaint(
     no: No,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    act(state, move |c, _, now| {
-        workflow::request_return(c, &actor, &no, &body, now)
+    act(state, move |c, env, now| {
+        workflow::request_return(c, env, &actor, &no, &body, now)
     })
     .await
 }

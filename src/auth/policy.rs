@@ -72,6 +72,10 @@ pub enum Action {
     ReadRanking,
     /// Read the statistics and export the case list.
     ReadStats,
+    /// See which account did what in the audit trail, and search it.
+    ReadAuditActors,
+    /// Read the notices sent to units (a unit: its own).
+    ReadNotices,
 }
 
 /// The permission table (DESIGN §8, §9).
@@ -95,6 +99,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReadAccountability => matches!(role, Supervisor | Auditor | Unit),
         ReadRanking => true,
         ReadStats => matches!(role, Supervisor | Auditor),
+        ReadAuditActors => matches!(role, Auditor | Admin),
+        ReadNotices => matches!(role, Unit | Supervisor | Auditor | Admin),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct AccountabilityCase {
     pub decision_note: Option<String>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
+    pub defence_waived_by: Option<i64>,
+    pub defence_waived_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -125,6 +127,14 @@ pub fn decide(conn: &mut DbConn, id: i64, d: &Decision<'_>) -> QueryResult<()> {
             acc::decided_by.eq(d.by),
             acc::decided_at.eq(d.at),
         ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records that the unit waived its defence (the supervisor states it).
+pub fn waive_defence(conn: &mut DbConn, id: i64, by: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(acc::table.find(id))
+        .set((acc::defence_waived_by.eq(by), acc::defence_waived_at.eq(at)))
         .execute(conn)
         .map(|_| ())
 }

@@ -25,6 +25,11 @@ pub struct Assignment {
     pub return_reason: Option<String>,
     pub ended_at: Option<NaiveDateTime>,
     pub end_reason: Option<String>,
+    /// Until when the unit may ask to return the case (what its transfer
+    /// letter states); `None` on rows from before the return window was kept.
+    pub return_due_at: Option<NaiveDateTime>,
+    /// The deadlines were counted over a provisional calendar year.
+    pub calendar_provisional: bool,
 }
 
 #[derive(Insertable)]
@@ -41,6 +46,8 @@ pub struct NewAssignment<'a> {
     pub ack_due_at: NaiveDateTime,
     pub due_at: NaiveDateTime,
     pub acknowledged_at: Option<NaiveDateTime>,
+    pub return_due_at: Option<NaiveDateTime>,
+    pub calendar_provisional: bool,
 }
 
 pub fn insert(conn: &mut DbConn, a: &NewAssignment<'_>) -> QueryResult<Assignment> {

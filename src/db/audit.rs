@@ -22,6 +22,8 @@ pub struct AuditEvent {
     pub created_at: NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+    /// What the responsible unit reads of this event; `None`: not shown to it.
+    pub unit_note: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -38,6 +40,7 @@ pub struct NewAuditEvent<'a> {
     pub created_at: NaiveDateTime,
     pub prev_hash: &'a str,
     pub hash: &'a str,
+    pub unit_note: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, e: &NewAuditEvent<'_>) -> QueryResult<()> {
@@ -53,6 +56,57 @@ pub fn for_complaint(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Vec<Au
         .order(audit_events::seq.asc())
         .select(AuditEvent::as_select())
         .load(conn)
+}
+
+/// What auditors search the trail by.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub actor_id: Option<i64>,
+    pub action: Option<String>,
+    pub complaint_id: Option<i64>,
+    pub chain: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+fn filtered<'a>(f: &'a EventFilter) -> audit_events::BoxedQuery<'a, super::MultiBackend> {
+    let mut q = audit_events::table.into_boxed();
+    if let Some(a) = f.actor_id {
+        q = q.filter(audit_events::actor_id.eq(a));
+    }
+    if let Some(a) = &f.action {
+        q = q.filter(audit_events::action.eq(a));
+    }
+    if let Some(c) = f.complaint_id {
+        q = q.filter(audit_events::complaint_id.eq(c));
+    }
+    if let Some(c) = &f.chain {
+        q = q.filter(audit_events::chain.eq(c));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(audit_events::created_at.ge(t));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(audit_events::created_at.lt(t));
+    }
+    q
+}
+
+/// Events matching `f`, newest first, with the total.
+pub fn search(
+    conn: &mut DbConn,
+    f: &EventFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditEvent>, i64)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let items = filtered(f)
+        .order(audit_events::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)?;
+    Ok((items, total))
 }
 
 /// A page of all events in chain order, for verification; `after` is the

@@ -37,6 +37,10 @@ pub struct Complaint {
     pub screen_reason: Option<String>,
     pub satisfaction: Option<String>,
     pub needs_confirmation: bool,
+    /// The current deadlines were counted over a provisional calendar year.
+    pub calendar_provisional: bool,
+    /// An extension request waits for the office.
+    pub extension_requested: bool,
 }
 
 #[derive(Insertable)]
@@ -113,12 +117,18 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Complaint>> {
         .load(conn)
 }
 
+/// A tracking number as people type it — any case, spaces around — in the
+/// stored form. Every look-up by tracking number goes through this.
+pub fn normalise_tracking_no(tracking_no: &str) -> String {
+    tracking_no.trim().to_ascii_uppercase()
+}
+
 pub fn by_tracking_no(conn: &mut DbConn, tracking_no: &str) -> QueryResult<Option<Complaint>> {
     if !storable(tracking_no) {
         return Ok(None);
     }
     complaints::table
-        .filter(complaints::tracking_no.eq(tracking_no))
+        .filter(complaints::tracking_no.eq(normalise_tracking_no(tracking_no)))
         .select(Complaint::as_select())
         .first(conn)
         .optional()
@@ -154,7 +164,40 @@ pub const FLAGS: &[&str] = &[
     "needs_confirmation",
     "delivery_failed",
     "unsatisfied",
+    "extension_requested",
+    "report_awaiting_review",
 ];
+
+/// Flags an open case whose letter could not be delivered (a closed,
+/// rejected or merged case asks nothing more of the office).
+pub fn flag_delivery_failed(conn: &mut DbConn, id: i64, open: &[&str]) -> QueryResult<()> {
+    diesel::update(
+        complaints::table
+            .find(id)
+            .filter(complaints::status.eq_any(open)),
+    )
+    .set(complaints::delivery_failed.eq(true))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Clears every flag that asks the office to act when the case is no longer
+/// in one of `open` (rejected, merged or closed cases ask nothing more).
+pub fn clear_flags_unless_open(conn: &mut DbConn, id: i64, open: &[&str]) -> QueryResult<()> {
+    diesel::update(
+        complaints::table
+            .find(id)
+            .filter(complaints::status.ne_all(open)),
+    )
+    .set((
+        complaints::needs_confirmation.eq(false),
+        complaints::return_requested.eq(false),
+        complaints::extension_requested.eq(false),
+        complaints::delivery_failed.eq(false),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
 
 fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::MultiBackend> {
     let mut q = complaints::table.into_boxed();
@@ -192,6 +235,8 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
         Some("return_requested") => q = q.filter(complaints::return_requested.eq(true)),
         Some("needs_confirmation") => q = q.filter(complaints::needs_confirmation.eq(true)),
         Some("delivery_failed") => q = q.filter(complaints::delivery_failed.eq(true)),
+        Some("extension_requested") => q = q.filter(complaints::extension_requested.eq(true)),
+        Some("report_awaiting_review") => q = q.filter(complaints::status.eq("reported")),
         Some("unsatisfied") => {
             q = q
                 .filter(complaints::status.eq("closed"))

@@ -93,19 +93,12 @@ pub fn set_letter(conn: &mut DbConn, id: i64, letter_id: i64) -> QueryResult<()>
         .map(|_| ())
 }
 
-/// The steps already fired for these cases: (case, clock, deadline, level).
-pub fn fired(
-    conn: &mut DbConn,
-    complaint_ids: &[i64],
-) -> QueryResult<Vec<(i64, String, NaiveDateTime, i32)>> {
+/// The steps already fired for these cases, oldest first.
+pub fn of_cases(conn: &mut DbConn, complaint_ids: &[i64]) -> QueryResult<Vec<Escalation>> {
     escalations::table
         .filter(escalations::complaint_id.eq_any(complaint_ids))
-        .select((
-            escalations::complaint_id,
-            escalations::clock,
-            escalations::deadline_at,
-            escalations::level,
-        ))
+        .order(escalations::id.asc())
+        .select(Escalation::as_select())
         .load(conn)
 }
 

@@ -69,6 +69,14 @@ pub fn insert_many(conn: &mut DbConn, list: &[NewLetter<'_>]) -> QueryResult<Vec
     }
 }
 
+/// The numbers of some letters, by id.
+pub fn numbers(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    letters::table
+        .filter(letters::id.eq_any(ids))
+        .select((letters::id, letters::number))
+        .load(conn)
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Letter>> {
     letters::table
         .find(id)
@@ -148,6 +156,7 @@ pub struct NewOutbox<'a> {
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub notice_id: Option<i64>,
 }
 
 pub fn enqueue(conn: &mut DbConn, row: &NewOutbox<'_>) -> QueryResult<()> {

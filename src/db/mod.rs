@@ -520,5 +520,6 @@ pub mod accountability;
 pub mod assignments;
 pub mod escalations;
 pub mod letters;
+pub mod notices;
 pub mod reports;
 pub mod workflow;

@@ -54,7 +54,13 @@ impl Tally {
                 "COALESCE(decision, '')",
                 "decided_at",
             ),
-            Tally::FeedbackBySatisfaction => ("feedback", "satisfaction", "created_at"),
+            // Each case once, by its latest rating.
+            Tally::FeedbackBySatisfaction => (
+                "(SELECT * FROM feedback f WHERE f.id = \
+                  (SELECT MAX(l.id) FROM feedback l WHERE l.complaint_id = f.complaint_id)) latest",
+                "satisfaction",
+                "created_at",
+            ),
             Tally::CallsByDisposition => ("calls", "disposition", "started_at"),
             Tally::ClosuresByUnit => (
                 "assignments",
@@ -187,14 +193,18 @@ pub fn redo(
         .load(conn)
 }
 
+// Each case counts once, with its latest rating (callbacks are history: a
+// second one does not erase the first, but only the latest counts).
 const SATISFACTION: &str = "SELECT c.responsible_unit_code AS unit_code, \
      SUM(CASE WHEN f.satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS part, \
      COUNT(*) AS total \
      FROM feedback f JOIN complaints c ON c.id = f.complaint_id \
      WHERE f.created_at >= $1 AND f.created_at < $2 AND c.responsible_unit_code IS NOT NULL \
+       AND f.id = (SELECT MAX(l.id) FROM feedback l WHERE l.complaint_id = f.complaint_id) \
      GROUP BY c.responsible_unit_code";
 
-/// Satisfied or basically satisfied answers, of all answers, per unit.
+/// Satisfied or basically satisfied cases, of all rated cases, per unit:
+/// each case by its latest rating.
 pub fn satisfaction(
     conn: &mut DbConn,
     from: NaiveDateTime,

@@ -77,6 +77,8 @@ diesel::table! {
         satisfaction -> Nullable<Text>,
         needs_confirmation -> Bool,
         next_escalation_at -> Nullable<Timestamp>,
+        calendar_provisional -> Bool,
+        extension_requested -> Bool,
     }
 }
 
@@ -121,6 +123,7 @@ diesel::table! {
         created_at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        unit_note -> Nullable<Text>,
     }
 }
 
@@ -168,6 +171,8 @@ diesel::table! {
         return_reason -> Nullable<Text>,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        return_due_at -> Nullable<Timestamp>,
+        calendar_provisional -> Bool,
     }
 }
 
@@ -266,6 +271,22 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        notice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> BigInt,
+        unit_code -> Text,
+        complaint_id -> Nullable<BigInt>,
+        kind -> Text,
+        subject -> Text,
+        body -> Text,
+        message_id -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+        read_by -> Nullable<BigInt>,
     }
 }
 
@@ -320,6 +341,8 @@ diesel::table! {
         decision_note -> Nullable<Text>,
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
+        defence_waived_by -> Nullable<BigInt>,
+        defence_waived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -364,4 +387,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     escalations,
     accountability_cases,
     score_events,
+    notices,
 );

@@ -49,6 +49,22 @@ pub fn by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User
         .optional()
 }
 
+/// Roles of some accounts, by id.
+pub fn roles(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::role))
+        .load(conn)
+}
+
+/// Usernames of some accounts, by id (for the audit trail's readers).
+pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load(conn)
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
     users::table
         .find(id)

@@ -91,6 +91,26 @@ pub fn extensions(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Vec<Exten
         .load(conn)
 }
 
+/// Pending extension requests of a case lapse when its assignment ends
+/// (re-routed or returned): the unit that asked no longer holds the case.
+pub fn lapse_pending_extensions(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        extension_requests::table
+            .filter(extension_requests::complaint_id.eq(complaint_id))
+            .filter(extension_requests::status.eq("pending")),
+    )
+    .set((
+        extension_requests::status.eq("lapsed"),
+        extension_requests::decided_at.eq(at),
+    ))
+    .execute(conn)
+    .map(|_| ())
+}
+
 pub fn decide_extension(
     conn: &mut DbConn,
     id: i64,

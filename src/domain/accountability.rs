@@ -3,7 +3,11 @@
 //! supervisor's decision, and the append-only score events they book.
 //!
 //! Points are kept in hundredths (`centipoints`) so sums are exact; the API
-//! speaks points with up to two decimals.
+//! speaks points with up to two decimals. One sign convention everywhere in
+//! the API: a number of `points` is a change to the unit's score, so a
+//! deduction is negative (`-2` deducts two points), in requests and answers
+//! alike. Only the configuration files (`provisional_points`, a situation's
+//! `points`) give deductions as plain amounts.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +15,7 @@ use std::path::Path;
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
@@ -22,10 +26,11 @@ use crate::db::accountability::{
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::units::Unit;
 use crate::db::{self, DbConn};
-use crate::domain::audit::{self, AuditActor};
+use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::fields::Reader;
 use crate::domain::intake::IntakeEnv;
-use crate::domain::letters::{self, LetterRequest};
+use crate::domain::labels;
+use crate::domain::letters::{self, NoticeKind};
 use crate::error::{AppError, AppResult};
 
 /// The decisions a supervisor may take.
@@ -96,9 +101,10 @@ pub struct Situation {
     pub aspect: String,
     pub aspect_name: String,
     pub name: String,
-    /// Default points, in hundredths.
+    /// Default deduction, in hundredths (positive).
     #[serde(skip)]
     pub centipoints: i32,
+    /// The default change to the score: negative, a deduction.
     pub points: f64,
     /// The suggested decision.
     pub decision: String,
@@ -165,7 +171,7 @@ impl Catalogue {
                 aspect_name: (*aspect_name).to_owned(),
                 name: s.name.clone(),
                 centipoints: centi,
-                points: points(i64::from(centi)),
+                points: points(-i64::from(centi)),
                 decision: s.decision.clone(),
             });
         }
@@ -184,21 +190,22 @@ impl Catalogue {
 pub struct EscalationOpening<'a> {
     pub complaint: &'a Complaint,
     pub unit: &'a Unit,
-    pub office: Option<&'a Unit>,
     pub escalation_id: i64,
     pub situation: &'a Situation,
     pub provisional_centipoints: i32,
     pub defence_workdays: u32,
     /// The handling deadline that was missed.
     pub due_at: DateTime<Utc>,
-    pub category_name: Option<String>,
+    /// The steps taken on the case before, as its letters state them.
+    pub history: &'a str,
 }
 
 fn local_year(env: &IntakeEnv, t: DateTime<Utc>) -> i32 {
     t.with_timezone(&env.tz).year()
 }
 
-fn chain(id: i64) -> String {
+/// The audit chain of an accountability case.
+pub fn chain(id: i64) -> String {
     format!("accountability:{id}")
 }
 
@@ -207,7 +214,7 @@ fn record(
     case: &AccountabilityCase,
     actor: &AuditActor,
     action: &str,
-    summary: &str,
+    words: &Words,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     audit::append(
@@ -217,26 +224,34 @@ fn record(
             complaint_id: case.complaint_id,
             actor,
             action,
-            summary,
+            summary: &words.staff,
             public_note: None,
+            unit_note: words.unit.as_deref(),
         },
         now,
     )?;
     Ok(())
 }
 
-/// Opens the case the top of the ladder calls for: a provisional deduction
-/// and a numbered accountability notice to the unit, copied to the office.
-/// Runs in the sweep's transaction; returns the case and its letter's id.
+/// Opens the case the top of the ladder calls for, with its provisional
+/// deduction. Runs in the sweep's transaction; the sweep issues the numbered
+/// accountability notice with the batch's other letters (so that it can
+/// cite them) and records the opening once it has its number. Returns the
+/// case and its defence deadline.
 pub fn open_for_escalation(
     conn: &mut DbConn,
     env: &IntakeEnv,
     o: EscalationOpening<'_>,
     now: DateTime<Utc>,
-) -> AppResult<(AccountabilityCase, i64)> {
+) -> AppResult<(AccountabilityCase, DateTime<Utc>)> {
     let now_db = db::to_db(now);
     let defence_due = env.calendar.deadline(now, o.defence_workdays, env.tz);
     let year = local_year(env, now);
+    let history = if o.history.is_empty() {
+        String::new()
+    } else {
+        format!("，{}", o.history)
+    };
     let case = rows::insert(
         conn,
         &NewAccountabilityCase {
@@ -247,9 +262,10 @@ pub fn open_for_escalation(
             escalation_id: Some(o.escalation_id),
             situation_code: Some(&o.situation.code),
             reason: &format!(
-                "受理编号{}超过办理期限{}，经预警、催办、督办仍未办结",
+                "受理编号{}办理期限于{}届满{history}，截至{}仍未办结",
                 o.complaint.tracking_no,
-                env.letters.local_date(o.due_at)
+                env.letters.local_date(o.due_at),
+                env.letters.local_date(now),
             ),
             status: "open",
             year,
@@ -275,39 +291,45 @@ pub fn open_for_escalation(
             },
         )?;
     }
-    let letter_id = letters::issue(
-        conn,
-        &env.letters,
-        LetterRequest {
-            kind: "accountability",
-            complaint: o.complaint,
-            unit: o.unit,
-            category_name: o.category_name,
-            cc: o.office.map(|u| u.email.clone()),
-            extra: json!({
-                "clock_name": "办理",
-                "overdue_since_local": env.letters.local_date(o.due_at),
-                "respond_by_local": env.letters.local_date(defence_due),
-                "points": points(i64::from(o.provisional_centipoints)),
-                "situation_name": o.situation.name,
-                "action_needed": "提交书面申辩材料",
-            }),
-        },
-        now,
-    )?;
+    Ok((case, defence_due))
+}
+
+/// The words of an escalated case's opening, once its notice has a number.
+pub fn escalation_opened_words(
+    case: &AccountabilityCase,
+    unit: &Unit,
+    number: &str,
+    defence_due: &str,
+) -> Words {
+    let points = labels::points_text(i64::from(case.provisional_centipoints));
+    Words::new(format!(
+        "逾期未办结，对{}启动效能问责（问责编号{}，情形{}），预扣{points}分，问责通知{number}，申辩期限{defence_due}",
+        unit.name,
+        case.id,
+        case.situation_code.as_deref().unwrap_or("-"),
+    ))
+    .to_unit(format!(
+        "对你单位启动效能问责程序（问责通知{number}），预扣{points}分，请于{defence_due}前提交申辩材料"
+    ))
+}
+
+/// Records the opening of an escalated case on its own chain.
+pub fn record_escalation_opening(
+    conn: &mut DbConn,
+    case: &AccountabilityCase,
+    words: &Words,
+    letter_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     rows::set_letter(conn, case.id, letter_id)?;
     record(
         conn,
-        &case,
+        case,
         &AuditActor::system(),
         "accountability_opened",
-        &format!(
-            "opened by escalation {} against {}; situation {}; provisional {} centipoints; letter {}",
-            o.escalation_id, o.unit.code, o.situation.code, o.provisional_centipoints, letter_id
-        ),
+        words,
         now,
-    )?;
-    Ok((case, letter_id))
+    )
 }
 
 fn office(conn: &mut DbConn, env: &IntakeEnv) -> AppResult<Option<Unit>> {
@@ -346,7 +368,7 @@ pub fn open_manual(
             no = r.text("tracking_no", false, 1, 40, false);
             situation = r.text("situation", false, 1, 16, false);
             reason = r.text("reason", true, 1, 2000, true);
-            provisional = r.points("provisional_points", false);
+            provisional = r.deduction("provisional_points", false);
             if let Some(code) = &situation
                 && catalogue.find(code).is_none()
             {
@@ -430,20 +452,27 @@ pub fn open_manual(
             complaint.as_ref(),
             &target,
             office.as_ref().map(|o| o.email.as_str()),
-            "启动效能问责程序",
+            NoticeKind::AccountabilityOpened,
             &text,
             now,
         )?;
+        let defence_local = env.letters.local_date(defence_due);
+        let pts = labels::points_text(i64::from(provisional));
         record(
             conn,
             &case,
             &by,
             "accountability_opened",
-            &format!(
-                "opened by hand against {}; situation {}; provisional {provisional} centipoints",
-                target.code,
-                situation.as_deref().unwrap_or("-")
-            ),
+            &Words::new(format!(
+                "督办员对{}启动效能问责（问责编号{}，情形{}），预扣{pts}分，申辩期限{defence_local}",
+                target.name,
+                case.id,
+                situation.as_deref().unwrap_or("未定"),
+            ))
+            .to_unit(format!(
+                "对你单位启动效能问责程序（问责编号{}），请于{defence_local}前提交申辩材料",
+                case.id
+            )),
             now,
         )?;
         view_one(conn, catalogue, case)
@@ -478,6 +507,11 @@ pub fn file_defence(
                 case.status
             )));
         }
+        if case.defence_waived_at.is_some() {
+            return Err(AppError::Conflict(
+                "the office recorded that the unit waived its defence".into(),
+            ));
+        }
         let now_db = db::to_db(now);
         if now_db > case.defence_due_at {
             return Err(AppError::Conflict(format!(
@@ -491,7 +525,8 @@ pub fn file_defence(
             &case,
             &AuditActor::from(actor),
             "defence_filed",
-            &format!("defence filed by {}", case.unit_code),
+            &Words::new(format!("承办单位提交申辩材料（问责编号{}）", case.id))
+                .to_unit(format!("你单位提交申辩材料（问责编号{}）", case.id)),
             now,
         )?;
         let case = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
@@ -513,11 +548,14 @@ pub fn decide(
 ) -> AppResult<AccountabilityView> {
     policy::require(actor, Action::Supervise)?;
     let (mut decision, mut situation, mut pts, mut note) = (None, None, None, None);
-    Reader::body(body, &["decision", "situation", "points", "note"], |r| {
+    let mut waived = false;
+    let allowed = ["decision", "situation", "points", "note", "defence_waived"];
+    Reader::body(body, &allowed, |r| {
         decision = r.choice("decision", true, DECISIONS);
         situation = r.text("situation", false, 1, 16, false);
-        pts = r.points("points", false);
+        pts = r.deduction("points", false);
         note = r.text("note", false, 1, 2000, true);
+        waived = r.boolean("defence_waived", false);
         if situation
             .as_deref()
             .is_some_and(|c| catalogue.find(c).is_none())
@@ -526,6 +564,12 @@ pub fn decide(
         }
         if decision.as_deref() == Some("dismissed") && pts.is_some_and(|p| p != 0) {
             r.invalid("points", "must be 0 or absent when the case is dismissed");
+        }
+        if waived && !r.present("note") {
+            r.invalid(
+                "note",
+                "is required with defence_waived: say how the unit waived its defence",
+            );
         }
     })
     .finish()?;
@@ -539,6 +583,40 @@ pub fn decide(
             return Err(AppError::Conflict(
                 "not possible while the accountability case is decided".into(),
             ));
+        }
+        let now_db = db::to_db(now);
+        // Due process: no decision before the defence period ends unless the
+        // unit has defended itself or the office records that it waived.
+        if waived && case.defence.is_some() {
+            return Err(AppError::field(
+                "defence_waived",
+                "the unit has filed its defence: it cannot have waived it",
+            ));
+        }
+        let heard = case.defence.is_some() || case.defence_waived_at.is_some() || waived;
+        if !heard && now_db <= case.defence_due_at {
+            let due = db::from_db(case.defence_due_at);
+            return Err(AppError::Conflict(format!(
+                "the unit's defence period runs until {} ({}): decide after it, once the unit has \
+                 filed its defence, or record that it waived its defence (defence_waived: true, with a note)",
+                due.to_rfc3339(),
+                labels::local_minute(due, env.tz),
+            )));
+        }
+        if waived && case.defence_waived_at.is_none() {
+            rows::waive_defence(conn, case.id, actor.user_id, now_db)?;
+            record(
+                conn,
+                &case,
+                &by,
+                "defence_waived",
+                &Words::new(format!(
+                    "督办员记录：承办单位放弃申辩（问责编号{}）",
+                    case.id
+                ))
+                .to_unit(format!("作风办记录你单位放弃申辩（问责编号{}）", case.id)),
+                now,
+            )?;
         }
         // Without a situation in the body the case keeps the one it was
         // opened under; a deduction needs one (its default points).
@@ -558,7 +636,6 @@ pub fn decide(
         } else {
             pts.or(situation.map(|s| s.centipoints)).unwrap_or(0)
         };
-        let now_db = db::to_db(now);
         rows::decide(
             conn,
             case.id,
@@ -628,19 +705,26 @@ pub fn decide(
             complaint.as_ref(),
             &unit,
             None,
-            "效能问责决定",
+            NoticeKind::AccountabilityDecided,
             &text,
             now,
         )?;
+        let title = decision_title(&decision);
+        let pts = labels::points_text(i64::from(centi));
         record(
             conn,
             &case,
             &by,
             "accountability_decided",
-            &format!(
-                "decided {decision}; situation {}; {centi} centipoints",
+            &Words::new(format!(
+                "效能问责决定（问责编号{}）：{title}，情形{}，扣{pts}分",
+                case.id,
                 situation.map_or("-", |s| s.code.as_str())
-            ),
+            ))
+            .to_unit(format!(
+                "效能问责决定（问责编号{}）：{title}，扣{pts}分",
+                case.id
+            )),
             now,
         )?;
         let case = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
@@ -671,6 +755,7 @@ pub struct DefenceView {
 pub struct DecisionView {
     pub decision: String,
     pub decision_title: &'static str,
+    /// The change to the unit's score: negative, a deduction.
     pub points: f64,
     pub note: Option<String>,
     pub decided_at: DateTime<Utc>,
@@ -679,6 +764,7 @@ pub struct DecisionView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScoreEventView {
     pub kind: String,
+    /// The change to the unit's score (negative: a deduction).
     pub points: f64,
     pub year: i32,
     pub note: String,
@@ -699,11 +785,14 @@ pub struct AccountabilityView {
     /// `open`, `defended` or `decided`.
     pub status: String,
     pub year: i32,
+    /// The provisional change to the score booked at opening (negative).
     pub provisional_points: f64,
     pub opened_at: DateTime<Utc>,
     pub defence_due_at: DateTime<Utc>,
     pub letter_id: Option<i64>,
     pub defence: Option<DefenceView>,
+    /// When the office recorded that the unit waived its defence.
+    pub defence_waived_at: Option<DateTime<Utc>>,
     pub decision: Option<DecisionView>,
     pub score_events: Vec<ScoreEventView>,
 }
@@ -752,7 +841,8 @@ fn views(
             reason: c.reason,
             status: c.status,
             year: c.year,
-            provisional_points: points(i64::from(c.provisional_centipoints)),
+            provisional_points: points(-i64::from(c.provisional_centipoints)),
+            defence_waived_at: c.defence_waived_at.map(db::from_db),
             opened_at: db::from_db(c.opened_at),
             defence_due_at: db::from_db(c.defence_due_at),
             letter_id: c.letter_id,
@@ -767,7 +857,7 @@ fn views(
                 (Some(d), Some(at)) => Some(DecisionView {
                     decision_title: decision_title(&d),
                     decision: d,
-                    points: points(i64::from(c.decision_centipoints.unwrap_or(0))),
+                    points: points(-i64::from(c.decision_centipoints.unwrap_or(0))),
                     note: c.decision_note,
                     decided_at: db::from_db(at),
                 }),

@@ -61,6 +61,67 @@ pub struct Entry<'a> {
     pub summary: &'a str,
     /// Shown on the citizen's public timeline when set.
     pub public_note: Option<&'a str>,
+    /// What the responsible unit reads of this event, written for it; `None`
+    /// keeps the event off the unit's timeline (docs/architecture.md, "The
+    /// unit's view").
+    pub unit_note: Option<&'a str>,
+}
+
+/// What an event says to each of its readers: the office always; the
+/// responsible unit only what was done to the case and when, written for it
+/// (never intake details, anonymity, routing reasons, merges or identity
+/// reads); the citizen on the public timeline.
+#[derive(Clone, Debug, Default)]
+pub struct Words {
+    pub staff: String,
+    pub unit: Option<String>,
+    pub public: Option<String>,
+}
+
+impl Words {
+    pub fn new(staff: impl Into<String>) -> Self {
+        Self {
+            staff: staff.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The line on the unit's timeline.
+    pub fn to_unit(mut self, text: impl Into<String>) -> Self {
+        self.unit = Some(text.into());
+        self
+    }
+
+    /// The line on the citizen's public timeline.
+    pub fn to_public(mut self, text: impl Into<String>) -> Self {
+        self.public = Some(text.into());
+        self
+    }
+}
+
+/// Appends an event to a case's chain with its words for each reader.
+pub fn record_case(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    tracking_no: &str,
+    actor: &AuditActor,
+    action: &str,
+    words: &Words,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    append(
+        conn,
+        &Entry {
+            chain: &case_chain(tracking_no),
+            complaint_id: Some(complaint_id),
+            actor,
+            action,
+            summary: &words.staff,
+            public_note: words.public.as_deref(),
+            unit_note: words.unit.as_deref(),
+        },
+        now,
+    )
 }
 
 fn event_hash(prev: &str, chain: &str, seq: i64, e: &Entry<'_>, at: &str) -> String {
@@ -79,10 +140,15 @@ fn event_hash(prev: &str, chain: &str, seq: i64, e: &Entry<'_>, at: &str) -> Str
         e.public_note.unwrap_or("\u{0}"),
         at,
     ];
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(20);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(24);
     for f in &fields {
         parts.push(f.as_bytes());
         parts.push(b"\x1f");
+    }
+    // Appended only when present, so events written before units had notes
+    // keep their hashes.
+    if let Some(note) = e.unit_note {
+        parts.extend_from_slice(&[b"unit".as_slice(), b"\x1f", note.as_bytes(), b"\x1f"]);
     }
     sha256_hex(&parts)
 }
@@ -149,6 +215,7 @@ pub fn append_many(
             created_at: at,
             prev_hash: prev,
             hash,
+            unit_note: e.unit_note,
         })
         .collect();
     rows::insert_many(conn, &rows_to_insert)
@@ -243,6 +310,7 @@ fn check_event(ev: &AuditEvent, expected_seq: i64, prev_hash: &str) -> Option<St
         action: &ev.action,
         summary: &ev.summary,
         public_note: ev.public_note.as_deref(),
+        unit_note: ev.unit_note.as_deref(),
     };
     let recomputed = event_hash(
         &ev.prev_hash,
@@ -252,4 +320,67 @@ fn check_event(ev: &AuditEvent, expected_seq: i64, prev_hash: &str) -> Option<St
         &timestamp_text(ev.created_at),
     );
     (recomputed != ev.hash).then(|| "content does not match its hash: the event was altered".into())
+}
+
+/// One event of the audit trail as auditors search it: who (by account)
+/// did what, when, to which record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    pub chain: String,
+    pub seq: i64,
+    pub tracking_no: Option<String>,
+    pub at: DateTime<Utc>,
+    pub at_local: String,
+    pub action: String,
+    pub actor_role: String,
+    pub actor_id: Option<i64>,
+    pub actor_username: Option<String>,
+    pub summary: String,
+}
+
+/// `GET /audit/events` (auditor, admin): the trail searched by actor,
+/// action, case and date, newest first.
+pub fn search(
+    conn: &mut DbConn,
+    actor: &Actor,
+    filter: &rows::EventFilter,
+    page: i64,
+    per_page: i64,
+    tz: chrono_tz::Tz,
+) -> crate::error::AppResult<(Vec<EventView>, i64)> {
+    use crate::auth::policy::{self, Action};
+    policy::require(actor, Action::ReadAuditActors)?;
+    let (offset, limit) = db::page_window(page, per_page);
+    let (events, total) = rows::search(conn, filter, offset, limit)?;
+    let actors: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+    let names: std::collections::HashMap<i64, String> =
+        db::users::usernames(conn, &actors)?.into_iter().collect();
+    let cases: Vec<i64> = events.iter().filter_map(|e| e.complaint_id).collect();
+    let numbers: std::collections::HashMap<i64, String> =
+        db::complaints::tracking_numbers(conn, &cases)?
+            .into_iter()
+            .collect();
+    Ok((
+        events
+            .into_iter()
+            .map(|e| {
+                let at = db::from_db(e.created_at);
+                EventView {
+                    id: e.id,
+                    tracking_no: e.complaint_id.and_then(|c| numbers.get(&c).cloned()),
+                    at_local: crate::domain::labels::local_minute(at, tz),
+                    at,
+                    actor_username: e.actor_id.and_then(|a| names.get(&a).cloned()),
+                    chain: e.chain,
+                    seq: e.seq,
+                    action: e.action,
+                    actor_role: e.actor_role,
+                    actor_id: e.actor_id,
+                    summary: e.summary,
+                }
+            })
+            .collect(),
+        total,
+    ))
 }

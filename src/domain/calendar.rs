@@ -1,6 +1,12 @@
 //! The Chinese working-day calendar: Monday–Friday, minus public holidays,
 //! plus adjusted working days (调休上班), from `config/calendar/<year>.toml`.
-//! Years without a file fall back to Monday–Friday with one warning each.
+//!
+//! A year without a file is *provisional*: Monday–Friday minus the statutory
+//! holidays of 《全国年节及纪念日放假办法》 (2024 revision), with the lunar
+//! dates computed, and no adjusted working days (those only the State
+//! Council's notice can give). Every deadline counted over such a year says
+//! so ([`Due::provisional`]), and readiness and a metric name the year until
+//! its notice is added (docs/architecture.md, "Deadlines").
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -41,7 +47,56 @@ pub struct Calendar {
     holidays: BTreeMap<NaiveDate, String>,
     adjusted_workdays: BTreeSet<NaiveDate>,
     years: BTreeSet<i32>,
-    warned: Mutex<BTreeSet<i32>>,
+    /// Statutory holidays of years without a file, worked out when first
+    /// needed.
+    provisional: Mutex<BTreeMap<i32, BTreeMap<NaiveDate, &'static str>>>,
+}
+
+/// A deadline, and whether it was counted over a provisional year.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Due {
+    pub at: DateTime<Utc>,
+    pub provisional: bool,
+}
+
+/// The statutory public holidays of `year` under 《全国年节及纪念日放假办法》
+/// as revised in 2024: New Year's Day (1 day), the Spring Festival (New
+/// Year's Eve to the third day, 4 days), Qingming (1), Labour Day (1–2 May),
+/// the Dragon Boat Festival (1), Mid-Autumn (1) and National Day (1–3 Oct).
+/// Lunar dates come from `chinese-lunisolar-calendar` (1901–2100); Qingming,
+/// a solar term, from the standard day formula valid for 2001–2099. Outside
+/// those ranges only the fixed-date holidays are known.
+pub fn statutory_holidays(year: i32) -> BTreeMap<NaiveDate, &'static str> {
+    let mut out = BTreeMap::new();
+    let mut add = |d: Option<NaiveDate>, days: u64, name: &'static str| {
+        if let Some(d) = d {
+            for i in 0..days {
+                out.insert(d + Days::new(i), name);
+            }
+        }
+    };
+    let ymd = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d);
+    add(ymd(1, 1), 1, "元旦");
+    add(ymd(5, 1), 2, "劳动节");
+    add(ymd(10, 1), 3, "国庆节");
+    let lunar = |m: u8, d: u8| -> Option<NaiveDate> {
+        let y = u16::try_from(year).ok()?;
+        chinese_lunisolar_calendar::LunisolarDate::from_ymd(y, m, false, d)
+            .ok()
+            .map(|l| l.to_naive_date())
+    };
+    // New Year's Eve is the day before the first day of the first month
+    // (the 29th or 30th of the twelfth).
+    add(lunar(1, 1).map(|d| d - Days::new(1)), 4, "春节");
+    add(lunar(5, 5), 1, "端午节");
+    add(lunar(8, 15), 1, "中秋节");
+    if (2001..=2099).contains(&year) {
+        // 清明 = floor(Y × 0.2422 + 4.81) − floor(Y / 4), Y = year mod 100.
+        let y = f64::from(year % 100);
+        let day = (y * 0.2422 + 4.81).floor() as u32 - (year % 100) as u32 / 4;
+        add(ymd(4, day), 1, "清明节");
+    }
+    out
 }
 
 fn toml_date(v: &toml::value::Datetime, what: &str) -> anyhow::Result<NaiveDate> {
@@ -120,19 +175,42 @@ impl Calendar {
         self.years.iter().copied().collect()
     }
 
-    pub fn holiday(&self, date: NaiveDate) -> Option<&str> {
-        self.holidays.get(&date).map(String::as_str)
+    /// Whether `year` has no calendar file and is counted provisionally.
+    pub fn is_provisional(&self, year: i32) -> bool {
+        !self.years.contains(&year)
+    }
+
+    /// The years among `years` that are provisional (for readiness, the
+    /// metric and the start-up log).
+    pub fn provisional_among(&self, years: impl IntoIterator<Item = i32>) -> Vec<i32> {
+        years
+            .into_iter()
+            .filter(|y| self.is_provisional(*y))
+            .collect()
+    }
+
+    /// The holiday's name, from the year's file or, in a provisional year,
+    /// from the statutory list.
+    pub fn holiday(&self, date: NaiveDate) -> Option<String> {
+        if self.is_provisional(date.year()) {
+            return self.provisional_holiday(date).map(str::to_owned);
+        }
+        self.holidays.get(&date).cloned()
+    }
+
+    fn provisional_holiday(&self, date: NaiveDate) -> Option<&'static str> {
+        let mut cache = self.provisional.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(date.year())
+            .or_insert_with(|| statutory_holidays(date.year()))
+            .get(&date)
+            .copied()
     }
 
     pub fn is_workday(&self, date: NaiveDate) -> bool {
-        if !self.years.contains(&date.year()) {
-            let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-            if warned.insert(date.year()) {
-                tracing::warn!(
-                    year = date.year(),
-                    "no calendar file for this year: counting Monday to Friday as working days"
-                );
-            }
+        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        if self.is_provisional(date.year()) {
+            return !weekend && self.provisional_holiday(date).is_none();
         }
         if self.holidays.contains_key(&date) {
             return false;
@@ -140,19 +218,27 @@ impl Calendar {
         if self.adjusted_workdays.contains(&date) {
             return true;
         }
-        !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+        !weekend
     }
 
     /// The N-th working day strictly after `date` (N ≥ 1).
     pub fn nth_workday_after(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        self.nth_after_checked(date, n).0
+    }
+
+    /// The N-th working day after `date`, and whether any day counted lies
+    /// in a provisional year.
+    fn nth_after_checked(&self, date: NaiveDate, n: u32) -> (NaiveDate, bool) {
         let mut d = date;
         let mut left = n.max(1);
+        let mut provisional = false;
         loop {
             d = d + Days::new(1);
+            provisional |= self.is_provisional(d.year());
             if self.is_workday(d) {
                 left -= 1;
                 if left == 0 {
-                    return d;
+                    return (d, provisional);
                 }
             }
         }
@@ -176,8 +262,18 @@ impl Calendar {
     /// The deadline "N working days after instant T": the end (23:59:59 local
     /// time) of the N-th working day strictly after T's local date, in UTC.
     pub fn deadline(&self, t: DateTime<Utc>, n: u32, tz: Tz) -> DateTime<Utc> {
+        self.due(t, n, tz).at
+    }
+
+    /// [`deadline`](Self::deadline), saying whether it was counted over a
+    /// provisional year.
+    pub fn due(&self, t: DateTime<Utc>, n: u32, tz: Tz) -> Due {
         let local_date = t.with_timezone(&tz).date_naive();
-        end_of_day(self.nth_workday_after(local_date, n), tz)
+        let (day, provisional) = self.nth_after_checked(local_date, n);
+        Due {
+            at: end_of_day(day, tz),
+            provisional,
+        }
     }
 
     /// "N working days before instant T": the end of the N-th working day
@@ -251,7 +347,7 @@ mod tests {
         assert!(c.is_workday(d(2026, 10, 10)));
         assert!(c.is_workday(d(2026, 1, 4)));
         assert!(!c.is_workday(d(2026, 1, 2)));
-        assert_eq!(c.holiday(d(2026, 2, 17)), Some("春节"));
+        assert_eq!(c.holiday(d(2026, 2, 17)).as_deref(), Some("春节"));
     }
 
     #[test]
@@ -278,11 +374,66 @@ mod tests {
     }
 
     #[test]
-    fn years_without_a_file_count_monday_to_friday() {
+    fn years_without_a_file_keep_the_statutory_holidays() {
         let c = shipped();
-        assert!(c.is_workday(d(2030, 1, 1))); // a Tuesday, no file for 2030
-        assert!(!c.is_workday(d(2030, 1, 5)));
-        assert_eq!(c.nth_workday_after(d(2026, 12, 31), 1), d(2027, 1, 1));
+        assert!(c.is_provisional(2027) && !c.is_provisional(2026));
+        // 1 January 2027 (a Friday) is New Year's Day even without a notice.
+        assert!(!c.is_workday(d(2027, 1, 1)));
+        assert_eq!(c.nth_workday_after(d(2026, 12, 31), 1), d(2027, 1, 4));
+        // Spring Festival 2027: New Year's Eve is Friday 5 February.
+        for day in 5..=8 {
+            assert!(!c.is_workday(d(2027, 2, day)), "{day} February 2027");
+        }
+        assert!(c.is_workday(d(2027, 2, 9)));
+        assert!(!c.is_workday(d(2030, 1, 5))); // a Saturday
+        assert_eq!(c.holiday(d(2027, 2, 6)).as_deref(), Some("春节"));
+    }
+
+    #[test]
+    fn ten_working_days_from_23_december_2026_skip_new_years_day() {
+        let c = shipped();
+        let tz = chrono_tz::Asia::Shanghai;
+        let t = tz
+            .with_ymd_and_hms(2026, 12, 23, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let due = c.due(t, 10, tz);
+        assert_eq!(due.at.with_timezone(&tz).date_naive(), d(2027, 1, 7));
+        assert!(
+            due.provisional,
+            "counted over 2027, which has no notice yet"
+        );
+        assert!(!c.due(t, 3, tz).provisional, "stays in 2026");
+    }
+
+    #[test]
+    fn the_provisional_holidays_of_2025_and_2026_are_official_ones() {
+        // The statutory list must fall inside the State Council's notices
+        // for the years we have them: a check of the lunar arithmetic.
+        let c = shipped();
+        for year in [2025, 2026] {
+            let list = statutory_holidays(year);
+            assert_eq!(list.len(), 13, "{year}: 13 statutory days");
+            for (day, name) in list {
+                assert!(
+                    c.holidays.contains_key(&day),
+                    "{day} ({name}) is not a holiday in config/calendar/{year}.toml"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn qingming_and_the_lunar_festivals_of_some_years() {
+        let has = |y: i32, m: u32, day: u32, name: &str| {
+            statutory_holidays(y).get(&d(y, m, day)) == Some(&name)
+        };
+        assert!(has(2024, 4, 4, "清明节"));
+        assert!(has(2027, 4, 5, "清明节"));
+        assert!(has(2028, 4, 4, "清明节"));
+        assert!(has(2027, 6, 9, "端午节"));
+        assert!(has(2027, 9, 15, "中秋节"));
+        assert!(has(2028, 1, 25, "春节")); // New Year's Eve of 2028
     }
 
     #[test]

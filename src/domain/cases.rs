@@ -1,19 +1,24 @@
 //! The staff read side of complaints: filtered lists and the case view.
 //! Identity is opened only for roles the policy allows, and each such read is
-//! itself an audit event, written before the identity is returned.
+//! itself an audit event, written before the identity is returned. A unit
+//! reads the case as written for it (docs/architecture.md, "The unit's
+//! view"): its own part of the case, a timeline worded for it, nothing of
+//! intake, anonymity, routing, merges or who complained.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::complaints::{self as rows, Complaint, ComplaintFilter};
 use crate::db::{self, DbConn};
-use crate::domain::audit::{self, AuditActor};
-use crate::domain::intake;
+use crate::domain::audit::{self, AuditActor, Words};
+use crate::domain::calendar::Calendar;
 use crate::domain::privacy::PiiKeys;
+use crate::domain::{escalation, intake, labels};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -26,24 +31,63 @@ pub struct CodeName {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintSummary {
     pub tracking_no: String,
-    pub channel: String,
+    /// How the complaint came in; not shown to units (an intake detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     pub status: String,
+    /// The status in words.
+    pub status_label: &'static str,
     pub title: String,
     pub category: Option<CodeName>,
     pub subject_unit: Option<CodeName>,
     pub responsible_unit: Option<CodeName>,
+    /// When the case was received; a unit sees the local day's start (the
+    /// date, not the minute).
     pub received_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ack_due_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
+    /// The deadlines were counted over a year without its State Council
+    /// holiday notice (statutory holidays only).
+    pub deadlines_provisional: bool,
+    /// Set when a deadline of the open case has passed: by how much, and how
+    /// far up the escalation ladder the case has climbed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<OverdueView>,
+}
+
+/// How late an open case is.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OverdueView {
+    /// The clock that ran out: `acknowledge` (not signed for) or `handling`.
+    pub clock: &'static str,
+    pub deadline_at: DateTime<Utc>,
+    /// Calendar days since the deadline (started days count).
+    pub days: i64,
+    /// Working days since the deadline's day.
+    pub workdays: u32,
+    /// The highest rung fired for the current deadlines (0 warning, 1
+    /// reminder, 2 supervision, 3 accountability), if any.
+    pub ladder_level: Option<i32>,
+    pub ladder_level_name: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
+    /// Position in this reader's timeline (a unit's is numbered by itself).
     pub seq: i64,
     pub at: DateTime<Utc>,
+    /// `at` in local time, as people read it.
+    pub at_local: String,
     pub action: String,
+    /// Who acted: the role for the office; `office` or `unit` for a unit.
     pub actor_role: String,
+    /// The account that acted: auditors and administrators only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_username: Option<String>,
+    /// What was done, in Chinese, written for this reader.
     pub summary: String,
 }
 
@@ -57,7 +101,8 @@ pub struct IdentityView {
 }
 
 /// One case as staff see it. `anonymous` and `complainant` are present only
-/// for roles allowed to know about the complainant.
+/// for roles allowed to know about the complainant; a unit reads the case as
+/// written for it (docs/architecture.md, "The unit's view").
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintView {
     #[serde(flatten)]
@@ -75,18 +120,65 @@ pub struct ComplaintView {
     pub return_requested: bool,
     pub delivery_failed: bool,
     pub needs_confirmation: bool,
+    pub extension_requested: bool,
+    /// The case this one was merged into (not shown to units).
     pub duplicate_of: Option<String>,
+    /// Why it was rejected (not shown to units).
     pub screen_reason: Option<String>,
+    /// The latest rating: what counts for the statistics.
     pub satisfaction: Option<String>,
     /// The open assignment with both clocks.
     pub assignment: Option<AssignmentView>,
+    /// Assignments of the case; a unit sees its own.
     pub assignments: Vec<AssignmentView>,
     pub letters: Vec<crate::domain::letters::LetterView>,
     pub progress: Vec<ProgressView>,
     pub extensions: Vec<ExtensionView>,
     pub reports: Vec<ReportView>,
+    /// Every rating and callback, oldest first (not shown to units).
     pub feedback: Vec<FeedbackView>,
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// What the reader of a case may be shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Audience<'a> {
+    /// A unit officer: the case as written for its unit.
+    Unit(&'a str),
+    /// The office; `accounts`: who did what, by account (auditors, admins).
+    Office { accounts: bool },
+}
+
+impl<'a> Audience<'a> {
+    fn of(actor: &'a Actor) -> Self {
+        match policy::unit_scope(actor) {
+            Some(unit) => Audience::Unit(unit),
+            None => Audience::Office {
+                accounts: policy::permits(actor.role, Action::ReadAuditActors),
+            },
+        }
+    }
+
+    fn unit(self) -> Option<&'a str> {
+        match self {
+            Audience::Unit(u) => Some(u),
+            Audience::Office { .. } => None,
+        }
+    }
+}
+
+/// What reading a case needs besides the connection: the county's zone, its
+/// calendar (days overdue) and the time of reading.
+#[derive(Clone, Copy)]
+pub struct Reading<'a> {
+    pub tz: Tz,
+    pub calendar: &'a Calendar,
+    pub now: DateTime<Utc>,
+}
+
+/// The start of `t`'s local day: what a unit is told of when a case came in.
+fn day_of(t: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    crate::domain::calendar::start_of_day(t.with_timezone(&tz).date_naive(), tz).unwrap_or(t)
 }
 
 /// Code → name maps for the units and categories a page mentions.
@@ -142,21 +234,93 @@ impl Names {
         })
     }
 
-    fn summary(&self, c: &Complaint) -> ComplaintSummary {
+    fn summary(
+        &self,
+        c: &Complaint,
+        who: Audience<'_>,
+        r: &Reading<'_>,
+        ladder: &HashMap<i64, i32>,
+    ) -> ComplaintSummary {
+        let unit = who.unit().is_some();
+        let received = db::from_db(c.received_at);
         ComplaintSummary {
             tracking_no: c.tracking_no.clone(),
-            channel: c.channel.clone(),
+            channel: (!unit).then(|| c.channel.clone()),
             status: c.status.clone(),
+            status_label: labels::status_label(&c.status),
             title: c.title.clone(),
             category: self.category(&c.category_code),
             subject_unit: self.unit(&c.subject_unit_code),
             responsible_unit: self.unit(&c.responsible_unit_code),
-            received_at: db::from_db(c.received_at),
+            received_at: if unit {
+                day_of(received, r.tz)
+            } else {
+                received
+            },
             updated_at: db::from_db(c.updated_at),
             ack_due_at: c.ack_due_at.map(db::from_db),
             due_at: c.due_at.map(db::from_db),
+            deadlines_provisional: c.calendar_provisional,
+            overdue: overdue(c, r, ladder.get(&c.id).copied()),
         }
     }
+}
+
+/// How late an open case is at the time of reading, if it is.
+fn overdue(c: &Complaint, r: &Reading<'_>, level: Option<i32>) -> Option<OverdueView> {
+    if !matches!(c.status.as_str(), "assigned" | "in_progress") {
+        return None;
+    }
+    let now = db::to_db(r.now);
+    let (clock, due) = match (c.due_at, c.ack_due_at, c.acknowledged_at) {
+        (Some(due), _, _) if due < now => ("handling", due),
+        (_, Some(ack), None) if ack < now => ("acknowledge", ack),
+        _ => return None,
+    };
+    let due = db::from_db(due);
+    let late = r.now - due;
+    let days = (late.num_seconds() + 86_399) / 86_400;
+    let today = r.now.with_timezone(&r.tz).date_naive();
+    let due_day = due.with_timezone(&r.tz).date_naive();
+    Some(OverdueView {
+        clock,
+        deadline_at: due,
+        days,
+        workdays: r.calendar.workdays_between(due_day, today),
+        ladder_level: level,
+        ladder_level_name: level.and_then(|l| escalation::LEVELS.get(l as usize).copied()),
+    })
+}
+
+/// The highest rung fired for each case's current deadlines (steps of the
+/// open assignment on the acknowledge clock, or on the current handling
+/// deadline): one query for a page.
+fn ladder_levels(conn: &mut DbConn, cases: &[&Complaint]) -> AppResult<HashMap<i64, i32>> {
+    let ids: Vec<i64> = cases
+        .iter()
+        .filter(|c| matches!(c.status.as_str(), "assigned" | "in_progress"))
+        .map(|c| c.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let current: HashMap<i64, i64> = db::assignments::current_of(conn, &ids)?
+        .into_iter()
+        .map(|a| (a.complaint_id, a.id))
+        .collect();
+    let due: HashMap<i64, Option<chrono::NaiveDateTime>> =
+        cases.iter().map(|c| (c.id, c.due_at)).collect();
+    let mut out: HashMap<i64, i32> = HashMap::new();
+    for e in db::escalations::of_cases(conn, &ids)? {
+        let current_assignment = current.get(&e.complaint_id) == Some(&e.assignment_id);
+        let current_deadline =
+            e.clock == "acknowledge" || due.get(&e.complaint_id) == Some(&Some(e.deadline_at));
+        if current_assignment && current_deadline {
+            let level = out.entry(e.complaint_id).or_insert(e.level);
+            *level = (*level).max(e.level);
+        }
+    }
+    Ok(out)
 }
 
 /// One clock of an assignment: its deadline, when it stopped, and how it
@@ -195,6 +359,14 @@ pub struct AssignmentView {
     pub handle_workdays: i32,
     pub acknowledge: ClockView,
     pub handling: ClockView,
+    /// Until when the unit may ask to return the case (its transfer letter
+    /// states it).
+    pub return_due_at: Option<DateTime<Utc>>,
+    /// The deadlines were counted over a provisional calendar year.
+    pub deadlines_provisional: bool,
+    /// The office's instruction with the assignment (also in the transfer
+    /// letter).
+    pub note: Option<String>,
     pub return_reason: Option<String>,
     pub ended_at: Option<DateTime<Utc>>,
     pub end_reason: Option<String>,
@@ -246,12 +418,19 @@ pub struct ReportView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FeedbackView {
+    /// `public` (the citizen, on the tracking page) or `callback` (staff).
     pub source: String,
     pub satisfaction: String,
-    /// The citizen's own words may name them: not shown to units.
+    pub satisfaction_label: &'static str,
+    /// The citizen's or the caller's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The staff member who made the callback.
+    pub by_role: Option<String>,
+    pub by_user_id: Option<i64>,
     pub at: DateTime<Utc>,
+    /// Whether this is the latest rating, the one the statistics count.
+    pub latest: bool,
 }
 
 /// Lists complaints. A unit officer sees only its own unit's cases, whatever
@@ -262,6 +441,7 @@ pub fn list(
     mut filter: ComplaintFilter,
     page: i64,
     per_page: i64,
+    reading: &Reading<'_>,
 ) -> AppResult<(Vec<ComplaintSummary>, i64)> {
     policy::require(actor, Action::ListComplaints)?;
     if let Some(own) = policy::unit_scope(actor) {
@@ -271,11 +451,125 @@ pub fn list(
     let (items, total) = rows::list(conn, &filter, offset, limit)?;
     let refs: Vec<&Complaint> = items.iter().collect();
     let names = Names::load(conn, &refs, &[])?;
-    Ok((items.iter().map(|c| names.summary(c)).collect(), total))
+    let ladder = ladder_levels(conn, &refs)?;
+    let who = Audience::of(actor);
+    Ok((
+        items
+            .iter()
+            .map(|c| names.summary(c, who, reading, &ladder))
+            .collect(),
+        total,
+    ))
 }
 
-/// Audit actions a unit officer does not see on its cases' timelines.
-const HIDDEN_FROM_UNITS: &[&str] = &["identity_viewed"];
+/// The case's timeline as `who` reads it. The office reads every event with
+/// its own summary; a unit reads the events that have a line written for it,
+/// numbered by themselves, with the day (not the minute) it was received.
+fn timeline(
+    conn: &mut DbConn,
+    c: &Complaint,
+    who: Audience<'_>,
+    tz: Tz,
+) -> AppResult<Vec<TimelineEntry>> {
+    let events = db::audit::for_complaint(conn, c.id)?;
+    if who.unit().is_some() {
+        return Ok(events
+            .into_iter()
+            .filter_map(|e| {
+                let summary = e.unit_note?;
+                let at = db::from_db(e.created_at);
+                let (at, at_local) = if e.action == "received" {
+                    (day_of(at, tz), labels::local_date(at, tz))
+                } else {
+                    (at, labels::local_minute(at, tz))
+                };
+                let actor_role = if e.actor_role == "unit" {
+                    "unit"
+                } else {
+                    "office"
+                };
+                Some((at, at_local, e.action, actor_role, summary))
+            })
+            .enumerate()
+            .map(
+                |(i, (at, at_local, action, actor_role, summary))| TimelineEntry {
+                    seq: i as i64 + 1,
+                    at,
+                    at_local,
+                    action,
+                    actor_role: actor_role.into(),
+                    actor_id: None,
+                    actor_username: None,
+                    summary,
+                },
+            )
+            .collect());
+    }
+    let accounts = matches!(who, Audience::Office { accounts: true });
+    let names: HashMap<i64, String> = if accounts {
+        let ids: Vec<i64> = events.iter().filter_map(|e| e.actor_id).collect();
+        db::users::usernames(conn, &ids)?.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(events
+        .into_iter()
+        .map(|e| {
+            let at = db::from_db(e.created_at);
+            TimelineEntry {
+                seq: e.seq,
+                at,
+                at_local: labels::local_minute(at, tz),
+                action: e.action,
+                actor_role: e.actor_role,
+                actor_id: e.actor_id.filter(|_| accounts),
+                actor_username: e
+                    .actor_id
+                    .filter(|_| accounts)
+                    .and_then(|id| names.get(&id).cloned()),
+                summary: e.summary,
+            }
+        })
+        .collect())
+}
+
+/// Opens the identity for a reader the policy allows, recording the read
+/// first: if the audit write fails, nothing is shown.
+fn identity(
+    conn: &mut DbConn,
+    keys: &PiiKeys,
+    actor: &Actor,
+    c: &Complaint,
+    now: DateTime<Utc>,
+) -> AppResult<Option<IdentityView>> {
+    db::write_tx(conn, |tx| -> AppResult<Option<IdentityView>> {
+        let Some(sealed) = rows::identity(tx, c.id)? else {
+            return Ok(None);
+        };
+        let words = Words::new(format!(
+            "{}查看反映人身份信息",
+            labels::role_label(actor.role.as_str())
+        ));
+        audit::record_case(
+            tx,
+            c.id,
+            &c.tracking_no,
+            &AuditActor::from(actor),
+            "identity_viewed",
+            &words,
+            now,
+        )?;
+        let id =
+            intake::open_identity(keys, &c.tracking_no, &sealed).map_err(AppError::Internal)?;
+        Ok(Some(IdentityView {
+            name: id.name,
+            phone: id.phone,
+            email: id.email,
+            id_number: id.id_number,
+            address: id.address,
+        }))
+    })
+}
 
 /// One case. Unknown and not-yours are the same 404.
 pub fn get(
@@ -283,59 +577,30 @@ pub fn get(
     keys: &PiiKeys,
     actor: &Actor,
     tracking_no: &str,
-    now: DateTime<Utc>,
+    reading: &Reading<'_>,
 ) -> AppResult<ComplaintView> {
     policy::require(actor, Action::ViewComplaint)?;
     let c = rows::by_tracking_no(conn, tracking_no)?.ok_or(AppError::NotFound)?;
     if !policy::can_see_case(actor, c.responsible_unit_code.as_deref()) {
         return Err(AppError::NotFound);
     }
+    let (tz, now) = (reading.tz, reading.now);
+    let who = Audience::of(actor);
+    let own = who.unit();
     let sees_identity = policy::permits(actor.role, Action::ViewIdentity);
     let complainant = if sees_identity && !c.anonymous {
-        // Record the read first: if the audit write fails, nothing is shown.
-        db::write_tx(conn, |tx| -> AppResult<Option<IdentityView>> {
-            let Some(sealed) = rows::identity(tx, c.id)? else {
-                return Ok(None);
-            };
-            audit::append(
-                tx,
-                &audit::Entry {
-                    chain: &audit::case_chain(&c.tracking_no),
-                    complaint_id: Some(c.id),
-                    actor: &AuditActor::from(actor),
-                    action: "identity_viewed",
-                    summary: "complainant identity shown to staff",
-                    public_note: None,
-                },
-                now,
-            )?;
-            let id =
-                intake::open_identity(keys, &c.tracking_no, &sealed).map_err(AppError::Internal)?;
-            Ok(Some(IdentityView {
-                name: id.name,
-                phone: id.phone,
-                email: id.email,
-                id_number: id.id_number,
-                address: id.address,
-            }))
-        })?
+        identity(conn, keys, actor, &c, now)?
     } else {
         None
     };
-    let events = db::audit::for_complaint(conn, c.id)?;
-    let is_unit = policy::unit_scope(actor).is_some();
-    let timeline = events
+    let timeline = timeline(conn, &c, who, tz)?;
+    // A unit reads its own part of the case: its assignments, letters,
+    // notes, requests and reports, not another unit's.
+    let history: Vec<_> = db::assignments::history(conn, c.id)?
         .into_iter()
-        .filter(|e| !(is_unit && HIDDEN_FROM_UNITS.contains(&e.action.as_str())))
-        .map(|e| TimelineEntry {
-            seq: e.seq,
-            at: db::from_db(e.created_at),
-            action: e.action,
-            actor_role: e.actor_role,
-            summary: e.summary,
-        })
+        .filter(|a| own.is_none_or(|u| a.unit_code == u))
         .collect();
-    let history = db::assignments::history(conn, c.id)?;
+    let mine: Vec<i64> = history.iter().map(|a| a.id).collect();
     let history_units: Vec<String> = history.iter().map(|a| a.unit_code.clone()).collect();
     let names = Names::load(conn, &[&c], &history_units)?;
     let assignments: Vec<AssignmentView> = history
@@ -349,15 +614,22 @@ pub fn get(
             handle_workdays: a.handle_workdays,
             acknowledge: clock(a.ack_due_at, a.acknowledged_at.or(a.ended_at), now),
             handling: clock(a.due_at, a.reported_at.or(a.ended_at), now),
+            return_due_at: a.return_due_at.map(db::from_db),
+            deadlines_provisional: a.calendar_provisional,
+            note: a.note,
             return_reason: a.return_reason,
             ended_at: a.ended_at.map(db::from_db),
             end_reason: a.end_reason,
         })
         .collect();
     let open = assignments.iter().rposition(|a| a.ended_at.is_none());
-    let letters = crate::domain::letters::for_complaint(conn, c.id)?;
+    let letters = crate::domain::letters::for_complaint(conn, c.id)?
+        .into_iter()
+        .filter(|l| own.is_none_or(|u| l.unit == u))
+        .collect();
     let progress = db::workflow::progress(conn, c.id)?
         .into_iter()
+        .filter(|p| own.is_none_or(|u| p.unit_code == u))
         .map(|p| ProgressView {
             at: db::from_db(p.created_at),
             unit: p.unit_code,
@@ -367,6 +639,7 @@ pub fn get(
         .collect();
     let extensions = db::workflow::extensions(conn, c.id)?
         .into_iter()
+        .filter(|e| own.is_none() || mine.contains(&e.assignment_id))
         .map(|e| ExtensionView {
             id: e.id,
             workdays: e.workdays,
@@ -378,7 +651,10 @@ pub fn get(
             new_due_at: e.new_due_at.map(db::from_db),
         })
         .collect();
-    let report_rows = db::workflow::reports(conn, c.id)?;
+    let report_rows: Vec<_> = db::workflow::reports(conn, c.id)?
+        .into_iter()
+        .filter(|r| own.is_none() || mine.contains(&r.assignment_id))
+        .collect();
     let items = db::workflow::items(conn, &report_rows.iter().map(|r| r.id).collect::<Vec<_>>())?;
     let reports = report_rows
         .into_iter()
@@ -406,31 +682,51 @@ pub fn get(
             review_comment: r.review_comment,
         })
         .collect();
-    let feedback = db::workflow::feedback_for(conn, c.id)?
-        .into_iter()
-        .map(|f| FeedbackView {
-            source: f.source,
-            satisfaction: f.satisfaction,
-            comment: if is_unit { None } else { f.comment },
-            at: db::from_db(f.created_at),
-        })
-        .collect();
+    // Ratings and callbacks are the office's: that a citizen was called back
+    // would tell a unit the complaint was not anonymous.
+    let feedback = if own.is_some() {
+        Vec::new()
+    } else {
+        let list = db::workflow::feedback_for(conn, c.id)?;
+        let last = list.last().map(|f| f.id);
+        let authors: Vec<i64> = list.iter().filter_map(|f| f.author_id).collect();
+        let roles: HashMap<i64, String> = db::users::roles(conn, &authors)?.into_iter().collect();
+        list.into_iter()
+            .map(|f| FeedbackView {
+                satisfaction_label: labels::satisfaction_label(&f.satisfaction),
+                latest: Some(f.id) == last,
+                source: f.source,
+                satisfaction: f.satisfaction,
+                comment: f.comment,
+                by_role: f.author_id.and_then(|a| roles.get(&a).cloned()),
+                by_user_id: f.author_id,
+                at: db::from_db(f.created_at),
+            })
+            .collect()
+    };
     let assignment = open.map(|i| assignments[i].clone());
+    let ladder = ladder_levels(conn, &[&c])?;
+    let created = db::from_db(c.created_at);
     Ok(ComplaintView {
-        summary: names.summary(&c),
+        summary: names.summary(&c, who, reading, &ladder),
         content: c.content.clone(),
         subject_person: c.subject_person.clone(),
         township: c.township.clone(),
         occurred_on: c.occurred_on,
         public_reply: c.public_reply.clone(),
-        created_at: db::from_db(c.created_at),
-        anonymous: (!is_unit).then_some(c.anonymous),
+        created_at: if own.is_some() {
+            day_of(created, tz)
+        } else {
+            created
+        },
+        anonymous: own.is_none().then_some(c.anonymous),
         complainant,
         return_requested: c.return_requested,
         delivery_failed: c.delivery_failed,
-        needs_confirmation: c.needs_confirmation,
-        duplicate_of: c.duplicate_of.clone(),
-        screen_reason: c.screen_reason.clone(),
+        needs_confirmation: c.needs_confirmation && own.is_none(),
+        extension_requested: c.extension_requested,
+        duplicate_of: c.duplicate_of.clone().filter(|_| own.is_none()),
+        screen_reason: c.screen_reason.clone().filter(|_| own.is_none()),
         satisfaction: c.satisfaction.clone(),
         assignment,
         assignments,

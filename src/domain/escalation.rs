@@ -1,4 +1,5 @@
-//! The escalation ladder (DESIGN §5) and the sweep that climbs it.
+//! The escalation ladder (docs/architecture.md, "Escalation") and the
+//! sweep that climbs it.
 //!
 //! Each open case carries `next_escalation_at`, the time the sweep should
 //! next look at it: every change to a case sets it to "now", and the sweep
@@ -19,16 +20,18 @@ use tracing::instrument;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::config::EscalationSettings;
+use crate::db::accountability::AccountabilityCase;
 use crate::db::assignments::{self, Assignment};
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::escalations::{self as rows, Escalation, EscalationFilter, NewEscalation};
 use crate::db::units::Unit;
 use crate::db::{self, DbConn};
-use crate::domain::accountability::{self, Catalogue, EscalationOpening, Situation};
-use crate::domain::audit::{self, AuditActor};
+use crate::domain::accountability::{self, Catalogue, EscalationOpening, Situation, points};
+use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::Calendar;
 use crate::domain::intake::IntakeEnv;
-use crate::domain::letters::{self, LetterRequest};
+use crate::domain::labels;
+use crate::domain::letters::{self, Fact, LetterRequest, NoticeKind};
 use crate::error::{AppError, AppResult};
 
 /// The rungs, by level.
@@ -165,6 +168,30 @@ pub struct SweepReport {
     pub batches: usize,
     /// Wall time of the sweep, in milliseconds (to the microsecond).
     pub duration_ms: f64,
+    /// The steps fired, in order, at most [`REPORTED_STEPS`] of them.
+    pub steps: Vec<FiredStep>,
+    /// Steps fired beyond those listed.
+    pub steps_omitted: usize,
+}
+
+/// Steps a sweep's answer lists; the counts cover all of them.
+pub const REPORTED_STEPS: usize = 100;
+
+/// One step a sweep fired.
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+pub struct FiredStep {
+    pub tracking_no: String,
+    pub unit: String,
+    /// `acknowledge` or `handling`.
+    pub clock: &'static str,
+    pub level: i32,
+    pub level_name: &'static str,
+    /// The deadline the step belongs to.
+    pub deadline_at: DateTime<Utc>,
+    /// The number of the letter it issued (a warning issues a notice only).
+    pub letter_number: Option<String>,
+    /// The accountability case it opened.
+    pub accountability_id: Option<i64>,
 }
 
 impl SweepReport {
@@ -270,6 +297,18 @@ impl SweepReport {
         self.supervisions += c.supervisions;
         self.accountability_cases += c.accountability_cases;
         self.letters += c.letters;
+        for s in &c.steps {
+            self.list(s.clone());
+        }
+        self.steps_omitted += c.steps_omitted;
+    }
+
+    fn list(&mut self, step: FiredStep) {
+        if self.steps.len() < REPORTED_STEPS {
+            self.steps.push(step);
+        } else {
+            self.steps_omitted += 1;
+        }
     }
 }
 
@@ -281,13 +320,53 @@ struct Firing<'a> {
     step: Step,
     /// When the clock's next rung comes: what a letter asks the unit to beat.
     next_rung: Option<DateTime<Utc>>,
+    /// What was done on this deadline before, as the letter states it.
+    history: Vec<Fact>,
+}
+
+/// How a step already taken reads in a later letter.
+fn fact_of(l: &letters::LetterEnv, e: &Escalation, number: Option<&String>) -> Fact {
+    let date = l.local_date(db::from_db(e.fired_at));
+    match (e.level, number) {
+        (WARNING, _) => Fact {
+            date,
+            text: "发出办理期限预警通知".into(),
+        },
+        (_, Some(n)) => Fact::letter(date, letter_kind(e.level), n),
+        (_, None) => Fact {
+            date,
+            text: format!("予以{}", LEVEL_TITLES[e.level as usize]),
+        },
+    }
+}
+
+/// The letter kind a rung issues.
+fn letter_kind(level: i32) -> &'static str {
+    match level {
+        REMINDER => "reminder",
+        SUPERVISION => "supervision",
+        _ => "accountability",
+    }
+}
+
+/// The rungs' Chinese names, by level.
+pub const LEVEL_TITLES: [&str; 4] = ["预警", "催办", "督办", "问责"];
+
+/// A step of this sweep, with what it needs once the letters are numbered.
+struct Effect<'a> {
+    firing: &'a Firing<'a>,
+    /// Its letter among the batch's requests.
+    letter: Option<usize>,
+    /// An accountability case opened by it (with its step's id and defence
+    /// deadline).
+    opened: Option<(AccountabilityCase, i64, DateTime<Utc>)>,
 }
 
 /// Climbs the ladder for the claimed cases `ids`, inside the caller's
 /// transaction: works out every step due and not fired yet, writes their
-/// effects in a few statements per kind (letters numbered together, last),
-/// records the steps under their unique key, and schedules each case's next
-/// look.
+/// effects in a few statements per kind (letters numbered together, last,
+/// each stating the steps before it), records the steps under their unique
+/// key, and schedules each case's next look.
 fn process(
     conn: &mut DbConn,
     env: &IntakeEnv,
@@ -322,8 +401,14 @@ fn process(
     let categories: HashMap<String, String> = db::categories::names(conn, &category_codes)?
         .into_iter()
         .collect();
-    let fired: HashSet<(i64, String, NaiveDateTime, i32)> =
-        rows::fired(conn, ids)?.into_iter().collect();
+    let past = rows::of_cases(conn, ids)?;
+    let fired: HashSet<(i64, String, NaiveDateTime, i32)> = past
+        .iter()
+        .map(|e| (e.complaint_id, e.clock.clone(), e.deadline_at, e.level))
+        .collect();
+    let past_letters: Vec<i64> = past.iter().filter_map(|e| e.letter_id).collect();
+    let past_numbers = letters::numbers(conn, &past_letters)?;
+    let l = &env.letters;
 
     // What is due, and when each case should be looked at next.
     let mut firings: Vec<Firing<'_>> = Vec::new();
@@ -345,6 +430,17 @@ fn process(
             },
             due: db::from_db(due),
         };
+        // The steps already taken on this assignment's current deadlines,
+        // oldest first: what the next letters state as the case's history.
+        let mut history: Vec<Fact> = past
+            .iter()
+            .filter(|e| {
+                e.complaint_id == case.id
+                    && e.assignment_id == a.id
+                    && (e.clock == ACKNOWLEDGE || e.deadline_at == due)
+            })
+            .map(|e| fact_of(l, e, e.letter_id.and_then(|id| past_numbers.get(&id))))
+            .collect();
         let all = steps(ladder, &env.calendar, env.tz, &clocks);
         for step in all.iter().filter(|s| s.at < now) {
             // A warning after its deadline has nothing left to warn about.
@@ -369,62 +465,58 @@ fn process(
                     .find(|s| s.clock == step.clock && s.level == step.level + 1)
                     .map(|s| s.at),
                 step: step.clone(),
+                history: history.clone(),
             });
+            // A warning of this sweep precedes its later letters; its
+            // letters are added as they are numbered (letters::issue_many).
+            if step.level == WARNING {
+                history.push(Fact {
+                    date: l.local_date(now),
+                    text: "发出办理期限预警通知".into(),
+                });
+            }
         }
         let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
         schedule.push((case.id, next.map(db::to_db)));
     }
 
     // The effects of each step.
-    let l = &env.letters;
     let mut notices = Vec::new();
     let mut letter_requests = Vec::new();
-    // Steps to record at the end, each with the index of its letter request.
-    let mut pending: Vec<(NewEscalation<'_>, Option<usize>)> = Vec::with_capacity(firings.len());
-    let mut audit_lines: Vec<(String, i64, &'static str, String, Option<&'static str>)> =
-        Vec::with_capacity(firings.len());
+    let mut effects: Vec<Effect<'_>> = Vec::with_capacity(firings.len());
     for f in &firings {
         let (case, unit, step) = (f.case, f.unit, &f.step);
         let category_name = case
             .category_code
             .as_ref()
             .and_then(|c| categories.get(c).cloned());
-        let entry = NewEscalation {
-            complaint_id: case.id,
-            assignment_id: f.assignment.id,
-            unit_code: &unit.code,
-            clock: step.clock,
-            level: step.level,
-            deadline_at: db::to_db(step.deadline),
-            fired_at: now_db,
-            letter_id: None,
-        };
-        let (clock_name, action_needed) = if step.clock == ACKNOWLEDGE {
-            ("签收", "签收并组织办理")
+        let (clock_name, not_done, action_needed) = if step.clock == ACKNOWLEDGE {
+            ("签收", "签收", "签收并组织办理")
         } else {
-            ("办理", "办结并报送办结报告")
+            ("办理", "办结", "办结并报送办结报告")
         };
-        let mut letter = None;
-        let (action, detail, public_note): (&'static str, String, Option<&'static str>) = match step
-            .level
-        {
+        let mut effect = Effect {
+            firing: f,
+            letter: None,
+            opened: None,
+        };
+        match step.level {
             WARNING => {
                 notices.push(letters::draft_notice(
-                        l,
-                        Some(case),
-                        unit,
-                        None,
-                        "办理期限预警",
-                        &format!(
-                            "你单位承办的受理编号{}（{}）将于{}办理期限届满，请抓紧办理，按时报送办结报告。",
-                            case.tracking_no,
-                            case.title,
-                            l.local_date(step.deadline)
-                        ),
-                        now,
-                    ));
+                    l,
+                    Some(case),
+                    unit,
+                    None,
+                    NoticeKind::DeadlineWarning,
+                    &format!(
+                        "你单位承办的受理编号{}（{}）将于{}办理期限届满，请抓紧办理，按时报送办结报告。",
+                        case.tracking_no,
+                        case.title,
+                        l.local_date(step.deadline)
+                    ),
+                    now,
+                ));
                 counts.warnings += 1;
-                ("escalation_warning", "notice queued".into(), None)
             }
             REMINDER | SUPERVISION => {
                 let (kind, cc) = if step.level == REMINDER {
@@ -438,95 +530,118 @@ fn process(
                     env.calendar
                         .deadline(now, ladder.reminder_respond_workdays, env.tz)
                 });
-                letter = Some(letter_requests.len());
+                effect.letter = Some(letter_requests.len());
                 letter_requests.push(LetterRequest {
                     kind,
                     complaint: case,
                     unit,
                     category_name,
                     cc,
+                    history: f.history.clone(),
                     extra: json!({
                         "clock_name": clock_name,
+                        "not_done": not_done,
                         "overdue_since_local": l.local_date(step.deadline),
                         "action_needed": action_needed,
                         "respond_by_local": l.local_date(respond_by),
                     }),
                 });
-                if step.level == REMINDER {
-                    (
-                        "escalation_reminder",
-                        "reminder letter".into(),
-                        Some("已向承办单位发出催办函"),
-                    )
-                } else {
-                    (
-                        "escalation_supervision",
-                        "supervision letter".into(),
-                        Some("已向承办单位主要负责人发出督办函"),
-                    )
-                }
             }
-            _ => {
+            ACCOUNTABILITY => {
                 // Rare, and the case needs the step's id: recorded here,
                 // one by one.
+                let entry = new_entry(f, now_db, None);
                 let id = rows::try_insert(conn, &entry)?.ok_or_else(|| {
                     AppError::Conflict("an escalation step was fired by another sweep".into())
                 })?;
-                let (acc, letter_id) = accountability::open_for_escalation(
+                let history = letters::facts_text(&f.history);
+                let (acc, defence_due) = accountability::open_for_escalation(
                     conn,
                     env,
                     EscalationOpening {
                         complaint: case,
                         unit,
-                        office,
                         escalation_id: id,
                         situation: &ladder.situation,
                         provisional_centipoints: ladder.provisional_centipoints,
                         defence_workdays: ladder.defence_workdays,
                         due_at: step.deadline,
-                        category_name,
+                        history: &history,
                     },
                     now,
                 )?;
-                rows::set_letter(conn, id, letter_id)?;
-                counts.letters += 1;
+                effect.letter = Some(letter_requests.len());
+                letter_requests.push(LetterRequest {
+                    kind: "accountability",
+                    complaint: case,
+                    unit,
+                    category_name,
+                    cc: office.map(|o| o.email.clone()),
+                    history: f.history.clone(),
+                    extra: json!({
+                        "clock_name": "办理",
+                        "due_local": l.local_date(step.deadline),
+                        "overdue_since_local": l.local_date(step.deadline),
+                        "respond_by_local": l.local_date(defence_due),
+                        "points": points(i64::from(ladder.provisional_centipoints)),
+                        "situation_name": ladder.situation.name,
+                        "action_needed": "提交书面申辩材料",
+                    }),
+                });
+                effect.opened = Some((acc, id, defence_due));
                 counts.accountability_cases += 1;
-                (
-                    "escalation_accountability",
-                    format!("accountability case {}, letter {letter_id}", acc.id),
-                    None,
-                )
             }
-        };
-        audit_lines.push((
-            audit::case_chain(&case.tracking_no),
-            case.id,
-            action,
-            format!(
-                "level {} {} of the {} clock (deadline {}) for {}; {detail}",
-                step.level,
-                LEVELS[step.level as usize],
-                step.clock,
-                step.deadline.to_rfc3339(),
-                unit.code
-            ),
-            public_note,
-        ));
-        if step.level != ACCOUNTABILITY {
-            pending.push((entry, letter));
+            other => {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "the ladder has no rung {other}"
+                )));
+            }
         }
+        effects.push(effect);
     }
 
     // Numbers last: the counter rows stay locked only until commit.
     let letter_ids = letters::issue_many(conn, l, &letter_requests, now)?;
     counts.letters += letter_ids.len();
-    let rest: Vec<NewEscalation<'_>> = pending
-        .into_iter()
-        .map(|(mut e, idx)| {
-            e.letter_id = idx.map(|i| letter_ids[i]);
-            e
-        })
-        .collect();
+    let numbers = letters::numbers(conn, &letter_ids)?;
+    let mut rest: Vec<NewEscalation<'_>> = Vec::with_capacity(effects.len());
+    let mut lines: Vec<(&'static str, Words, &Firing<'_>)> = Vec::with_capacity(effects.len());
+    let system = AuditActor::system();
+    for e in &effects {
+        let f = e.firing;
+        let letter_id = e.letter.map(|i| letter_ids[i]);
+        let number = letter_id.and_then(|id| numbers.get(&id).cloned());
+        let acc_id = e.opened.as_ref().map(|(acc, ..)| acc.id);
+        if let Some((acc, step_id, defence_due)) = &e.opened {
+            let id = letter_id.unwrap_or_default();
+            rows::set_letter(conn, *step_id, id)?;
+            let words = accountability::escalation_opened_words(
+                acc,
+                f.unit,
+                number.as_deref().unwrap_or(""),
+                &l.local_date(*defence_due),
+            );
+            accountability::record_escalation_opening(conn, acc, &words, id, now)?;
+            lines.push(("escalation_accountability", words, f));
+        } else {
+            rest.push(new_entry(f, now_db, letter_id));
+            lines.push((
+                action_of(f.step.level),
+                step_words(l, f, number.as_deref()),
+                f,
+            ));
+        }
+        counts.list(FiredStep {
+            tracking_no: f.case.tracking_no.clone(),
+            unit: f.unit.code.clone(),
+            clock: f.step.clock,
+            level: f.step.level,
+            level_name: LEVELS[f.step.level as usize],
+            deadline_at: f.step.deadline,
+            letter_number: number,
+            accountability_id: acc_id,
+        });
+    }
     // The unique key decides: a step another sweep recorded first undoes
     // this whole transaction (its letters and their numbers included).
     if rows::insert_many(conn, &rest)? < rest.len() {
@@ -534,22 +649,82 @@ fn process(
             "an escalation step was fired by another sweep".into(),
         ));
     }
-    let system = AuditActor::system();
-    let entries: Vec<audit::Entry<'_>> = audit_lines
+    let chains: Vec<String> = lines
         .iter()
-        .map(|(chain, id, action, summary, note)| audit::Entry {
+        .map(|(_, _, f)| audit::case_chain(&f.case.tracking_no))
+        .collect();
+    let entries: Vec<audit::Entry<'_>> = lines
+        .iter()
+        .zip(&chains)
+        .map(|((action, words, f), chain)| audit::Entry {
             chain,
-            complaint_id: Some(*id),
+            complaint_id: Some(f.case.id),
             actor: &system,
             action,
-            summary,
-            public_note: *note,
+            summary: &words.staff,
+            public_note: words.public.as_deref(),
+            unit_note: words.unit.as_deref(),
         })
         .collect();
     audit::append_many(conn, &entries, now)?;
     letters::queue_notices(conn, &notices, now)?;
     rows::schedule_many(conn, &schedule)?;
     Ok(counts)
+}
+
+/// The row recording a step under its unique key.
+fn new_entry<'a>(
+    f: &Firing<'a>,
+    now_db: NaiveDateTime,
+    letter_id: Option<i64>,
+) -> NewEscalation<'a> {
+    NewEscalation {
+        complaint_id: f.case.id,
+        assignment_id: f.assignment.id,
+        unit_code: &f.unit.code,
+        clock: f.step.clock,
+        level: f.step.level,
+        deadline_at: db::to_db(f.step.deadline),
+        fired_at: now_db,
+        letter_id,
+    }
+}
+
+fn action_of(level: i32) -> &'static str {
+    match level {
+        WARNING => "escalation_warning",
+        REMINDER => "escalation_reminder",
+        SUPERVISION => "escalation_supervision",
+        _ => "escalation_accountability",
+    }
+}
+
+/// The words of a warning, reminder or supervision step for each reader.
+fn step_words(l: &letters::LetterEnv, f: &Firing<'_>, number: Option<&str>) -> Words {
+    let due = l.local_date(f.step.deadline);
+    let clock = labels::clock_label(f.step.clock);
+    let number = number.unwrap_or("");
+    match f.step.level {
+        WARNING => Words::new(format!(
+            "办理期限预警：期限{due}，已向{}发出预警通知",
+            f.unit.name
+        ))
+        .to_unit(format!("办理期限预警：本件将于{due}办理期限届满")),
+        REMINDER => Words::new(format!(
+            "{clock}期限{due}已过，向{}发出催办函{number}",
+            f.unit.name
+        ))
+        .to_unit(format!("{clock}期限{due}已过，作风办发出催办函{number}"))
+        .to_public("已向承办单位发出催办函"),
+        _ => Words::new(format!(
+            "办理期限{due}已过仍未办结，向{}主要负责人发出督办函{number}（抄送作风办）",
+            f.unit.name
+        ))
+        .to_unit(format!(
+            "办理期限{due}已过仍未办结，作风办向你单位主要负责人发出督办函{number}"
+        ))
+        .to_public("已向承办单位主要负责人发出督办函"),
+    }
 }
 
 /// `POST /escalations/run` (admin, supervisor): a sweep now.

@@ -11,6 +11,7 @@ use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::complaints::{self as rows, ComplaintFilter};
 use crate::db::{self, DbConn};
+use crate::domain::labels;
 use crate::error::AppResult;
 
 /// Column titles, in the order of every row.
@@ -121,8 +122,8 @@ pub fn chunk(
             &mut out,
             &[
                 &c.tracking_no,
-                &c.channel,
-                &c.status,
+                labels::channel_label(&c.channel),
+                labels::status_label(&c.status),
                 &local(Some(c.received_at), tz),
                 &name(&categories, &c.category_code),
                 &name(&units, &c.subject_unit_code),
@@ -133,7 +134,9 @@ pub fn chunk(
                 &local(c.ack_due_at, tz),
                 &local(c.acknowledged_at, tz),
                 &local(c.due_at, tz),
-                c.satisfaction.as_deref().unwrap_or(""),
+                c.satisfaction
+                    .as_deref()
+                    .map_or("", labels::satisfaction_label),
                 yes_no(c.return_requested),
                 yes_no(c.delivery_failed),
             ],

@@ -166,9 +166,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Points of an efficiency score, 0 to 100 with at most two decimals, as
-    /// hundredths of a point.
-    pub fn points(&mut self, name: &str, required: bool) -> Option<i32> {
+    /// A deduction from an efficiency score, written as the change to the
+    /// score: 0 to -100 with at most two decimals (`-2` deducts two points).
+    /// Returns the amount deducted, in hundredths of a point.
+    pub fn deduction(&mut self, name: &str, required: bool) -> Option<i32> {
         let path = self.path(name);
         let Some(v) = self.get(name) else {
             self.missing(name, required);
@@ -176,13 +177,15 @@ impl<'a> Reader<'a> {
         };
         match v
             .as_f64()
-            .and_then(crate::domain::accountability::centipoints)
+            .filter(|p| *p <= 0.0)
+            .and_then(|p| crate::domain::accountability::centipoints(-p))
         {
             Some(c) => Some(c),
             None => {
                 self.errors.add(
                     path,
-                    "must be a number of points from 0 to 100 with at most two decimals",
+                    "must be a deduction: the change to the score, from -100 to 0 with at most \
+                     two decimals (-2 deducts two points)",
                 );
                 None
             }

@@ -15,6 +15,7 @@ use crate::db::{self, DbConn, categories, units};
 use crate::domain::audit::{self, AuditActor};
 use crate::domain::calendar::Calendar;
 use crate::domain::fields::Reader;
+use crate::domain::labels;
 use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::{self, PiiKeys};
 use crate::domain::routing::Rules;
@@ -199,6 +200,8 @@ pub struct IntakeEnv {
     pub calendar: Arc<Calendar>,
     pub routing: Arc<Rules>,
     pub letters: Arc<LetterEnv>,
+    /// Until when a unit may ask to return a case; the transfer letter says.
+    pub return_window: crate::config::ReturnWindow,
 }
 
 /// What the citizen is given once: the tracking number and the query code.
@@ -256,8 +259,18 @@ pub fn receive(
         .flatten()
         .map(String::as_str)
         .collect();
-    let title = privacy::redact(&input.title, &own, id.phone.as_deref());
-    let content = privacy::redact(&input.content, &own, id.phone.as_deref());
+    // Where the conduct happened is the case's own fact, never removed.
+    let subject_unit_name = match &input.subject_unit {
+        Some(code) => units::find(conn, code)?.map(|u| u.name),
+        None => None,
+    };
+    let places: Vec<&str> = [&input.township, &subject_unit_name]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let title = privacy::redact(&input.title, &own, id.phone.as_deref(), &places);
+    let content = privacy::redact(&input.content, &own, id.phone.as_deref(), &places);
     let query_code = privacy::new_query_code();
     let code_hash = env.keys.query_code_hash(&tracking_no, &query_code);
     let received_db = db::to_db(received_at);
@@ -288,24 +301,18 @@ pub fn receive(
             &seal_identity(&env.keys, id, &tracking_no, &input.complainant),
         )?;
     }
-    let summary = format!(
-        "received via {channel}; category={}; subject_unit={}; anonymous={}",
-        input.category.as_deref().unwrap_or("-"),
-        input.subject_unit.as_deref().unwrap_or("-"),
-        input.anonymous
-    );
-    audit::append(
-        conn,
-        &audit::Entry {
-            chain: &audit::case_chain(&tracking_no),
-            complaint_id: Some(id),
-            actor,
-            action: "received",
-            summary: &summary,
-            public_note: Some("已受理"),
-        },
-        now,
-    )?;
+    // Intake details are the office's; the unit reads only that the office
+    // received the case (and, from its view, on which day).
+    let words = audit::Words::new(format!(
+        "经{}受理{}；类别：{}；被反映单位：{}",
+        labels::channel_label(channel),
+        if input.anonymous { "（匿名）" } else { "" },
+        input.category.as_deref().unwrap_or("未选择"),
+        input.subject_unit.as_deref().unwrap_or("未选择"),
+    ))
+    .to_unit("作风办受理本件")
+    .to_public("已受理");
+    audit::record_case(conn, id, &tracking_no, actor, "received", &words, now)?;
     // Routing happens in the same transaction: a routed case is stored
     // assigned, with its transfer letter queued, or not at all.
     let stored = rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)?;

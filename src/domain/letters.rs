@@ -1,7 +1,11 @@
-//! Letters (DESIGN §7): numbered per kind and year without gaps (the number
-//! is taken inside the transaction that creates the letter), rendered from
-//! the editable templates in `config/templates/letters/`, and queued for
-//! e-mail in the same transaction. Notices are e-mails without a number.
+//! Letters (docs/architecture.md, "Letters"): numbered per kind and year
+//! without gaps (the number is taken inside the transaction that creates the
+//! letter), rendered from the editable templates in
+//! `config/templates/letters/`, and queued for e-mail in the same
+//! transaction. A letter states facts from the case's real history (which
+//! steps were taken, when, under which numbers) and the date it is issued.
+//! Notices are e-mails without a number, kept so the unit can read them
+//! through the API.
 
 use std::path::Path;
 
@@ -99,8 +103,7 @@ impl LetterEnv {
 
     /// A local date as letters write it: 2026年11月27日.
     pub fn local_date(&self, t: DateTime<Utc>) -> String {
-        let d = t.with_timezone(&self.tz);
-        format!("{}年{}月{}日", d.year(), d.month(), d.day())
+        super::labels::local_date(t, self.tz)
     }
 
     /// The stable Message-ID of a letter's e-mail: duplicates of one letter
@@ -120,13 +123,42 @@ impl LetterEnv {
     }
 }
 
-/// What a letter is about; `extra` adds the kind's own fields to the template.
+/// One thing that happened to a case, as a letter states it: the local date
+/// and what was done ("发出催办函（兴效催〔2026〕3号）").
+#[derive(Clone, Debug, Serialize)]
+pub struct Fact {
+    pub date: String,
+    pub text: String,
+}
+
+impl Fact {
+    /// A letter of `kind` issued under `number` on `date`.
+    pub fn letter(date: String, kind: &str, number: &str) -> Self {
+        Self {
+            date,
+            text: format!("发出{}（{number}）", kind_title(kind)),
+        }
+    }
+}
+
+/// Facts in one sentence: "2026年12月8日发出办理期限预警通知；2026年12月10日…".
+pub fn facts_text(facts: &[Fact]) -> String {
+    facts
+        .iter()
+        .map(|f| format!("{}{}", f.date, f.text))
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// What a letter is about; `extra` adds the kind's own fields to the
+/// template, `history` the steps taken on the case before this letter.
 pub struct LetterRequest<'a> {
     pub kind: &'a str,
     pub complaint: &'a Complaint,
     pub unit: &'a Unit,
     pub category_name: Option<String>,
     pub cc: Option<String>,
+    pub history: Vec<Fact>,
     pub extra: serde_json::Value,
 }
 
@@ -143,11 +175,15 @@ struct LetterContext<'a> {
     subject_person: Option<&'a str>,
     office_name: &'a str,
     issued_local: String,
+    /// What was done before this letter, oldest first.
+    history: &'a [Fact],
+    history_text: String,
     #[serde(flatten)]
     extra: &'a serde_json::Value,
 }
 
 /// An e-mail about to be queued.
+#[derive(Clone)]
 struct Mail {
     complaint_id: Option<i64>,
     recipient: String,
@@ -159,9 +195,15 @@ struct Mail {
 
 impl Mail {
     /// Its outbox row, due at once.
-    fn outbox_row(&self, letter_id: Option<i64>, now_db: chrono::NaiveDateTime) -> NewOutbox<'_> {
+    fn outbox_row(
+        &self,
+        letter_id: Option<i64>,
+        notice_id: Option<i64>,
+        now_db: chrono::NaiveDateTime,
+    ) -> NewOutbox<'_> {
         NewOutbox {
             letter_id,
+            notice_id,
             complaint_id: self.complaint_id,
             recipient: &self.recipient,
             cc: self.cc.as_deref(),
@@ -207,6 +249,8 @@ fn draft(
         subject_person: c.subject_person.as_deref(),
         office_name: &env.office_name,
         issued_local: env.local_date(now),
+        history: &req.history,
+        history_text: facts_text(&req.history),
         extra: &req.extra,
     };
     let body = env
@@ -263,7 +307,7 @@ fn store(conn: &mut DbConn, drafts: &[Drafted], now: DateTime<Utc>) -> AppResult
         &drafts
             .iter()
             .zip(&ids)
-            .map(|(d, id)| d.mail.outbox_row(Some(*id), now_db))
+            .map(|(d, id)| d.mail.outbox_row(Some(*id), None, now_db))
             .collect::<Vec<_>>(),
     )?;
     for d in drafts {
@@ -310,15 +354,97 @@ pub fn issue_many(
             next.insert(kind, db::take_counter(conn, &counter_name(kind, year), n)?);
         }
     }
-    let mut drafts = Vec::with_capacity(reqs.len());
+    let mut drafts: Vec<Drafted> = Vec::with_capacity(reqs.len());
     for req in reqs {
         let seq = next.get_mut(req.kind).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("unknown letter kind {}", req.kind))
         })?;
-        drafts.push(draft(env, req, year, *seq, now)?);
+        // A letter states the letters this batch issued on the same case
+        // before it (a sweep that finds a reminder and a supervision due at
+        // once issues both, the second citing the first).
+        let mut history = req.history.clone();
+        history.extend(
+            drafts
+                .iter()
+                .filter(|d| d.mail.complaint_id == Some(req.complaint.id))
+                .map(|d| Fact::letter(env.local_date(now), &d.kind, &d.number)),
+        );
+        let req = LetterRequest {
+            history,
+            kind: req.kind,
+            complaint: req.complaint,
+            unit: req.unit,
+            category_name: req.category_name.clone(),
+            cc: req.cc.clone(),
+            extra: req.extra.clone(),
+        };
+        drafts.push(draft(env, &req, year, *seq, now)?);
         *seq += 1;
     }
     store(conn, &drafts, now)
+}
+
+/// The numbers of letters just issued, by id (for the sweep's report and
+/// the audit lines written after numbering).
+pub fn numbers(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    Ok(rows::numbers(conn, ids)?.into_iter().collect())
+}
+
+/// What a notice is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    DeadlineWarning,
+    RedoOrdered,
+    ExtensionApproved,
+    ExtensionDenied,
+    ReturnDenied,
+    Reopened,
+    AccountabilityOpened,
+    AccountabilityDecided,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 8] = [
+        NoticeKind::DeadlineWarning,
+        NoticeKind::RedoOrdered,
+        NoticeKind::ExtensionApproved,
+        NoticeKind::ExtensionDenied,
+        NoticeKind::ReturnDenied,
+        NoticeKind::Reopened,
+        NoticeKind::AccountabilityOpened,
+        NoticeKind::AccountabilityDecided,
+    ];
+
+    /// The stored code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::DeadlineWarning => "deadline_warning",
+            NoticeKind::RedoOrdered => "redo_ordered",
+            NoticeKind::ExtensionApproved => "extension_approved",
+            NoticeKind::ExtensionDenied => "extension_denied",
+            NoticeKind::ReturnDenied => "return_denied",
+            NoticeKind::Reopened => "reopened",
+            NoticeKind::AccountabilityOpened => "accountability_opened",
+            NoticeKind::AccountabilityDecided => "accountability_decided",
+        }
+    }
+
+    /// The notice's subject line.
+    pub fn title(self) -> &'static str {
+        match self {
+            NoticeKind::DeadlineWarning => "办理期限预警",
+            NoticeKind::RedoOrdered => "责令重办",
+            NoticeKind::ExtensionApproved => "延期申请已批准",
+            NoticeKind::ExtensionDenied => "延期申请未获批准",
+            NoticeKind::ReturnDenied => "退回申请未获同意",
+            NoticeKind::Reopened => "案件重新办理",
+            NoticeKind::AccountabilityOpened => "启动效能问责程序",
+            NoticeKind::AccountabilityDecided => "效能问责决定",
+        }
+    }
 }
 
 /// Queues a notice (an e-mail without a letter number) to a unit.
@@ -327,27 +453,34 @@ pub fn notice(
     env: &LetterEnv,
     complaint: &Complaint,
     unit: &Unit,
-    subject: &str,
+    kind: NoticeKind,
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    notice_about(conn, env, Some(complaint), unit, None, subject, body, now)
+    notice_about(conn, env, Some(complaint), unit, None, kind, body, now)
 }
 
-/// A notice ready to queue: an e-mail without a letter number.
-pub struct NoticeDraft(Mail);
+/// A notice ready to queue: an e-mail without a letter number, and its
+/// record for the unit's notice list.
+pub struct NoticeDraft {
+    mail: Mail,
+    kind: NoticeKind,
+    unit_code: String,
+}
 
 /// Words a notice to a unit about a case, or about no case (an
 /// accountability procedure opened by hand), with an optional copy.
+#[allow(clippy::too_many_arguments)]
 pub fn draft_notice(
     env: &LetterEnv,
     complaint: Option<&Complaint>,
     unit: &Unit,
     cc: Option<&str>,
-    subject: &str,
+    kind: NoticeKind,
     body: &str,
     now: DateTime<Utc>,
 ) -> NoticeDraft {
+    let subject = kind.title();
     let (subject, reference) = match complaint {
         Some(c) => (
             format!("【督办通知】{subject} 受理编号{}", c.tracking_no),
@@ -355,33 +488,58 @@ pub fn draft_notice(
         ),
         None => (format!("【督办通知】{subject}"), String::new()),
     };
-    NoticeDraft(Mail {
-        complaint_id: complaint.map(|c| c.id),
-        recipient: unit.email.clone(),
-        cc: cc.map(str::to_owned),
-        body: format!(
-            "{}：\n\n{body}{reference}\n\n{}\n{}\n",
-            unit.name,
-            env.office_name,
-            env.local_date(now)
-        ),
-        subject,
-        message_id: env.notice_message_id(),
-    })
+    NoticeDraft {
+        mail: Mail {
+            complaint_id: complaint.map(|c| c.id),
+            recipient: unit.email.clone(),
+            cc: cc.map(str::to_owned),
+            body: format!(
+                "{}：\n\n{body}{reference}\n\n{}\n{}\n",
+                unit.name,
+                env.office_name,
+                env.local_date(now)
+            ),
+            subject,
+            message_id: env.notice_message_id(),
+        },
+        kind,
+        unit_code: unit.code.clone(),
+    }
 }
 
-/// Queues drafted notices, in few statements whatever their number.
+/// Stores drafted notices for the units to read and queues their e-mails
+/// (the same text), in few statements whatever their number.
 pub fn queue_notices(
     conn: &mut DbConn,
     drafts: &[NoticeDraft],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    if drafts.is_empty() {
+        return Ok(());
+    }
     let now_db = db::to_db(now);
+    let records: Vec<crate::db::notices::NewNotice<'_>> = drafts
+        .iter()
+        .map(|d| crate::db::notices::NewNotice {
+            unit_code: &d.unit_code,
+            complaint_id: d.mail.complaint_id,
+            kind: d.kind.as_str(),
+            subject: &d.mail.subject,
+            body: &d.mail.body,
+            message_id: &d.mail.message_id,
+            created_at: now_db,
+        })
+        .collect();
+    let ids = crate::db::notices::insert_many(conn, &records)?;
     let rows_to_queue: Vec<NewOutbox<'_>> = drafts
         .iter()
-        .map(|d| d.0.outbox_row(None, now_db))
+        .zip(&ids)
+        .map(|(d, id)| d.mail.outbox_row(None, Some(*id), now_db))
         .collect();
     rows::enqueue_many(conn, &rows_to_queue)?;
+    for d in drafts {
+        metrics::counter!("duban_notices_sent_total", "kind" => d.kind.as_str()).increment(1);
+    }
     Ok(())
 }
 
@@ -394,11 +552,11 @@ pub fn notice_about(
     complaint: Option<&Complaint>,
     unit: &Unit,
     cc: Option<&str>,
-    subject: &str,
+    kind: NoticeKind,
     body: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let d = draft_notice(env, complaint, unit, cc, subject, body, now);
+    let d = draft_notice(env, complaint, unit, cc, kind, body, now);
     queue_notices(conn, std::slice::from_ref(&d), now)
 }
 

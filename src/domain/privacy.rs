@@ -228,65 +228,250 @@ mod tests {
     }
 }
 
-/// What replaces a complainant's own identity found in free text.
+/// What replaces a complainant's own identity found in free text: one mark
+/// for every kind of value, so it says neither what was removed nor how many.
 pub const REDACTED: &str = "[已隐去]";
+
+/// Words that only introduce an identity value ("我叫", "电话", "家住"…): a
+/// clause made of them and identity values alone says nothing about the
+/// complaint and is dropped whole, so no mark shows where the complainant
+/// wrote their name, number or address.
+const INTRODUCERS: &[&str] = &[
+    "身份证号码",
+    "身份证号",
+    "身份证",
+    "联系电话",
+    "联系方式",
+    "手机号码",
+    "手机号",
+    "电子邮箱",
+    "电子邮件",
+    "我的名字",
+    "我的电话",
+    "我的手机",
+    "我的地址",
+    "我的邮箱",
+    "我的",
+    "姓名",
+    "名字",
+    "电话",
+    "手机",
+    "号码",
+    "邮箱",
+    "邮件",
+    "email",
+    "e-mail",
+    "住址",
+    "地址",
+    "家住",
+    "现住",
+    "住在",
+    "居住",
+    "我叫",
+    "我是",
+    "本人",
+    "叫",
+    "住",
+    "是",
+    "为",
+    "我",
+    "的",
+];
+
+/// Where clauses end (brackets too: "本人王小明（电话…）" is two clauses).
+fn clause_end(c: char) -> bool {
+    matches!(
+        c,
+        '，' | ','
+            | '。'
+            | '；'
+            | ';'
+            | '！'
+            | '!'
+            | '？'
+            | '?'
+            | '\n'
+            | '、'
+            | '（'
+            | '）'
+            | '('
+            | ')'
+    )
+}
+
+/// Separators a dropped clause may leave at the start or end of the text.
+const LOOSE: &[char] = &['，', ',', '。', '；', ';', '、'];
 
 /// Removes the complainant's own identity values from free text (a citizen
 /// may write "我叫王小明，电话139…" into the complaint), so the text can go to
-/// the unit and into letters. Phone numbers are found whatever spaces or
-/// dashes the writer put between the digits.
-pub fn redact(text: &str, values: &[&str], phone: Option<&str>) -> String {
-    let mut out = text.to_owned();
-    let mut sorted: Vec<&str> = values
-        .iter()
-        .copied()
-        .filter(|v| v.chars().count() >= 2)
-        .collect();
-    sorted.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    for v in sorted {
-        if out.contains(v) {
-            out = out.replace(v, REDACTED);
-        }
-        let upper = v.to_uppercase();
-        if upper != v && out.to_uppercase().contains(&upper) {
-            out = replace_case_insensitive(&out, v);
-        }
-    }
-    if let Some(p) = phone.filter(|p| p.len() >= 7) {
-        out = redact_digits(&out, p);
-        // A mobile number written with its country code.
-        if p.starts_with('1') {
-            out = redact_digits(&out, &format!("86{p}"));
-        }
-    }
-    out
-}
-
-fn replace_case_insensitive(text: &str, needle: &str) -> String {
-    let lower_text = text.to_lowercase();
-    let lower_needle = needle.to_lowercase();
-    if lower_text.len() != text.len() {
+/// the unit and into letters, and keeps the facts (docs/architecture.md,
+/// "Redaction"):
+///
+/// - every occurrence of a value is found: names, e-mail, ID number and
+///   address whole (Latin letters in any case), the phone number whatever
+///   spaces, dashes or brackets sit between its digits, with or without 86;
+/// - a clause that holds nothing but identity values and the words that
+///   introduce them is dropped whole; elsewhere a value becomes one mark
+///   ([`REDACTED`]), runs of marks merging into one;
+/// - `places` (the township and the unit where the conduct happened, the
+///   county's unit names) are the case's own facts: a value that is one of
+///   them is not removed, and the text around a removed value keeps them;
+/// - values under two characters are left alone (they would hit ordinary
+///   words).
+pub fn redact(text: &str, values: &[&str], phone: Option<&str>, places: &[&str]) -> String {
+    let spans = identity_spans(text, values, phone, places);
+    if spans.is_empty() {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while let Some(pos) = lower_text[i..].find(&lower_needle) {
-        out.push_str(&text[i..i + pos]);
-        out.push_str(REDACTED);
-        i += pos + lower_needle.len();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if clause_end(c) {
+            let end = i + c.len_utf8();
+            write_clause(&mut out, text, start, i, end, &spans);
+            start = end;
+        }
     }
-    out.push_str(&text[i..]);
+    write_clause(&mut out, text, start, text.len(), text.len(), &spans);
+    // A dropped first clause leaves its neighbour's delimiter in front.
+    out.trim_start_matches(LOOSE)
+        .trim_end_matches(['，', ',', '、', '；', ';'])
+        .to_owned()
+}
+
+/// Writes the clause `text[start..body_end]` with its delimiter
+/// `text[body_end..end]`: whole, dropped, or with its values marked.
+fn write_clause(
+    out: &mut String,
+    text: &str,
+    start: usize,
+    body_end: usize,
+    end: usize,
+    spans: &[(usize, usize)],
+) {
+    let inside: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|(a, b)| *a < body_end && *b > start)
+        .map(|(a, b)| ((*a).max(start), (*b).min(body_end)))
+        .collect();
+    if inside.is_empty() {
+        out.push_str(&text[start..end]);
+        return;
+    }
+    let mut rest = String::new();
+    let mut at = start;
+    for (a, b) in &inside {
+        rest.push_str(&text[at..*a]);
+        at = *b;
+    }
+    rest.push_str(&text[at..body_end]);
+    if only_introducers(&rest) {
+        let delimiter = &text[body_end..end];
+        match delimiter {
+            // Keep a line break, so the next paragraph stays one, and an
+            // opening bracket, whose closing one follows.
+            "\n" | "（" | "(" => out.push_str(delimiter),
+            // A bracket whose whole content was dropped goes too.
+            "）" | ")" if out.ends_with(['（', '(']) => {
+                out.pop();
+            }
+            _ => {}
+        }
+        return;
+    }
+    let mut at = start;
+    for (a, b) in &inside {
+        let between = &text[at..*a];
+        // Marks with only spaces between them are one mark.
+        if !(out.ends_with(REDACTED) && between.trim().is_empty()) {
+            out.push_str(between);
+            out.push_str(REDACTED);
+        }
+        at = *b;
+    }
+    out.push_str(&text[at..end]);
+}
+
+/// Whether what is left of a clause is only words that introduce identity,
+/// punctuation and spaces.
+fn only_introducers(rest: &str) -> bool {
+    let mut r: String = rest
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '：' | ':' | '（' | '）' | '(' | ')' | '-'))
+        .collect::<String>()
+        .to_lowercase();
+    loop {
+        let before = r.len();
+        for w in INTRODUCERS {
+            r = r.replace(w, "");
+        }
+        if r.len() == before {
+            break;
+        }
+    }
+    r.is_empty()
+}
+
+/// Byte ranges of `text` holding identity values, sorted and merged.
+fn identity_spans(
+    text: &str,
+    values: &[&str],
+    phone: Option<&str>,
+    places: &[&str],
+) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let is_place = |v: &str| places.iter().any(|p| !p.is_empty() && p.trim() == v);
+    for v in values.iter().map(|v| v.trim()) {
+        if v.chars().count() < 2 || is_place(v) {
+            continue;
+        }
+        spans.extend(find_all(text, v));
+    }
+    if let Some(p) = phone.filter(|p| p.len() >= 7) {
+        spans.extend(digit_runs(text, p));
+        // A mobile number written with its country code.
+        if p.starts_with('1') {
+            spans.extend(digit_runs(text, &format!("86{p}")));
+        }
+    }
+    spans.sort();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// Every occurrence of `needle`, Latin letters compared without case.
+fn find_all(text: &str, needle: &str) -> Vec<(usize, usize)> {
+    let hay = text.to_lowercase();
+    let pin = needle.to_lowercase();
+    // Lower-casing changed byte lengths (rare letters): exact matches only.
+    let (hay, pin) = if hay.len() == text.len() && pin.len() == needle.len() {
+        (hay, pin)
+    } else {
+        (text.to_owned(), needle.to_owned())
+    };
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = hay[from..].find(&pin) {
+        let a = from + pos;
+        out.push((a, a + pin.len()));
+        from = a + pin.len();
+    }
     out
 }
 
-/// Replaces every run of `digits` in `text`, allowing spaces, dashes and
-/// brackets between them.
-fn redact_digits(text: &str, digits: &str) -> String {
+/// Every run of `digits` in `text`, allowing spaces, dashes and brackets
+/// between them.
+fn digit_runs(text: &str, digits: &str) -> Vec<(usize, usize)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let want: Vec<char> = digits.chars().collect();
-    let mut out = String::with_capacity(text.len());
+    let mut out = Vec::new();
     let mut i = 0;
-    let mut copied_to = 0;
     while i < chars.len() {
         if chars[i].1 == want[0] {
             let (mut j, mut k) = (i, 0);
@@ -300,16 +485,14 @@ fn redact_digits(text: &str, digits: &str) -> String {
                 j += 1;
             }
             if k == want.len() {
-                out.push_str(&text[copied_to..chars[i].0]);
-                out.push_str(REDACTED);
-                copied_to = chars.get(j).map_or(text.len(), |c| c.0);
+                let end = chars.get(j).map_or(text.len(), |c| c.0);
+                out.push((chars[i].0, end));
                 i = j;
                 continue;
             }
         }
         i += 1;
     }
-    out.push_str(&text[copied_to..]);
     out
 }
 
@@ -317,26 +500,70 @@ fn redact_digits(text: &str, digits: &str) -> String {
 mod redaction_tests {
     use super::*;
 
+    const OWN: [&str; 3] = ["王小明", "wxm@example.cn", "潋江镇解放路18号"];
+
     #[test]
-    fn own_identity_is_taken_out_of_free_text() {
-        let text = "我叫王小明，电话139 1234-5678，邮箱WXM@example.cn，住潋江镇解放路18号。王小明再次反映。";
-        let out = redact(
-            text,
-            &["王小明", "wxm@example.cn", "潋江镇解放路18号"],
-            Some("13912345678"),
-        );
+    fn clauses_of_identity_alone_leave_no_mark() {
+        let text = "我叫王小明，电话139 1234-5678，邮箱WXM@example.cn，住潋江镇解放路18号。\
+                    反映潋江镇派出所窗口民警推诿。";
+        let out = redact(text, &OWN, Some("13912345678"), &["潋江镇"]);
+        assert_eq!(out, "反映潋江镇派出所窗口民警推诿。");
+    }
+
+    #[test]
+    fn a_bracket_of_identity_goes_with_it() {
+        let text = "本人王小明（身份证11010519491231002X，电话139-1234-5678，住潋江镇解放路18号，\
+                    邮箱wxm@example.cn）反映窗口民警刁难。";
+        let own = [
+            "王小明",
+            "11010519491231002X",
+            "wxm@example.cn",
+            "潋江镇解放路18号",
+        ];
+        let out = redact(text, &own, Some("13912345678"), &[]);
+        assert_eq!(out, "反映窗口民警刁难。");
         assert_eq!(
-            out,
-            "我叫[已隐去]，电话[已隐去]，邮箱[已隐去]，住[已隐去]。[已隐去]再次反映。"
+            redact("民警（3号窗口）态度差", &own, None, &[]),
+            "民警（3号窗口）态度差"
         );
     }
 
     #[test]
-    fn other_numbers_are_left_alone() {
+    fn a_value_inside_a_fact_becomes_one_mark() {
+        let text = "王小明去潋江镇办事，王小明 13912345678 被刁难。";
+        let out = redact(text, &OWN, Some("13912345678"), &["潋江镇"]);
+        assert_eq!(out, "[已隐去]去潋江镇办事，[已隐去] 被刁难。");
+        assert!(!out.contains("1391"));
+    }
+
+    #[test]
+    fn the_place_of_the_conduct_is_never_removed() {
+        // The complainant gave only the township as address: it is where the
+        // conduct happened too, and stays.
+        let out = redact(
+            "潋江镇政府的干部推诿扯皮。",
+            &["潋江镇"],
+            None,
+            &["潋江镇", "县公安局"],
+        );
+        assert_eq!(out, "潋江镇政府的干部推诿扯皮。");
+    }
+
+    #[test]
+    fn other_numbers_and_short_values_are_left_alone() {
         assert_eq!(
-            redact("案号13900000000", &[], Some("13912345678")),
+            redact("案号13900000000", &[], Some("13912345678"), &[]),
             "案号13900000000"
         );
-        assert_eq!(redact("名字王", &["王"], None), "名字王");
+        assert_eq!(redact("名字王", &["王"], None, &[]), "名字王");
+        assert_eq!(
+            redact(
+                "拨打86 139 1234 5678无人接听",
+                &[],
+                Some("13912345678"),
+                &[]
+            ),
+            "拨打[已隐去]无人接听"
+        );
     }
 }

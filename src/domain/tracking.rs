@@ -42,18 +42,7 @@ pub struct TrackView {
     pub feedback_open: bool,
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "received" => "已受理",
-        "assigned" => "已转办",
-        "in_progress" => "办理中",
-        "reported" => "已办结待审核",
-        "closed" => "已办结",
-        "rejected" => "不予受理",
-        "merged" => "已合并",
-        _ => "处理中",
-    }
-}
+pub use super::labels::status_label;
 
 /// The case behind a tracking number and query code, or the uniform 404
 /// (failures counted, limits enforced). `client` is the caller's address.
@@ -66,7 +55,7 @@ pub fn verify_pair(
     query_code: &str,
     now: DateTime<Utc>,
 ) -> AppResult<crate::db::complaints::Complaint> {
-    let number = tracking_no.trim().to_ascii_uppercase();
+    let number = db::complaints::normalise_tracking_no(tracking_no);
     let keys_ = throttle::Keys::new("track", client, &number);
     throttle::check(conn, limits, &keys_, now)?;
     let found = db::complaints::by_tracking_no(conn, &number)?;

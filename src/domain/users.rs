@@ -141,6 +141,7 @@ pub fn create(
                 action: "user_created",
                 summary: &format!("user {} created with role {}", user.id, a.role.as_str()),
                 public_note: None,
+                unit_note: None,
             },
             now,
         )?;
@@ -246,6 +247,7 @@ pub fn update(
                     what.join(",")
                 ),
                 public_note: None,
+                unit_note: None,
             },
             now,
         )?;

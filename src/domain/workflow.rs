@@ -1,9 +1,13 @@
-//! The case lifecycle (DESIGN §3): routing at intake, the supervisor's
-//! screen / assign / return decision / extension decision / review /
-//! reopen, the unit's acknowledge / return / progress / extension / report,
-//! and callbacks. Every action runs in one write transaction with its audit
-//! event and any letter or notice; a transition the current status does not
-//! allow is a 409 naming that status.
+//! The case lifecycle (docs/architecture.md, "The case lifecycle"): routing
+//! at intake, the supervisor's screen / assign / return decision / extension
+//! decision / review / reopen, the unit's acknowledge / return / progress /
+//! extension / report, and callbacks. Every action runs in one write
+//! transaction with its audit event and any letter or notice; a transition
+//! the current status does not allow is a 409 naming that status.
+//!
+//! Each event is worded for its three readers (see [`Words`]): the office,
+//! the unit (what was done and when, never intake details, routing reasons or
+//! merges) and the citizen.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -14,6 +18,7 @@ use tracing::instrument;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
+use crate::config::ReturnWindow;
 use crate::db::assignments::{self, Assignment, NewAssignment};
 use crate::db::categories::Category;
 use crate::db::complaints::{self as complaint_rows, Complaint};
@@ -23,11 +28,12 @@ use crate::db::workflow::{
     self as records, NewExtension, NewFeedback, NewProgressNote, NewRectificationItem, NewReport,
 };
 use crate::db::{self, DbConn};
-use crate::domain::audit::{self, AuditActor};
+use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::effective_workdays;
 use crate::domain::fields::Reader;
 use crate::domain::intake::IntakeEnv;
-use crate::domain::letters::{self, LetterRequest};
+use crate::domain::labels;
+use crate::domain::letters::{self, LetterRequest, NoticeKind};
 use crate::domain::routing::{self, Conflict, Facts, Target, UnitInfo};
 use crate::error::{AppError, AppResult};
 
@@ -47,6 +53,11 @@ pub struct CaseState {
     pub due_at: Option<DateTime<Utc>>,
     pub return_requested: bool,
     pub needs_confirmation: bool,
+    /// An extension request waits for the office.
+    pub extension_requested: bool,
+    /// The deadlines were counted over a year whose State Council holiday
+    /// notice is not in the calendar yet (statutory holidays only).
+    pub deadlines_provisional: bool,
 }
 
 impl From<&Complaint> for CaseState {
@@ -59,9 +70,15 @@ impl From<&Complaint> for CaseState {
             due_at: c.due_at.map(db::from_db),
             return_requested: c.return_requested,
             needs_confirmation: c.needs_confirmation,
+            extension_requested: c.extension_requested,
+            deadlines_provisional: c.calendar_provisional,
         }
     }
 }
+
+/// The statuses of a case still open for work; leaving them clears every
+/// flag that asks the office to act.
+pub const OPEN_STATUSES: &[&str] = &["received", "assigned", "in_progress", "reported"];
 
 fn conflict_status(c: &Complaint) -> AppError {
     AppError::Conflict(format!("not possible while the case is {}", c.status))
@@ -81,12 +98,13 @@ fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Complaint> {
     if !complaint_rows::storable(tracking_no) {
         return Err(AppError::NotFound);
     }
+    let tracking_no = complaint_rows::normalise_tracking_no(tracking_no);
     if let DbConn::Pg(pg) = conn {
         diesel::sql_query("SELECT id FROM complaints WHERE tracking_no = $1 FOR UPDATE")
-            .bind::<Text, _>(tracking_no)
+            .bind::<Text, _>(&tracking_no)
             .execute(pg)?;
     }
-    complaint_rows::by_tracking_no(conn, tracking_no)?.ok_or(AppError::NotFound)
+    complaint_rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)
 }
 
 fn reload(conn: &mut DbConn, id: i64) -> AppResult<Complaint> {
@@ -114,23 +132,16 @@ fn record(
     c: &Complaint,
     actor: &AuditActor,
     action: &str,
-    summary: &str,
-    public_note: Option<&str>,
+    words: Words,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    audit::append(
-        conn,
-        &audit::Entry {
-            chain: &audit::case_chain(&c.tracking_no),
-            complaint_id: Some(c.id),
-            actor,
-            action,
-            summary,
-            public_note,
-        },
-        now,
-    )?;
+    audit::record_case(conn, c.id, &c.tracking_no, actor, action, &words, now)?;
     Ok(())
+}
+
+/// " (逾期)" when `at` is past `due`.
+fn late(at: chrono::NaiveDateTime, due: chrono::NaiveDateTime) -> &'static str {
+    if at > due { "（逾期）" } else { "" }
 }
 
 /// The case's category, if it has one.
@@ -175,12 +186,20 @@ fn assign_to(
     let now_db = db::to_db(now);
     if let Some(open) = assignments::current(conn, c.id)? {
         assignments::end(conn, open.id, "reassigned", now_db)?;
+        // A request the old unit made lapses with its assignment.
+        records::lapse_pending_extensions(conn, c.id, now_db)?;
     }
     let cat = category(conn, c)?;
     let (ack_days, default_handle) = limits(cat.as_ref(), env.limit_factor);
     let handle_days = order.handle_workdays.unwrap_or(default_handle);
-    let ack_due = env.calendar.deadline(now, ack_days as u32, env.tz);
-    let due = env.calendar.deadline(now, handle_days as u32, env.tz);
+    let ack_due = env.calendar.due(now, ack_days as u32, env.tz);
+    let due = env.calendar.due(now, handle_days as u32, env.tz);
+    let provisional = ack_due.provisional || due.provisional;
+    // The window the transfer letter states is the one the check applies.
+    let return_due = match env.return_window {
+        ReturnWindow::Acknowledge => ack_due.at,
+        ReturnWindow::Handling => due.at,
+    };
     let acknowledged_at = order.acknowledged.then_some(now_db);
     let a = assignments::insert(
         conn,
@@ -193,9 +212,11 @@ fn assign_to(
             note: order.note,
             ack_workdays: ack_days,
             handle_workdays: handle_days,
-            ack_due_at: db::to_db(ack_due),
-            due_at: db::to_db(due),
+            ack_due_at: db::to_db(ack_due.at),
+            due_at: db::to_db(due.at),
             acknowledged_at,
+            return_due_at: Some(db::to_db(return_due)),
+            calendar_provisional: provisional,
         },
     )?;
     let status = if order.acknowledged {
@@ -212,6 +233,8 @@ fn assign_to(
             cmp::acknowledged_at.eq(acknowledged_at),
             cmp::return_requested.eq(false),
             cmp::needs_confirmation.eq(false),
+            cmp::extension_requested.eq(false),
+            cmp::calendar_provisional.eq(provisional),
             cmp::updated_at.eq(now_db),
             // The sweep works out this assignment's ladder at its next run.
             cmp::next_escalation_at.eq(Some(now_db)),
@@ -219,40 +242,45 @@ fn assign_to(
         .execute(conn)?;
     let updated = reload(conn, c.id)?;
     let category_name = cat.map(|x| x.name);
+    let l = &env.letters;
     let letter_id = letters::issue(
         conn,
-        &env.letters,
+        l,
         LetterRequest {
             kind: "transfer",
             complaint: &updated,
             unit,
             category_name,
             cc: None,
+            history: Vec::new(),
             extra: json!({
-                "ack_due_local": env.letters.local_date(ack_due),
-                "due_local": env.letters.local_date(due),
+                "ack_due_local": l.local_date(ack_due.at),
+                "due_local": l.local_date(due.at),
+                "return_due_local": l.local_date(return_due),
+                "return_within_ack": env.return_window == ReturnWindow::Acknowledge,
                 "handle_workdays": handle_days,
+                "note": order.note,
+                "provisional": provisional,
             }),
         },
         now,
     )?;
-    let public = format!(
-        "已转交{}办理，办理期限至{}",
+    let number = letters::numbers(conn, &[letter_id])?
+        .remove(&letter_id)
+        .unwrap_or_default();
+    let (ack_local, due_local) = (l.local_date(ack_due.at), l.local_date(due.at));
+    let words = Words::new(format!(
+        "{}至{}（{}），签收期限{ack_local}，办理期限{due_local}（{handle_days}个工作日{}），转办单{number}",
+        if order.acknowledged { "重新交" } else { "转" },
         unit.name,
-        env.letters.local_date(due)
-    );
-    record(
-        conn,
-        &updated,
-        order.by,
-        "assigned",
-        &format!(
-            "assigned to {} ({}); ack {} / handle {} working days; letter {}",
-            unit.code, order.how, ack_days, handle_days, letter_id
-        ),
-        Some(&public),
-        now,
-    )?;
+        labels::how_label(order.how),
+        if provisional { "，按法定节假日暂定" } else { "" },
+    ))
+    .to_unit(format!(
+        "作风办将本件交你单位办理（转办单{number}），签收期限{ack_local}，办理期限{due_local}"
+    ))
+    .to_public(format!("已转交{}办理，办理期限至{due_local}", unit.name));
+    record(conn, &updated, order.by, "assigned", words, now)?;
     Ok(updated)
 }
 
@@ -320,12 +348,10 @@ fn route(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint) -> AppResult<Route> 
         &env.routing.leader_titles,
     ) {
         Conflict::None => Ok(Route::To(target)),
-        Conflict::OwnOfficer => Ok(Route::Hold("the subject person works at the target unit")),
+        Conflict::OwnOfficer => Ok(Route::Hold("被反映人为拟承办单位工作人员")),
         Conflict::Leader => Ok(match escalate_conflict(conn, env, &target)? {
             Some(up) => Route::To(up),
-            None => Route::Hold(
-                "the subject person leads the target unit and there is no unit above it",
-            ),
+            None => Route::Hold("被反映人为拟承办单位负责人，且无上级单位"),
         }),
     }
 }
@@ -359,13 +385,13 @@ pub fn auto_route(
             diesel::update(cmp::table.find(c.id))
                 .set(cmp::needs_confirmation.eq(true))
                 .execute(conn)?;
+            // The routing reason is the office's alone.
             record(
                 conn,
                 c,
                 &system,
                 "routing_held",
-                &format!("waits for a supervisor: {why}"),
-                None,
+                Words::new(format!("待督办员确认后转办：{why}")),
                 now,
             )?;
             reload(conn, c.id)
@@ -388,6 +414,8 @@ fn with_case<T>(
         let id = case.id;
         let out = f(c, case)?;
         db::escalations::touch(c, id, db::to_db(now))?;
+        // A case that left the open statuses asks nothing more of the office.
+        complaint_rows::clear_flags_unless_open(c, id, OPEN_STATUSES)?;
         Ok(out)
     })
 }
@@ -451,12 +479,11 @@ pub fn screen(
                 &c,
                 &by,
                 "screened_invalid",
-                "rejected as invalid",
-                Some("经审查不予受理"),
+                Words::new("经审查不予受理").to_public("经审查不予受理"),
                 now,
             )?;
         } else {
-            let target_no = dup.clone().unwrap_or_default().to_ascii_uppercase();
+            let target_no = complaint_rows::normalise_tracking_no(&dup.clone().unwrap_or_default());
             let target = complaint_rows::by_tracking_no(conn, &target_no)?
                 .filter(|t| t.id != c.id && !matches!(t.status.as_str(), "merged" | "rejected"));
             let Some(target) = target else {
@@ -478,17 +505,16 @@ pub fn screen(
                 &c,
                 &by,
                 "merged",
-                &format!("merged into {}", target.tracking_no),
-                Some(&note),
+                Words::new(format!("作为重复件并入受理编号{}", target.tracking_no)).to_public(note),
                 now,
             )?;
+            // Merges are the office's: the unit of the kept case is not told.
             record(
                 conn,
                 &target,
                 &by,
                 "duplicate_linked",
-                &format!("{} merged into this case", c.tracking_no),
-                None,
+                Words::new(format!("受理编号{}作为重复件并入本件", c.tracking_no)),
                 now,
             )?;
         }
@@ -582,24 +608,27 @@ pub fn acknowledge(
             ))
             .execute(conn)?;
         let u = unit(conn, &a.unit_code)?;
-        let late = if now_db > a.ack_due_at { " (late)" } else { "" };
+        let late = late(now_db, a.ack_due_at);
         record(
             conn,
             &c,
             &AuditActor::from(actor),
             "acknowledged",
-            &format!("acknowledged by {}{late}", u.code),
-            Some(&format!("{}已签收", u.name)),
+            Words::new(format!("{}签收{late}", u.name))
+                .to_unit(format!("你单位已签收{late}"))
+                .to_public(format!("{}已签收", u.name)),
             now,
         )?;
         Ok(CaseState::from(&reload(conn, c.id)?))
     })
 }
 
-/// `POST /complaints/{no}/return` (unit): "not ours". The case stays with the
-/// unit, flagged, clocks running, until a supervisor decides.
+/// `POST /complaints/{no}/return` (unit): "not ours", within the return
+/// window its transfer letter stated. The case stays with the unit, flagged,
+/// clocks running, until a supervisor decides.
 pub fn request_return(
     conn: &mut DbConn,
+    env: &IntakeEnv,
     actor: &Actor,
     no: &str,
     body: &Value,
@@ -619,6 +648,18 @@ pub fn request_return(
             ));
         }
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
+        // The window the transfer letter stated (rows from before it was
+        // kept: the sign-for deadline, the default).
+        let window_end = a.return_due_at.unwrap_or(a.ack_due_at);
+        if db::to_db(now) > window_end {
+            let end = db::from_db(window_end);
+            return Err(AppError::Conflict(format!(
+                "the return window ended at {} ({}): the unit must handle the case; \
+                 ask for an extension if more time is needed",
+                end.to_rfc3339(),
+                labels::local_minute(end, env.tz),
+            )));
+        }
         diesel::update(asg::table.find(a.id))
             .set(asg::return_reason.eq(&reason))
             .execute(conn)?;
@@ -628,13 +669,13 @@ pub fn request_return(
                 cmp::updated_at.eq(db::to_db(now)),
             ))
             .execute(conn)?;
+        let u = unit(conn, &a.unit_code)?;
         record(
             conn,
             &c,
             &AuditActor::from(actor),
             "return_requested",
-            &format!("{} asks to return the case", a.unit_code),
-            None,
+            Words::new(format!("{}申请退回", u.name)).to_unit("你单位申请退回，待作风办决定"),
             now,
         )?;
         Ok(CaseState::from(&reload(conn, c.id)?))
@@ -670,6 +711,7 @@ pub fn decide_return(
         let now_db = db::to_db(now);
         if decision.as_deref() == Some("approve") {
             assignments::end(conn, a.id, "returned", now_db)?;
+            records::lapse_pending_extensions(conn, c.id, now_db)?;
             diesel::update(cmp::table.find(c.id))
                 .set((
                     cmp::status.eq("received"),
@@ -678,6 +720,8 @@ pub fn decide_return(
                     cmp::due_at.eq(None::<chrono::NaiveDateTime>),
                     cmp::acknowledged_at.eq(None::<chrono::NaiveDateTime>),
                     cmp::return_requested.eq(false),
+                    cmp::extension_requested.eq(false),
+                    cmp::calendar_provisional.eq(false),
                     cmp::updated_at.eq(now_db),
                 ))
                 .execute(conn)?;
@@ -686,8 +730,9 @@ pub fn decide_return(
                 &c,
                 &by,
                 "return_approved",
-                &format!("return by {} approved", u.code),
-                Some("重新确定承办单位"),
+                Words::new(format!("同意{}退回，待重新确定承办单位", u.name))
+                    .to_unit("作风办同意你单位退回本件")
+                    .to_public("重新确定承办单位"),
                 now,
             )?;
         } else {
@@ -698,14 +743,21 @@ pub fn decide_return(
                 "你单位的退回申请未获同意，请继续办理。{}",
                 note.as_deref().unwrap_or("")
             );
-            letters::notice(conn, &env.letters, &c, &u, "退回申请未获同意", &body, now)?;
+            letters::notice(
+                conn,
+                &env.letters,
+                &c,
+                &u,
+                NoticeKind::ReturnDenied,
+                &body,
+                now,
+            )?;
             record(
                 conn,
                 &c,
                 &by,
                 "return_denied",
-                &format!("return by {} denied", u.code),
-                None,
+                Words::new(format!("不同意{}退回", u.name)).to_unit("作风办不同意退回，请继续办理"),
                 now,
             )?;
         }
@@ -749,16 +801,17 @@ pub fn add_progress(
                 created_at: db::to_db(now),
             },
         )?;
-        let public_note = public.then_some(content.as_str());
-        record(
-            conn,
-            &c,
-            &AuditActor::from(actor),
-            "progress",
-            &format!("progress note by {unit_code} (public: {public})"),
-            public_note,
-            now,
-        )?;
+        let u = unit(conn, &unit_code)?;
+        let mut words = Words::new(format!(
+            "{}报送办理进展（{}）",
+            u.name,
+            if public { "公开" } else { "内部" }
+        ))
+        .to_unit("你单位报送办理进展");
+        if public {
+            words = words.to_public(content.clone());
+        }
+        record(conn, &c, &AuditActor::from(actor), "progress", words, now)?;
         Ok(CaseState::from(&c))
     })
 }
@@ -794,7 +847,7 @@ pub fn request_extension(
             .filter(ext::status.eq("pending"))
             .count()
             .get_result(conn)?;
-        if pending > 0 {
+        if pending > 0 || c.extension_requested {
             return Err(AppError::Conflict(
                 "an extension request is already waiting for a decision".into(),
             ));
@@ -812,13 +865,20 @@ pub fn request_extension(
                 old_due_at: a.due_at,
             },
         )?;
+        diesel::update(cmp::table.find(c.id))
+            .set((
+                cmp::extension_requested.eq(true),
+                cmp::updated_at.eq(now_db),
+            ))
+            .execute(conn)?;
+        let u = unit(conn, &a.unit_code)?;
         record(
             conn,
             &c,
             &AuditActor::from(actor),
             "extension_requested",
-            &format!("extension {} of {days} working days asked", e.id),
-            None,
+            Words::new(format!("{}申请延期{days}个工作日", u.name))
+                .to_unit(format!("你单位申请延期{days}个工作日，待作风办审批")),
             now,
         )?;
         Ok(
@@ -864,11 +924,16 @@ pub fn decide_extension(
             })?;
         let u = unit(conn, &a.unit_code)?;
         let now_db = db::to_db(now);
+        diesel::update(cmp::table.find(c.id))
+            .set(cmp::extension_requested.eq(false))
+            .execute(conn)?;
         if decision.as_deref() == Some("approve") {
-            let new_due = env
+            let moved = env
                 .calendar
-                .deadline(db::from_db(a.due_at), e.workdays as u32, env.tz);
+                .due(db::from_db(a.due_at), e.workdays as u32, env.tz);
+            let new_due = moved.at;
             let new_due_db = db::to_db(new_due);
+            let provisional = a.calendar_provisional || moved.provisional;
             records::decide_extension(
                 conn,
                 e.id,
@@ -882,19 +947,29 @@ pub fn decide_extension(
                 .set((
                     asg::due_at.eq(new_due_db),
                     asg::handle_workdays.eq(a.handle_workdays + e.workdays),
+                    asg::calendar_provisional.eq(provisional),
                 ))
                 .execute(conn)?;
             diesel::update(cmp::table.find(c.id))
-                .set((cmp::due_at.eq(new_due_db), cmp::updated_at.eq(now_db)))
+                .set((
+                    cmp::due_at.eq(new_due_db),
+                    cmp::calendar_provisional.eq(provisional),
+                    cmp::updated_at.eq(now_db),
+                ))
                 .execute(conn)?;
             let date = env.letters.local_date(new_due);
+            let caveat = if moved.provisional {
+                "（该期限按法定节假日暂定，国务院办公厅公布当年放假安排后以正式安排为准）"
+            } else {
+                ""
+            };
             letters::notice(
                 conn,
                 &env.letters,
                 &c,
                 &u,
-                "延期申请已批准",
-                &format!("你单位的延期申请已批准，办理期限延至{date}。"),
+                NoticeKind::ExtensionApproved,
+                &format!("你单位的延期申请已批准，办理期限延至{date}。{caveat}"),
                 now,
             )?;
             record(
@@ -902,8 +977,12 @@ pub fn decide_extension(
                 &c,
                 &by,
                 "extension_approved",
-                &format!("extension {} approved", e.id),
-                Some(&format!("办理期限延至{date}")),
+                Words::new(format!(
+                    "批准延期{}个工作日，办理期限延至{date}{caveat}",
+                    e.workdays
+                ))
+                .to_unit(format!("延期申请已批准，办理期限延至{date}"))
+                .to_public(format!("办理期限延至{date}")),
                 now,
             )?;
         } else {
@@ -920,14 +999,22 @@ pub fn decide_extension(
                 "你单位的延期申请未获批准，请按原期限办结。{}",
                 note.as_deref().unwrap_or("")
             );
-            letters::notice(conn, &env.letters, &c, &u, "延期申请未获批准", &body, now)?;
+            letters::notice(
+                conn,
+                &env.letters,
+                &c,
+                &u,
+                NoticeKind::ExtensionDenied,
+                &body,
+                now,
+            )?;
             record(
                 conn,
                 &c,
                 &by,
                 "extension_denied",
-                &format!("extension {} denied", e.id),
-                None,
+                Words::new(format!("不批准延期{}个工作日", e.workdays))
+                    .to_unit("延期申请未获批准，请按原期限办结"),
                 now,
             )?;
         }
@@ -1044,18 +1131,20 @@ pub fn submit_report(
         diesel::update(cmp::table.find(c.id))
             .set((cmp::status.eq("reported"), cmp::updated_at.eq(now_db)))
             .execute(conn)?;
-        let late = if now_db > a.due_at { " (late)" } else { "" };
+        let late = late(now_db, a.due_at);
+        let u = unit(conn, &a.unit_code)?;
         record(
             conn,
             &c,
             &AuditActor::from(actor),
             "reported",
-            &format!(
-                "report {report_id} by {}{late}; {} rectification items",
-                a.unit_code,
+            Words::new(format!(
+                "{}报送办结报告{late}（报告{report_id}，整改事项{}项）",
+                u.name,
                 items.len()
-            ),
-            Some("承办单位已报送办理结果，待审核"),
+            ))
+            .to_unit(format!("你单位报送办结报告{late}，待作风办审核"))
+            .to_public("承办单位已报送办理结果，待审核"),
             now,
         )?;
         Ok(CaseState::from(&reload(conn, c.id)?))
@@ -1116,13 +1205,15 @@ pub fn review(
                 &c,
                 &by,
                 "closed",
-                &format!("report {} accepted", report.id),
-                Some("已办结"),
+                Words::new(format!("办结报告（报告{}）审核通过，办结", report.id))
+                    .to_unit("办结报告审核通过，本件办结")
+                    .to_public("已办结"),
                 now,
             )?;
         } else {
             let days = handle.unwrap_or(a.handle_workdays);
-            let due = env.calendar.deadline(now, days as u32, env.tz);
+            let redo_due = env.calendar.due(now, days as u32, env.tz);
+            let due = redo_due.at;
             records::review_report(
                 conn,
                 report.id,
@@ -1131,16 +1222,19 @@ pub fn review(
                 actor.user_id,
                 now_db,
             )?;
+            let provisional = a.calendar_provisional || redo_due.provisional;
             diesel::update(asg::table.find(a.id))
                 .set((
                     asg::due_at.eq(db::to_db(due)),
                     asg::reported_at.eq(None::<chrono::NaiveDateTime>),
+                    asg::calendar_provisional.eq(provisional),
                 ))
                 .execute(conn)?;
             diesel::update(cmp::table.find(c.id))
                 .set((
                     cmp::status.eq("in_progress"),
                     cmp::due_at.eq(db::to_db(due)),
+                    cmp::calendar_provisional.eq(provisional),
                     cmp::updated_at.eq(now_db),
                 ))
                 .execute(conn)?;
@@ -1150,14 +1244,26 @@ pub fn review(
                 "你单位报送的办理结果未通过审核，请重新办理，于{date}前重新报送。审核意见：{}",
                 comment.as_deref().unwrap_or("")
             );
-            letters::notice(conn, &env.letters, &c, &u, "责令重办", &text, now)?;
+            letters::notice(
+                conn,
+                &env.letters,
+                &c,
+                &u,
+                NoticeKind::RedoOrdered,
+                &text,
+                now,
+            )?;
             record(
                 conn,
                 &c,
                 &by,
                 "redo_ordered",
-                &format!("report {} sent back; {days} working days", report.id),
-                Some(&format!("责令重新办理，期限至{date}")),
+                Words::new(format!(
+                    "办结报告（报告{}）未通过审核，责令重办，{days}个工作日，期限{date}",
+                    report.id
+                ))
+                .to_unit(format!("办结报告未通过审核，责令重新办理，期限至{date}"))
+                .to_public(format!("责令重新办理，期限至{date}")),
                 now,
             )?;
         }
@@ -1192,13 +1298,17 @@ pub fn callback(
             Some(actor.user_id),
             now,
         )?;
+        // The unit is not told of callbacks: that the citizen could be called
+        // back would tell it the complaint was not anonymous.
         record(
             conn,
             &c,
             &AuditActor::from(actor),
             "callback",
-            &format!("callback: {satisfaction}"),
-            None,
+            Words::new(format!(
+                "回访：{}",
+                labels::satisfaction_label(&satisfaction)
+            )),
             now,
         )?;
         Ok(CaseState::from(&reload(conn, c.id)?))
@@ -1258,12 +1368,36 @@ pub fn public_feedback_open(conn: &mut DbConn, c: &Complaint) -> AppResult<bool>
     Ok(!given)
 }
 
+/// What the citizen is told after rating a case.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FeedbackReceipt {
+    /// `recorded`.
+    pub status: &'static str,
+    /// What happens next, in words that fit the case: an anonymous
+    /// complainant is never promised a call.
+    pub message: &'static str,
+}
+
+/// The words after a rating: whether staff may call back depends on
+/// whether the citizen left a way to reach them.
+pub fn feedback_message(anonymous: bool, satisfaction: &str) -> &'static str {
+    match (satisfaction, anonymous) {
+        ("unsatisfied", false) => {
+            "您的评价已记录。作风办将复核办理质量，必要时责成承办单位重新办理，工作人员也可能按您留下的电话与您联系。"
+        }
+        ("unsatisfied", true) => {
+            "您的评价已记录。作风办将复核办理质量，必要时责成承办单位重新办理。您是匿名反映，工作人员无法与您联系，请凭受理编号和查询码继续查询办理进展。"
+        }
+        _ => "您的评价已记录，感谢您对作风建设工作的支持。",
+    }
+}
+
 pub fn public_feedback(
     conn: &mut DbConn,
     c: &Complaint,
     body: &Value,
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<FeedbackReceipt> {
     let (mut satisfaction, mut comment) = (None, None);
     read(
         body,
@@ -1295,11 +1429,17 @@ pub fn public_feedback(
             &c,
             &AuditActor::public(),
             "feedback",
-            &format!("public feedback: {satisfaction}"),
-            Some("群众已评价"),
+            Words::new(format!(
+                "群众评价：{}",
+                labels::satisfaction_label(&satisfaction)
+            ))
+            .to_public("群众已评价"),
             now,
         )?;
-        Ok(())
+        Ok(FeedbackReceipt {
+            status: "recorded",
+            message: feedback_message(c.anonymous, &satisfaction),
+        })
     })
 }
 
@@ -1345,7 +1485,7 @@ pub fn reopen(
             &env.letters,
             &updated,
             &u,
-            "案件重新办理",
+            NoticeKind::Reopened,
             &format!("群众对办理结果不满意，本件重新交你单位办理。原因：{reason}"),
             now,
         )?;
@@ -1354,8 +1494,9 @@ pub fn reopen(
             &updated,
             &by,
             "reopened",
-            "reopened after an unsatisfied answer",
-            Some("群众不满意，重新办理"),
+            Words::new("群众不满意，重新交办")
+                .to_unit("群众对办理结果不满意，本件重新交你单位办理")
+                .to_public("群众不满意，重新办理"),
             now,
         )?;
         Ok(CaseState::from(&updated))

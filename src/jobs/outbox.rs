@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -16,7 +15,6 @@ use tracing::instrument;
 
 use crate::config::SmtpSettings;
 use crate::db::letters::{self as rows, OutboxRow};
-use crate::db::schema::complaints;
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::state::Clock;
@@ -128,9 +126,11 @@ pub async fn run_once(
                     db::write_tx(c, |tx| -> AppResult<()> {
                         rows::mark_failed_attempt(tx, id, &error, retry_at)?;
                         if give_up && let Some(cid) = complaint {
-                            diesel::update(complaints::table.find(cid))
-                                .set(complaints::delivery_failed.eq(true))
-                                .execute(tx)?;
+                            db::complaints::flag_delivery_failed(
+                                tx,
+                                cid,
+                                crate::domain::workflow::OPEN_STATUSES,
+                            )?;
                         }
                         Ok(())
                     })

@@ -771,12 +771,7 @@ pub async fn submit_feedback(
         )
     };
     match result {
-        Ok(()) => done(
-            StatusCode::OK,
-            "感谢您的评价",
-            "您的评价已记录。作风办会据此检查办理质量；如不满意，工作人员可能会联系您或重新交办。",
-            "ok",
-        ),
+        Ok(receipt) => done(StatusCode::OK, "感谢您的评价", receipt.message, "ok"),
         Err(AppError::Conflict(_)) => done(
             StatusCode::CONFLICT,
             "无法评价",

@@ -114,7 +114,7 @@ async fn a_unit_defends_itself_and_the_decision_replaces_the_provisional_deducti
     let v: Value = post(
         &app,
         &format!("{path}/decision"),
-        json!({"decision": "efficiency_warning", "points": 2.5, "note": "申辩理由不成立"}),
+        json!({"decision": "efficiency_warning", "points": -2.5, "note": "申辩理由不成立"}),
         &sup,
     )
     .await
@@ -123,7 +123,8 @@ async fn a_unit_defends_itself_and_the_decision_replaces_the_provisional_deducti
     .unwrap();
     assert_eq!(v["status"], "decided");
     assert_eq!(v["decision"]["decision"], "efficiency_warning");
-    assert_eq!(v["decision"]["points"], 2.5);
+    // One sign convention: points are the change to the score.
+    assert_eq!(v["decision"]["points"], -2.5);
     assert_eq!(v["situation"]["code"], "B3", "kept from the opening");
     assert_eq!(
         kinds_and_points(&v),
@@ -162,6 +163,8 @@ async fn a_unit_defends_itself_and_the_decision_replaces_the_provisional_deducti
 async fn a_dismissal_books_a_compensating_event_and_deletes_nothing() {
     let app = spawn_app().await;
     let (_, id) = escalated_case(&app).await;
+    // After the defence period (to Tue 15 Dec) with no defence filed.
+    at(&app, local(2026, 12, 16, 9, 0));
     let sup = app.token_for(Role::Supervisor, None).await;
     let bad = assert_problem(
         post(
@@ -268,7 +271,7 @@ async fn a_supervisor_opens_a_case_by_hand_and_the_unit_sees_only_its_own() {
             "tracking_no": no,
             "situation": "A2",
             "reason": "窗口工作人员对办事群众态度恶劣，经核查属实。",
-            "provisional_points": 0.5
+            "provisional_points": -0.5
         }),
         &sup,
     )
@@ -387,7 +390,7 @@ async fn the_statistics_count_what_the_office_reports() {
     let decided = post(
         &app,
         &format!("/api/v1/accountability/{id}/decision"),
-        json!({"decision": "criticism"}),
+        json!({"decision": "criticism", "defence_waived": true, "note": "承办单位书面表示放弃申辩"}),
         &sup,
     )
     .await;

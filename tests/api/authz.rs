@@ -151,11 +151,16 @@ fn table() -> Vec<Row> {
         // Letters: every staff member; a unit its own.
         row("GET", "/api/v1/letters", "UOOOOOO"),
         row("GET", "/api/v1/letters/{id}", "UOOOONO"),
+        // Notices: the office reads all, a unit its own and marks them read.
+        row("GET", "/api/v1/notices", "UOOFOOO"),
+        row("GET", "/api/v1/notices/{id}", "UOOFONO"),
+        row("POST", "/api/v1/notices/{id}/read", "UFFFANF"),
         // The hotline.
         row("POST", "/api/v1/calls", "UFFAFFF"),
         row("GET", "/api/v1/calls", "UFOOFFF"),
         // Audit, escalation.
         row("GET", "/api/v1/audit/verify", "UOFFFFO"),
+        row("GET", "/api/v1/audit/events", "UOFFFFO"),
         row("POST", "/api/v1/escalations/run", "UAAFFFF"),
         row("GET", "/api/v1/escalations", "UFOFFFO"),
         // Accountability.
@@ -182,6 +187,7 @@ struct Records {
     tracking_no: String,
     extension_id: i64,
     letter_id: i64,
+    notice_id: i64,
     accountability_id: i64,
     user_id: i64,
 }
@@ -189,6 +195,8 @@ struct Records {
 fn concrete(template: &str, r: &Records) -> String {
     let id = if template.contains("/letters/") {
         r.letter_id
+    } else if template.contains("/notices/") {
+        r.notice_id
     } else if template.contains("/accountability/") {
         r.accountability_id
     } else if template.contains("/users/") {
@@ -250,7 +258,7 @@ async fn records(app: &TestApp, sup: &str, gaj: &str) -> Records {
                 "tracking_no": no,
                 "situation": "A2",
                 "reason": "窗口民警对办事群众态度恶劣，经核查属实。",
-                "provisional_points": 0.5
+                "provisional_points": -0.5
             }),
             Some(sup),
         )
@@ -258,10 +266,14 @@ async fn records(app: &TestApp, sup: &str, gaj: &str) -> Records {
         "accountability",
     )
     .await;
+    // Opening it sent GAJ a notice.
+    let notices = ok_json(app.get("/api/v1/notices", Some(gaj)).await, "notices").await;
+    let notice_id = notices["items"][0]["id"].as_i64().expect("a notice");
     Records {
         tracking_no: no,
         extension_id,
         letter_id,
+        notice_id,
         accountability_id: acc["id"].as_i64().unwrap(),
         user_id: app.create_user("matrix.target", Role::Operator, None),
     }

@@ -204,7 +204,7 @@ async fn an_overdue_case_climbs_the_ladder_one_step_at_a_time_and_each_step_fire
     assert_eq!(a["status"], "open");
     assert_eq!(a["situation"]["code"], "B3");
     assert_eq!(a["tracking_no"], no.as_str());
-    assert_eq!(a["provisional_points"], 1.0);
+    assert_eq!(a["provisional_points"], -1.0, "the change to the score");
     assert_eq!(a["score_events"][0]["kind"], "provisional");
     assert_eq!(a["score_events"][0]["points"], -1.0);
 

@@ -1,0 +1,15 @@
+ALTER TABLE outbox DROP COLUMN notice_id;
+DROP INDEX notices_complaint;
+DROP INDEX notices_unit;
+DROP TABLE notices;
+ALTER TABLE accountability_cases DROP COLUMN defence_waived_at;
+ALTER TABLE accountability_cases DROP COLUMN defence_waived_by;
+DROP INDEX complaints_extension_requested;
+ALTER TABLE complaints DROP COLUMN extension_requested;
+ALTER TABLE complaints DROP COLUMN calendar_provisional;
+ALTER TABLE assignments DROP COLUMN calendar_provisional;
+ALTER TABLE assignments DROP COLUMN return_due_at;
+DROP INDEX audit_events_created;
+DROP INDEX audit_events_action;
+DROP INDEX audit_events_actor;
+ALTER TABLE audit_events DROP COLUMN unit_note;
