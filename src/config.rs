@@ -158,7 +158,7 @@ pub struct SmtpSettings {
     pub timeout_seconds: u64,
 }
 
-/// The escalation ladder (DESIGN §5) and the sweep that climbs it.
+/// The escalation ladder (docs/architecture.md, "Escalation").
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationSettings {
@@ -212,7 +212,7 @@ pub struct RankingSettings {
     pub min_cases: i64,
 }
 
-/// The Open311 GeoReport v2 endpoint (DESIGN §9).
+/// The Open311 GeoReport v2 endpoint (README, "Open311").
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenSettings {

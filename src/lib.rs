@@ -1,5 +1,5 @@
 //! Duban (督办): complaint intake, routing and supervision for a county
-//! efficiency office. See README.md and DESIGN.md for the product.
+//! efficiency office. README.md says what it does; docs/architecture.md how.
 
 pub mod api;
 pub mod auth;

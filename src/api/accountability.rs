@@ -69,12 +69,7 @@ pub async fn list_accountability(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }
 
 /// `GET /api/v1/accountability/{id}`.

@@ -86,17 +86,9 @@ pub async fn search_events(
                     Err(_) => crate::db::users::by_username(c, who)?.map_or(-1, |u| u.id),
                 });
             }
-            if let Some(no) = &tracking_no {
-                filter.complaint_id =
-                    Some(crate::db::complaints::by_tracking_no(c, no)?.map_or(-1, |x| x.id));
-            }
+            filter.complaint_id = super::case_of(c, tracking_no.as_deref())?;
             audit::search(c, &actor, &filter, page, per_page, tz)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }

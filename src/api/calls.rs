@@ -93,10 +93,5 @@ pub async fn list_calls(
     let (items, total) = state
         .db(move |c| calls::list_calls(c, &actor, &filter, page, per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }

@@ -111,12 +111,7 @@ pub async fn list_complaints(
     let (items, total) = state
         .db(move |c| cases::list(c, &actor, filter, page, per_page, &st.reading(now)))
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }
 
 /// `GET /api/v1/complaints/{tracking_no}`.

@@ -82,10 +82,5 @@ pub async fn list_escalations(
     let (items, total) = state
         .db(move |c| escalation::list(c, &actor, filter, tracking_no, page, per_page))
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }

@@ -43,12 +43,7 @@ pub async fn list_letters(
     p.finish()?;
     let (items, total) = state
         .db(move |c| {
-            let complaint_id = match &tracking_no {
-                Some(no) => {
-                    Some(crate::db::complaints::by_tracking_no(c, no)?.map_or(-1, |x| x.id))
-                }
-                None => None,
-            };
+            let complaint_id = super::case_of(c, tracking_no.as_deref())?;
             let filter = LetterFilter {
                 unit,
                 kind,
@@ -57,12 +52,7 @@ pub async fn list_letters(
             letters::list_letters(c, &actor, filter, page, per_page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }
 
 /// `GET /api/v1/letters/{id}`.

@@ -167,13 +167,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The list envelope of DESIGN §9.
+/// The list envelope: `items`, `page`, `per_page`, `total`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T: Serialize> {
     pub items: Vec<T>,
     pub page: i64,
     pub per_page: i64,
     pub total: i64,
+}
+
+impl<T: Serialize> Page<T> {
+    /// The 200 answer of a list.
+    pub fn answer(items: Vec<T>, total: i64, page: i64, per_page: i64) -> HttpResponse {
+        HttpResponse::Ok().json(Page {
+            items,
+            page,
+            per_page,
+            total,
+        })
+    }
+}
+
+/// The case a list is narrowed to by a `tracking_no` parameter: its id, or
+/// an id no record has when the number is unknown (the list is then empty).
+pub fn case_of(
+    conn: &mut crate::db::DbConn,
+    tracking_no: Option<&str>,
+) -> diesel::QueryResult<Option<i64>> {
+    Ok(match tracking_no {
+        Some(no) => Some(crate::db::complaints::by_tracking_no(conn, no)?.map_or(-1, |x| x.id)),
+        None => None,
+    })
 }
 
 pub const MAX_PER_PAGE: i64 = 200;

@@ -44,12 +44,7 @@ pub async fn list_notices(
     p.finish()?;
     let (items, total) = state
         .db(move |c| {
-            let complaint_id = match &tracking_no {
-                Some(no) => {
-                    Some(crate::db::complaints::by_tracking_no(c, no)?.map_or(-1, |x| x.id))
-                }
-                None => None,
-            };
+            let complaint_id = super::case_of(c, tracking_no.as_deref())?;
             let filter = NoticeFilter {
                 unit,
                 complaint_id,
@@ -58,12 +53,7 @@ pub async fn list_notices(
             notices::list(c, &actor, filter, page, per_page)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }
 
 /// `GET /api/v1/notices/{id}`.

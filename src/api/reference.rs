@@ -64,12 +64,7 @@ pub async fn list_units(
             leader_title: u.leader_title,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }
 
 #[utoipa::path(
@@ -106,10 +101,5 @@ pub async fn list_categories(
             handle_workdays: c.handle_workdays,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok(Page::answer(items, total, page, per_page))
 }

@@ -78,7 +78,7 @@ pub enum Action {
     ReadNotices,
 }
 
-/// The permission table (DESIGN §8, §9).
+/// The permission table (README, "The API in brief").
 pub fn permits(role: Role, action: Action) -> bool {
     use Action::*;
     use Role::*;

@@ -197,6 +197,18 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
     Ok(applied)
 }
 
+/// Reverts every migration of the backend's tree, newest first (each
+/// `down.sql` must undo its `up.sql`; a test runs them down and up again).
+/// Returns how many were reverted.
+pub fn revert_all_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => c.revert_all_migrations(PG_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("reverting migrations failed: {e}"))?;
+    Ok(reverted.len())
+}
+
 /// Inside a transaction: makes instances that start together take turns at
 /// start-up work (reference data) until commit. SQLite's write transactions
 /// take turns already.

@@ -1,4 +1,4 @@
-//! Accountability (效能问责, DESIGN §5): the catalogue of situations, cases
+//! Accountability (效能问责, docs/architecture.md, "Accountability and points"): the catalogue of situations, cases
 //! opened by the escalation sweep or by a supervisor, the unit's defence, the
 //! supervisor's decision, and the append-only score events they book.
 //!

@@ -25,7 +25,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 /// Where a complaint came from.
 pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
 
-/// Case statuses (DESIGN §3).
+/// Case statuses (docs/architecture.md, "The case lifecycle").
 pub mod status {
     pub const RECEIVED: &str = "received";
     pub const ALL: &[&str] = &[

@@ -1,4 +1,4 @@
-//! Open311 GeoReport v2 (DESIGN §9): categories as services, complaints as
+//! Open311 GeoReport v2 (README, "Open311"): categories as services, complaints as
 //! service requests. What belongs here: reading a GeoReport form into the
 //! body the web form takes (intake does the rest), the public request view,
 //! the query window, the standard's error shape, and rendering one response

@@ -1,4 +1,4 @@
-//! Reporting (DESIGN §5, §9): the units' yearly ranking (红黑榜) and the
+//! Reporting (docs/architecture.md, "Accountability and points"): the units' yearly ranking (红黑榜) and the
 //! office's period statistics. Counting happens in the database.
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,4 +1,4 @@
-//! Routing (DESIGN §6): ordered rules from `config/routing.toml` pick a
+//! Routing (docs/architecture.md, "Routing"): ordered rules from `config/routing.toml` pick a
 //! target unit; the conflict-of-interest check then decides whether the
 //! case may go there, must go one level up, or waits for a supervisor.
 //! Pure: the caller supplies the units involved.

@@ -1,6 +1,6 @@
 //! The authorization matrix: every `/api/v1` route, called as every role
 //! (and anonymously) on real records, answers what the permission table
-//! (`src/auth/policy.rs`, DESIGN §8–§9) says. A unit never receives a
+//! (`src/auth/policy.rs`) says. A unit never receives a
 //! complainant's identity from any route.
 
 use std::collections::BTreeSet;
@@ -207,13 +207,6 @@ fn concrete(template: &str, r: &Records) -> String {
     template
         .replace("{tracking_no}", &r.tracking_no)
         .replace("{id}", &id.to_string())
-}
-
-async fn ok_json(resp: reqwest::Response, what: &str) -> Value {
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    assert!(status.is_success(), "{what}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 /// A case routed to GAJ (with the helpers' identity), an extension request

@@ -338,3 +338,38 @@ async fn import_units_names_every_problem_and_changes_nothing() {
     let out = run_ok(&mut import(&["--dry-run"]));
     assert!(out.contains("0 added, 0 changed, 0 deactivated"), "{out}");
 }
+
+#[tokio::test]
+async fn user_add_states_the_password_rule_and_logs_nothing_when_it_works() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = std::sync::Arc::new(fresh_db(dir.path()));
+    let help = duban(dir.path(), &db.url())
+        .args(["user", "add", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let rule = format!(
+        "at least {} characters",
+        duban::domain::users::MIN_PASSWORD_CHARS
+    );
+    assert!(help.contains(&rule), "{help}");
+    // Without DUBAN_LOG the command says only what it did.
+    let out = duban(dir.path(), &db.url())
+        .env_remove("DUBAN_LOG")
+        .args([
+            "user",
+            "add",
+            "--username",
+            "zfb.quiet",
+            "--role",
+            "auditor",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.trim().is_empty(), "log lines: {stderr}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.starts_with("created user zfb.quiet"));
+}

@@ -441,6 +441,15 @@ pub async fn read(resp: reqwest::Response) -> (u16, String, String) {
     (status, ct, resp.text().await.unwrap())
 }
 
+/// Asserts a 2xx answer and returns its JSON body (`what` names the call in
+/// the failure).
+pub async fn ok_json(resp: reqwest::Response, what: &str) -> Value {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{what}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Asserts a problem+json answer with `status`, returning its body.
 pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
     let (got, ct, text) = read(resp).await;

@@ -19,6 +19,7 @@ mod mail;
 mod open311;
 mod openapi;
 mod ops;
+mod procedure;
 mod reading;
 mod tracking;
 mod web;
