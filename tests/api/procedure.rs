@@ -672,6 +672,17 @@ async fn a_case_the_sweep_reaches_late_is_not_said_to_have_been_warned() {
     assert_eq!(r["warnings"], 0);
     let sup = app.token_for(Role::Supervisor, None).await;
     let case = app.case(&no, &sup).await;
+    // The acknowledge clock's reminder speaks of signing for the case.
+    let ack = case["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["number"] == "兴效催〔2026〕1号")
+        .unwrap()["body"]
+        .as_str()
+        .unwrap();
+    assert!(ack.contains("签收期限已于 2026年11月24日 届满"), "{ack}");
+    assert!(ack.contains("你单位仍未签收"), "{ack}");
     let notice = letter(&case, "accountability");
     assert!(!notice.contains("预警"), "never warned: {notice}");
     assert!(
