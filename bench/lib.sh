@@ -92,6 +92,8 @@ start_server() { # database-url logfile
     DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0) \
     DUBAN_PATHS__DATA_DIR=$OUT \
     DUBAN_LOG=warn \
+    DUBAN_INTAKE__MAX_FILINGS_PER_ADDRESS=1000000000 \
+    DUBAN_INTAKE__BURST_PER_UNIT=0 \
         target/release/duban serve --bind "127.0.0.1:$PORT" >"$2" 2>&1 &
     SERVER_PID=$!
     # Ready when GET /readyz answers 200 (migrations and reference data done).

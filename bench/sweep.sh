@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sweep benchmark (DESIGN §11): CASES open cases (default 1,000,000) written
+# Sweep benchmark (the benchmark targets (docs/architecture.md, "Targets")): CASES open cases (default 1,000,000) written
 # straight into a fresh database, DUE of them (default 10,000) overdue by a
 # few minutes; then, with a release build:
 #   1. the ceiling: the same rows written set-based in one transaction
@@ -124,7 +124,7 @@ lines = [MARK, "", "# Sweep benchmark results", "",
          f"Produced by `{command}` at revision {revision} on {platform.node()} "
          f"({os.cpu_count()} cores, {cpu}).", "",
          f"{int(cases):,} open cases in a fresh database, {int(due):,} of them overdue by five "
-         "minutes; the rest due over the next 30 days. Targets (DESIGN §11): one sweep under "
+         "minutes; the rest due over the next 30 days. Targets (the benchmark targets (docs/architecture.md, "Targets")): one sweep under "
          "10 s on PostgreSQL, a sweep with nothing due under 100 ms, resident memory under 150 MiB.",
          "",
          "| backend | sweep with cases due | ceiling: the same rows written set-based | ceiling time ÷ sweep time | sweep with nothing due | whole `duban escalate` (due / idle) | peak RSS (due / idle) | steps fired | rows checked |",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tracking benchmark (DESIGN §11: p99 under 5 ms at 32 concurrent clients):
+# Tracking benchmark (the benchmark targets (docs/architecture.md, "Targets"): p99 under 5 ms at 32 concurrent clients):
 # POST /api/v1/track, the citizen's look-up with tracking number and query
 # code, over HTTP against a release build of `duban serve`, on SQLite and then
 # PostgreSQL, each compared with the in-process ceiling (examples/ceiling.rs
@@ -100,7 +100,7 @@ L = [BEGIN, "", "## Tracking look-up", "",
      f"`{command}`. Load average before each run: "
      + "; ".join(l.strip() for l in open(f"{out}/loadavg.txt") if l.strip()) + ".",
      "",
-     "Target (DESIGN §11): p99 under 5 ms at 32 concurrent clients; memory under 150 MiB.",
+     "Target (the benchmark targets (docs/architecture.md, "Targets")): p99 under 5 ms at 32 concurrent clients; memory under 150 MiB.",
      "",
      "| backend | look-ups/s (HTTP) | ceiling direct / group | HTTP ÷ best ceiling | p50 | p99 | target p99 < 5 ms | ceiling p99 direct / group | errors | peak RSS |",
      "|---|---:|---|---:|---:|---:|---|---|---:|---:|"]

@@ -74,6 +74,12 @@ pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
     pub body_limit_bytes: usize,
+    /// A request's body must arrive within this time of its head (408).
+    pub body_timeout_ms: u64,
+    /// A request's head must arrive within this time of the connection.
+    pub request_head_timeout_ms: u64,
+    /// An idle keep-alive connection is closed after this long.
+    pub keep_alive_seconds: u64,
     pub trust_forwarded_for: bool,
     /// `scheme://host[:port][/prefix]` without a trailing slash, or empty.
     pub public_url: String,
@@ -98,6 +104,8 @@ pub struct AuthSettings {
     pub login_window_seconds: i64,
     pub max_login_failures_per_address: i32,
     pub max_login_failures_per_user: i32,
+    /// The longest a log-in on an account under attack is held back.
+    pub max_login_delay_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -113,6 +121,14 @@ pub struct CountySettings {
 pub struct IntakeSettings {
     pub hotline_max_age_days: i64,
     pub idempotency_retention_hours: i64,
+    /// Public filings (web form, JSON API, Open311 POST) one client address
+    /// may make in a window (IPv6 counted per /64); more is 429.
+    pub max_filings_per_address: i32,
+    pub filing_window_seconds: i64,
+    /// Public filings naming one unit in a window beyond which new ones are
+    /// held for screening instead of routed (0: never).
+    pub burst_per_unit: i64,
+    pub burst_window_seconds: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -121,6 +137,8 @@ pub struct TrackingSettings {
     pub window_seconds: i64,
     pub max_failures_per_address: i32,
     pub max_failures_per_case: i32,
+    /// The longest an answer about a case strangers guess at is held back.
+    pub max_delay_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -189,6 +207,9 @@ pub struct EscalationSettings {
 pub struct WorkflowSettings {
     /// Until when a unit may ask to return a case as not its own (退回).
     pub return_window: ReturnWindow,
+    /// Units whose progress notes marked public go on the citizen's page at
+    /// once; every other unit's wait for a supervisor's approval.
+    pub trusted_units: Vec<String>,
 }
 
 /// The return window: the transfer letter states it, and a return asked
@@ -225,6 +246,15 @@ pub struct OpenSettings {
     pub contact: String,
     /// Discovery `key_service`: how to get an API key.
     pub key_service: String,
+    /// Answer `GET requests` without `service_request_id` (the office's
+    /// decision: a complaint about an official is not public by default).
+    pub publish_list: bool,
+    /// Requests such a list answers at most, newest first.
+    pub list_limit: i64,
+    /// Open311 reads one client address may make in a window (IPv6 per
+    /// /64); more is 429.
+    pub max_reads_per_address: i32,
+    pub read_window_seconds: i64,
 }
 
 /// Environment variable with the Open311 API keys, comma-separated.
@@ -334,6 +364,13 @@ impl Settings {
             "tracking.window_seconds must be positive"
         );
         ensure!(
+            self.intake.max_filings_per_address > 0
+                && self.intake.filing_window_seconds > 0
+                && self.intake.burst_per_unit >= 0
+                && self.intake.burst_window_seconds > 0,
+            "intake: the filing limits must be positive (burst_per_unit may be 0: off)"
+        );
+        ensure!(
             self.tracking.max_failures_per_address > 0 && self.tracking.max_failures_per_case > 0,
             "tracking limits must be positive"
         );
@@ -363,6 +400,12 @@ impl Settings {
         ensure!(
             self.ranking.min_cases >= 0,
             "ranking.min_cases must not be negative"
+        );
+        ensure!(
+            (1..=200).contains(&self.open311.list_limit)
+                && self.open311.max_reads_per_address > 0
+                && self.open311.read_window_seconds > 0,
+            "open311: list_limit must be 1 to 200, the read limits positive"
         );
         // The keys themselves are never part of a message.
         ensure!(
@@ -406,6 +449,40 @@ impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secrets(..)")
     }
+}
+
+/// Different bytes a secret must hold at least: 48 random bytes hold about
+/// 44, a base64 text of them about 40; `aaaa…` holds one.
+const MIN_DISTINCT_SECRET_BYTES: usize = 16;
+/// 32 random bytes hold about 30 different values.
+const MIN_DISTINCT_KEY_BYTES: usize = 16;
+
+/// Placeholders people paste into an environment file.
+const WEAK_SECRETS: &[&str] = &[
+    "secret",
+    "password",
+    "changeme",
+    "change_me",
+    "example",
+    "default",
+    "123456",
+    "qwerty",
+    "abcdef",
+    "duban",
+];
+
+fn distinct(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+/// Whether a signing secret can be taken for random: enough different
+/// characters, and none of the usual placeholders.
+fn strong(secret: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(secret).to_ascii_lowercase();
+    distinct(secret) >= MIN_DISTINCT_SECRET_BYTES && !WEAK_SECRETS.iter().any(|w| lower.contains(w))
 }
 
 /// File under the data folder where development secrets are kept.
@@ -460,7 +537,13 @@ impl Secrets {
     pub fn from_parts(jwt_secret: &str, pii_key_b64: &str) -> anyhow::Result<Self> {
         ensure!(
             jwt_secret.len() >= 32,
-            "DUBAN_JWT_SECRET must be at least 32 characters"
+            "DUBAN_JWT_SECRET must be at least 32 characters; make one with \
+             `head -c 48 /dev/urandom | base64`"
+        );
+        ensure!(
+            strong(jwt_secret.as_bytes()),
+            "DUBAN_JWT_SECRET looks guessable (too few different characters, or a known \
+             placeholder); make one with `head -c 48 /dev/urandom | base64`"
         );
         let key = B64
             .decode(pii_key_b64.trim())
@@ -468,6 +551,11 @@ impl Secrets {
         let pii_key: [u8; 32] = key
             .try_into()
             .map_err(|_| anyhow::anyhow!("DUBAN_PII_KEY must decode to exactly 32 bytes"))?;
+        ensure!(
+            distinct(&pii_key) >= MIN_DISTINCT_KEY_BYTES,
+            "DUBAN_PII_KEY is not random (too few different bytes); make one with \
+             `head -c 32 /dev/urandom | base64`"
+        );
         Ok(Self {
             jwt_secret: jwt_secret.as_bytes().to_vec(),
             pii_key,
@@ -539,6 +627,18 @@ mod tests {
     fn shipped() -> Settings {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
         Settings::load_from(dir, AppEnv::Test, false).unwrap()
+    }
+
+    #[test]
+    fn guessable_secrets_are_refused_and_random_ones_accepted() {
+        let (jwt, pii) = Secrets::generate();
+        assert!(Secrets::from_parts(&jwt, &pii).is_ok());
+        let aaaa = "a".repeat(32);
+        let err = Secrets::from_parts(&aaaa, &pii).unwrap_err().to_string();
+        assert!(err.contains("urandom"), "{err}");
+        assert!(Secrets::from_parts("my-super-secret-key-for-duban-2026!", &pii).is_err());
+        let zeros = B64.encode([0u8; 32]);
+        assert!(Secrets::from_parts(&jwt, &zeros).is_err());
     }
 
     #[test]

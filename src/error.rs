@@ -38,6 +38,9 @@ pub enum AppError {
     /// 413
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 408: the body did not arrive in time; the connection is closed.
+    #[error("request timeout")]
+    RequestTimeout,
     /// 401
     #[error("unauthorized")]
     Unauthorized,
@@ -76,6 +79,7 @@ impl AppError {
                 ("unsupported-media-type", "Unsupported content type")
             }
             AppError::PayloadTooLarge => ("payload-too-large", "The request body is too large"),
+            AppError::RequestTimeout => ("request-timeout", "The request body came too slowly"),
             AppError::Unauthorized => ("unauthorized", "Authentication required"),
             AppError::Forbidden => ("forbidden", "Not allowed"),
             AppError::NotFound => ("not-found", "Not found"),
@@ -96,6 +100,9 @@ impl AppError {
                 m.clone()
             }
             AppError::PayloadTooLarge => "The request body exceeds the size limit.".into(),
+            AppError::RequestTimeout => {
+                "The request body did not arrive in time; the connection is closed.".into()
+            }
             AppError::Unauthorized => "A valid bearer token is required.".into(),
             AppError::Forbidden => "Your role may not do this.".into(),
             AppError::NotFound => "No such record.".into(),
@@ -135,6 +142,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -179,6 +187,9 @@ impl ResponseError for AppError {
             }
             AppError::Unavailable(_) => {
                 resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            AppError::RequestTimeout => {
+                resp.force_close();
             }
             _ => {}
         }
@@ -226,6 +237,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
             _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
         },
         J::Payload(actix_web::error::PayloadError::Overflow) => AppError::PayloadTooLarge,
+        J::Payload(e) if crate::api::deadline::timed_out(e) => AppError::RequestTimeout,
         other => AppError::BadRequest(format!("The body could not be read: {other}")),
     };
     app.into()
@@ -239,6 +251,7 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
             "Send the body as application/x-www-form-urlencoded.".into(),
         ),
         U::Overflow { .. } => AppError::PayloadTooLarge,
+        U::Payload(e) if crate::api::deadline::timed_out(e) => AppError::RequestTimeout,
         U::Parse(_) => AppError::Validation(vec![FieldError::new("body", err.to_string())]),
         other => AppError::BadRequest(format!("The form could not be read: {other}")),
     };

@@ -116,16 +116,20 @@ pub fn build_state(
             routing: Arc::new(routing),
             letters: Arc::new(letters),
             return_window: settings.workflow.return_window,
+            limits: crate::domain::intake::IntakeLimits::from_settings(&settings.intake),
+            trusted_units: Arc::new(settings.workflow.trusted_units.clone()),
         },
         tracking: Limits {
             window: chrono::Duration::seconds(settings.tracking.window_seconds),
             max_per_address: settings.tracking.max_failures_per_address,
             max_per_subject: settings.tracking.max_failures_per_case,
+            max_delay: Duration::from_millis(settings.tracking.max_delay_ms),
         },
         login: Limits {
             window: chrono::Duration::seconds(settings.auth.login_window_seconds),
             max_per_address: settings.auth.max_login_failures_per_address,
             max_per_subject: settings.auth.max_login_failures_per_user,
+            max_delay: Duration::from_millis(settings.auth.max_login_delay_ms),
         },
         calendar,
         ladder: Arc::new(ladder),
@@ -171,6 +175,7 @@ impl Application {
         let data = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(api::deadline::body_deadline))
                 .wrap(from_fn(telemetry::observe))
                 .app_data(data.clone())
                 .app_data(
@@ -190,6 +195,12 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .workers(workers)
+        .client_request_timeout(Duration::from_millis(
+            state.settings.server.request_head_timeout_ms,
+        ))
+        .keep_alive(Duration::from_secs(
+            state.settings.server.keep_alive_seconds,
+        ))
         .listen(listener)?
         .run();
         spawn_housekeeping(state.clone());
@@ -240,7 +251,17 @@ fn spawn_housekeeping(state: web::Data<AppState>) {
                 continue;
             }
             let now = state.clock.now();
-            let throttle_before = now - state.tracking.window.max(state.login.window);
+            // Counters live as long as the longest window any limit counts.
+            let longest = [
+                state.tracking.window,
+                state.login.window,
+                state.intake.limits.window,
+                chrono::Duration::seconds(state.settings.open311.read_window_seconds),
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(state.tracking.window);
+            let throttle_before = now - longest;
             let idem_before =
                 now - chrono::Duration::hours(state.settings.intake.idempotency_retention_hours);
             match state

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::docs::{BadBody, TooManyAttempts, Unauthorized, Unavailable};
 use crate::domain::fields::Reader;
-use crate::domain::{throttle, users};
+use crate::domain::users;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 
@@ -49,18 +49,26 @@ pub async fn issue_token(
     let (username, password) = (username.expect("validated"), password.expect("validated"));
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
-    let limits = state.login.clone();
+    let st = state.clone();
+    let (who, from) = (username.clone(), client.clone());
+    let hold = state
+        .db(move |c| users::login_gate(c, &st.intake.keys, &st.login, &from, &who, now))
+        .await?;
+    if !hold.is_zero() {
+        actix_web::rt::time::sleep(hold).await;
+    }
+    let st = state.clone();
     let user = state
         .db(move |c| {
-            let keys = throttle::Keys::new("login", &client, &username);
-            throttle::check(c, &limits, &keys, now)?;
-            match users::authenticate(c, &username, &password) {
-                Err(AppError::Unauthorized) => {
-                    throttle::fail(c, &limits, &keys, now)?;
-                    Err(AppError::Unauthorized)
-                }
-                other => other,
-            }
+            users::log_in(
+                c,
+                &st.intake.keys,
+                &st.login,
+                &client,
+                &username,
+                &password,
+                now,
+            )
         })
         .await?;
     let token = state

@@ -38,8 +38,9 @@ pub async fn create_complaint(
     let idem = super::idempotency(&req, "POST /api/v1/complaints".into(), &body)?;
     let now = state.clock.now();
     let st = state.clone();
+    let client = super::client_address(&req, &state);
     let outcome = state
-        .db_write(move |c| intake::submit_web(c, &st.intake, &body, idem.as_ref(), now))
+        .db_write(move |c| intake::submit_web(c, &st.intake, &body, &client, idem.as_ref(), now))
         .await?;
     Ok(super::outcome_response(outcome))
 }

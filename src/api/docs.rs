@@ -147,7 +147,8 @@ pub struct Decide {
 pub struct Progress {
     #[schema(max_length = 2000)]
     content: String,
-    /// Shown on the citizen's public timeline.
+    /// Ask for the note to be shown on the citizen's public timeline: it
+    /// waits for a supervisor's approval (unless the office trusts the unit).
     #[schema(default = false)]
     public: Option<bool>,
 }
@@ -329,7 +330,8 @@ pub struct CaseFilter {
 // `responses(...)` instead of spelling each out again.
 
 /// The answers of an operation that reads a JSON body: it could not be read
-/// (400), is too large (413), is not JSON (415), or has invalid fields (422).
+/// (400), came too slowly (408), is too large (413), is not JSON (415), or
+/// has invalid fields (422).
 #[derive(utoipa::IntoResponses)]
 pub enum BadBody {
     #[response(
@@ -338,6 +340,12 @@ pub enum BadBody {
         content_type = "application/problem+json"
     )]
     Unreadable(Problem),
+    #[response(
+        status = 408,
+        description = "The body did not arrive in time; the connection is closed",
+        content_type = "application/problem+json"
+    )]
+    TooSlow(Problem),
     #[response(
         status = 413,
         description = "The body is too large",
@@ -475,6 +483,7 @@ pub struct CatalogueView {
         crate::api::workflow::return_complaint,
         crate::api::workflow::decide_return,
         crate::api::workflow::add_progress,
+        crate::api::workflow::decide_publication,
         crate::api::workflow::request_extension,
         crate::api::workflow::decide_extension,
         crate::api::workflow::submit_report,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calls;
 pub mod complaints;
+pub mod deadline;
 pub mod docs;
 pub mod escalations;
 pub mod letters;
@@ -75,6 +76,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/complaints/{tracking_no}/progress",
                 web::post().to(workflow::add_progress),
+            )
+            .route(
+                "/complaints/{tracking_no}/progress/{id}/publication",
+                web::post().to(workflow::decide_publication),
             )
             .route(
                 "/complaints/{tracking_no}/extensions",
@@ -348,6 +353,15 @@ pub fn public_base(req: &HttpRequest, state: &AppState) -> String {
         .map(str::to_owned)
         .unwrap_or_else(|| state.settings.server.bind.clone());
     format!("{}://{host}", req.uri().scheme_str().unwrap_or("http"))
+}
+
+/// A citizen's answer, held back as long as the domain said (a case
+/// strangers are guessing at is answered slowly, never refused).
+pub async fn paced<T>(p: crate::domain::tracking::Paced<T>) -> AppResult<T> {
+    if !p.hold.is_zero() {
+        actix_web::rt::time::sleep(p.hold).await;
+    }
+    p.outcome
 }
 
 /// The client address used for rate limits.

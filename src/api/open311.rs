@@ -7,6 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::domain::open311::{self as o311, Doc, Open311Error};
+use crate::domain::throttle;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -64,7 +65,17 @@ impl ResponseError for Failure {
     }
 
     fn error_response(&self) -> HttpResponse {
-        self.format.render(self.status_code(), &self.error.doc())
+        let mut resp = self.format.render(self.status_code(), &self.error.doc());
+        if self.error.status == 408 {
+            resp.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+        if self.error.status == 429 {
+            // The limits' windows are minutes long; a minute is a fair pause.
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        resp
     }
 }
 
@@ -74,11 +85,38 @@ fn ok(format: Format, doc: &Doc) -> Answer {
     Ok(format.render(StatusCode::OK, doc))
 }
 
-/// Runs `f` on the blocking pool; errors are answered in `format`.
-async fn run<F>(state: &AppState, format: Format, f: F) -> Answer
+/// Counts a read against the client's address, whatever it asks for: more
+/// than `open311.max_reads_per_address` in the window is 429.
+async fn count_read(req: &HttpRequest, state: &web::Data<AppState>, format: Format) -> Answer {
+    let client = super::client_address(req, state);
+    let st = state.clone();
+    let now = state.clock.now();
+    let counted = state
+        .db(move |c| {
+            let o = &st.settings.open311;
+            let window = chrono::Duration::seconds(o.read_window_seconds);
+            let key = throttle::use_key(&st.intake.keys, "o311read", &client);
+            throttle::check_uses(c, &key, o.max_reads_per_address, window, now)?;
+            throttle::count_use(c, &key, window, now)?;
+            Ok(())
+        })
+        .await;
+    match counted {
+        Ok(()) => Ok(HttpResponse::Ok().finish()),
+        Err(e) => Err(Failure {
+            format,
+            error: e.into(),
+        }),
+    }
+}
+
+/// Runs a read `f` on the blocking pool, once counted ([`count_read`]);
+/// errors are answered in `format`.
+async fn run<F>(req: &HttpRequest, state: &web::Data<AppState>, format: Format, f: F) -> Answer
 where
     F: FnOnce(&mut crate::db::DbConn) -> o311::Open311Result<Doc> + Send + 'static,
 {
+    count_read(req, state, format).await?;
     answer(format, state.db(move |c| Ok(f(c))).await)
 }
 
@@ -100,23 +138,34 @@ pub async fn discovery(
     let format = Format::parse(&path.into_inner())?;
     let url = format!("{}/open311/v2", super::public_base(&req, &state));
     let st = state.clone();
-    run(&state, format, move |c| {
+    run(&req, &state, format, move |c| {
         o311::discovery(c, &st.settings.open311, &url, st.intake.tz)
     })
     .await
 }
 
 /// `GET /open311/v2/services.{format}`.
-pub async fn list_services(state: web::Data<AppState>, path: web::Path<String>) -> Answer {
+pub async fn list_services(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Answer {
     let format = Format::parse(&path.into_inner())?;
-    run(&state, format, o311::services).await
+    run(&req, &state, format, o311::services).await
 }
 
 /// `GET /open311/v2/services/{service_code}.{format}`.
-pub async fn get_service(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Answer {
+pub async fn get_service(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Answer {
     let (code, ext) = path.into_inner();
     let format = Format::parse(&ext)?;
-    run(&state, format, move |c| o311::service_definition(c, &code)).await
+    run(&req, &state, format, move |c| {
+        o311::service_definition(c, &code)
+    })
+    .await
 }
 
 /// `POST /open311/v2/requests.{format}` (form-encoded, with `api_key`).
@@ -145,6 +194,15 @@ pub async fn create_request(
     let limit = state.settings.server.body_limit_bytes;
     let bytes = match payload.to_bytes_limited(limit).await {
         Ok(Ok(b)) => b,
+        Ok(Err(e))
+            if e.as_error::<actix_web::error::PayloadError>()
+                .is_some_and(super::deadline::timed_out) =>
+        {
+            return Err(fail(Open311Error::new(
+                408,
+                "the body did not arrive in time",
+            )));
+        }
         Ok(Err(_)) => return Err(fail(Open311Error::bad("the body could not be read"))),
         Err(_) => {
             return Err(fail(Open311Error::bad(format!(
@@ -156,12 +214,25 @@ pub async fn create_request(
         .map_err(|_| fail(Open311Error::bad("the body is not a valid form")))?;
     let sub =
         o311::read_form(pairs, &state.settings.open311.api_keys, state.intake.tz).map_err(fail)?;
-    let idem = super::idempotency(&req, "POST /open311/v2/requests".into(), &sub.body)
+    // The fingerprint covers the location text too, which stays out of the
+    // complaint's body.
+    let fingerprint = serde_json::json!({"body": sub.body, "address_string": sub.address});
+    let idem = super::idempotency(&req, "POST /open311/v2/requests".into(), &fingerprint)
         .map_err(|e: AppError| fail(e.into()))?;
     let now = state.clock.now();
     let st = state.clone();
+    let client = super::client_address(&req, &state);
     let result = state
-        .db_write(move |c| Ok(o311::file_request(c, &st.intake, &sub, idem.as_ref(), now)))
+        .db_write(move |c| {
+            Ok(o311::file_request(
+                c,
+                &st.intake,
+                &sub,
+                &client,
+                idem.as_ref(),
+                now,
+            ))
+        })
         .await;
     answer(format, result)
 }
@@ -182,22 +253,36 @@ pub async fn list_requests(
 ) -> Answer {
     let format = Format::parse(&path.into_inner())?;
     let tz = state.intake.tz;
-    let query = o311::read_query(query_pairs(&req, format)?, tz, state.clock.now())
-        .map_err(|error| Failure { format, error })?;
-    let publish = state.settings.open311.publish_description;
-    run(&state, format, move |c| {
-        o311::list_requests(c, &query, publish, tz)
-    })
-    .await
+    // Counted before it is read: a malformed query is a read too.
+    count_read(&req, &state, format).await?;
+    let o = &state.settings.open311;
+    let query = o311::read_query(
+        query_pairs(&req, format)?,
+        o.publish_list,
+        tz,
+        state.clock.now(),
+    )
+    .map_err(|error| Failure { format, error })?;
+    let (publish, limit) = (o.publish_description, o.list_limit);
+    answer(
+        format,
+        state
+            .db(move |c| Ok(o311::list_requests(c, &query, limit, publish, tz)))
+            .await,
+    )
 }
 
 /// `GET /open311/v2/requests/{service_request_id}.{format}`.
-pub async fn get_request(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Answer {
+pub async fn get_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Answer {
     let (id, ext) = path.into_inner();
     let format = Format::parse(&ext)?;
     let tz = state.intake.tz;
     let publish = state.settings.open311.publish_description;
-    run(&state, format, move |c| {
+    run(&req, &state, format, move |c| {
         o311::get_request(c, &id, publish, tz)
     })
     .await

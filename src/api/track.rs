@@ -38,19 +38,17 @@ pub async fn track_complaint(
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
-    let view = state
+    let paced = state
         .db(move |c| {
-            tracking::track(
-                c,
-                &st.intake.keys,
-                &st.tracking,
-                &client,
-                &tracking_no,
-                &query_code,
-                now,
-            )
+            let asked = tracking::Asked {
+                client: &client,
+                tracking_no: &tracking_no,
+                query_code: &query_code,
+            };
+            tracking::track(c, &st.intake, &st.tracking, &asked, now)
         })
         .await?;
+    let view = super::paced(paced).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(view))
@@ -89,19 +87,22 @@ pub async fn submit_feedback(
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
-    let receipt = state
+    let paced = state
         .db(move |c| {
-            let case = tracking::verify_pair(
-                c,
-                &st.intake.keys,
-                &st.tracking,
-                &client,
-                &tracking_no,
-                &query_code,
-                now,
-            )?;
-            crate::domain::workflow::public_feedback(c, &case, &body, now)
+            let asked = tracking::Asked {
+                client: &client,
+                tracking_no: &tracking_no,
+                query_code: &query_code,
+            };
+            let paced = tracking::verify_pair(c, &st.intake, &st.tracking, &asked, now)?;
+            Ok(tracking::Paced {
+                outcome: paced.outcome.and_then(|case| {
+                    crate::domain::workflow::public_feedback(c, &case, &body, now)
+                }),
+                hold: paced.hold,
+            })
         })
         .await?;
+    let receipt = super::paced(paced).await?;
     Ok(HttpResponse::Created().json(receipt))
 }

@@ -50,8 +50,8 @@ pub async fn screen_complaint(
     no: No,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    act(state, move |c, _, now| {
-        workflow::screen(c, &actor, &no, &body, now)
+    act(state, move |c, env, now| {
+        workflow::screen(c, env, &actor, &no, &body, now)
     })
     .await
 }
@@ -183,8 +183,37 @@ pub async fn add_progress(
     no: No,
     body: Body,
 ) -> AppResult<HttpResponse> {
+    act(state, move |c, env, now| {
+        workflow::add_progress(c, env, &actor, &no, &body, now)
+    })
+    .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/progress/{id}/publication",
+    tag = "workflow",
+    summary = "Decide whether a unit's public note goes on the citizen's page",
+    request_body = crate::api::docs::Decide,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+        ("id" = i64, Path, description = "The progress note"),
+    ),
+    responses(
+        (status = 200, description = "The case's new state", body = crate::domain::workflow::CaseState),
+        BadBody, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn decide_publication(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let (no, id) = path.into_inner();
     act(state, move |c, _, now| {
-        workflow::add_progress(c, &actor, &no, &body, now)
+        workflow::decide_publication(c, &actor, &no, id, &body, now)
     })
     .await
 }

@@ -41,6 +41,10 @@ pub struct Complaint {
     pub calendar_provisional: bool,
     /// An extension request waits for the office.
     pub extension_requested: bool,
+    /// Why the case waits for a supervisor (`needs_confirmation`).
+    pub hold_reason: Option<String>,
+    /// A progress note the unit marked public waits for the office.
+    pub note_awaiting_approval: bool,
 }
 
 #[derive(Insertable)]
@@ -74,6 +78,9 @@ pub struct SealedIdentity {
     pub id_number_enc: Option<Vec<u8>>,
     pub address_enc: Option<Vec<u8>>,
     pub phone_hash: Option<String>,
+    /// Where something happened as the citizen wrote it, when it names no
+    /// known township or unit (Open311 `address_string`): sealed.
+    pub location_enc: Option<Vec<u8>>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewComplaint<'_>) -> QueryResult<i64> {
@@ -166,7 +173,27 @@ pub const FLAGS: &[&str] = &[
     "unsatisfied",
     "extension_requested",
     "report_awaiting_review",
+    "note_awaiting_approval",
 ];
+
+/// Filings through `channels` naming `unit` as the subject unit since
+/// `since`, counted up to `cap` (on the index of subject unit and time).
+pub fn count_naming(
+    conn: &mut DbConn,
+    unit: &str,
+    channels: &[&str],
+    since: NaiveDateTime,
+    cap: i64,
+) -> QueryResult<i64> {
+    let ids: Vec<i64> = complaints::table
+        .filter(complaints::subject_unit_code.eq(unit))
+        .filter(complaints::received_at.ge(since))
+        .filter(complaints::channel.eq_any(channels))
+        .select(complaints::id)
+        .limit(cap)
+        .load(conn)?;
+    Ok(ids.len() as i64)
+}
 
 /// Flags an open case whose letter could not be delivered (a closed,
 /// rejected or merged case asks nothing more of the office).
@@ -194,6 +221,7 @@ pub fn clear_flags_unless_open(conn: &mut DbConn, id: i64, open: &[&str]) -> Que
         complaints::return_requested.eq(false),
         complaints::extension_requested.eq(false),
         complaints::delivery_failed.eq(false),
+        complaints::note_awaiting_approval.eq(false),
     ))
     .execute(conn)
     .map(|_| ())
@@ -237,6 +265,7 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
         Some("delivery_failed") => q = q.filter(complaints::delivery_failed.eq(true)),
         Some("extension_requested") => q = q.filter(complaints::extension_requested.eq(true)),
         Some("report_awaiting_review") => q = q.filter(complaints::status.eq("reported")),
+        Some("note_awaiting_approval") => q = q.filter(complaints::note_awaiting_approval.eq(true)),
         Some("unsatisfied") => {
             q = q
                 .filter(complaints::status.eq("closed"))

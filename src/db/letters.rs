@@ -21,6 +21,8 @@ pub struct Letter {
     pub subject: String,
     pub body: String,
     pub created_at: NaiveDateTime,
+    /// The office withdrew the case the letter was about.
+    pub withdrawn_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -67,6 +69,36 @@ pub fn insert_many(conn: &mut DbConn, list: &[NewLetter<'_>]) -> QueryResult<Vec
         }
         DbConn::Sqlite(_) => list.iter().map(|l| insert(conn, l).map(|x| x.id)).collect(),
     }
+}
+
+/// Marks a case's letters to `unit` withdrawn (they stay, numbered) and
+/// cancels their e-mails not sent yet; returns their numbers.
+pub fn withdraw_for_complaint(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    unit: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let mine = letters::table
+        .filter(letters::complaint_id.eq(complaint_id))
+        .filter(letters::unit_code.eq(unit))
+        .filter(letters::withdrawn_at.is_null());
+    let list: Vec<(i64, String)> = mine
+        .select((letters::id, letters::number))
+        .order(letters::id.asc())
+        .load(conn)?;
+    let ids: Vec<i64> = list.iter().map(|(id, _)| *id).collect();
+    diesel::update(letters::table.filter(letters::id.eq_any(&ids)))
+        .set(letters::withdrawn_at.eq(at))
+        .execute(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::letter_id.eq_any(&ids))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set(outbox::status.eq("cancelled"))
+    .execute(conn)?;
+    Ok(list.into_iter().map(|(_, n)| n).collect())
 }
 
 /// The numbers of some letters, by id.

@@ -79,6 +79,8 @@ diesel::table! {
         next_escalation_at -> Nullable<Timestamp>,
         calendar_provisional -> Bool,
         extension_requested -> Bool,
+        hold_reason -> Nullable<Text>,
+        note_awaiting_approval -> Bool,
     }
 }
 
@@ -91,6 +93,7 @@ diesel::table! {
         id_number_enc -> Nullable<Binary>,
         address_enc -> Nullable<Binary>,
         phone_hash -> Nullable<Text>,
+        location_enc -> Nullable<Binary>,
     }
 }
 
@@ -185,6 +188,9 @@ diesel::table! {
         content -> Text,
         public -> Bool,
         created_at -> Timestamp,
+        publication -> Text,
+        publication_decided_by -> Nullable<BigInt>,
+        publication_decided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -251,6 +257,7 @@ diesel::table! {
         subject -> Text,
         body -> Text,
         created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
     }
 }
 

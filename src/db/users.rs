@@ -49,6 +49,15 @@ pub fn by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User
         .optional()
 }
 
+/// Active accounts with the admin role.
+pub fn active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)
+}
+
 /// Roles of some accounts, by id.
 pub fn roles(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
     users::table

@@ -17,6 +17,11 @@ pub struct ProgressNote {
     pub content: String,
     pub public: bool,
     pub created_at: NaiveDateTime,
+    /// For a note marked public: `pending` (the office has not decided),
+    /// `approved` (on the citizen's page) or `denied`; `none` otherwise.
+    pub publication: String,
+    pub publication_decided_by: Option<i64>,
+    pub publication_decided_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -28,6 +33,34 @@ pub struct NewProgressNote<'a> {
     pub content: &'a str,
     pub public: bool,
     pub created_at: NaiveDateTime,
+    pub publication: &'a str,
+}
+
+/// Records the office's decision on publishing a note.
+pub fn decide_publication(
+    conn: &mut DbConn,
+    id: i64,
+    decision: &str,
+    by: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(progress_notes::table.find(id))
+        .set((
+            progress_notes::publication.eq(decision),
+            progress_notes::publication_decided_by.eq(by),
+            progress_notes::publication_decided_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Notes of a case still waiting for the office's decision on publication.
+pub fn pending_publication(conn: &mut DbConn, complaint_id: i64) -> QueryResult<i64> {
+    progress_notes::table
+        .filter(progress_notes::complaint_id.eq(complaint_id))
+        .filter(progress_notes::publication.eq("pending"))
+        .count()
+        .get_result(conn)
 }
 
 pub fn add_progress(conn: &mut DbConn, n: &NewProgressNote<'_>) -> QueryResult<i64> {

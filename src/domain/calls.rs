@@ -109,6 +109,7 @@ pub fn log_call(
     let audit_actor = AuditActor::from(actor);
     idempotency::run(
         conn,
+        &env.keys,
         idem,
         now,
         201,

@@ -98,6 +98,9 @@ pub struct IdentityView {
     pub email: Option<String>,
     pub id_number: Option<String>,
     pub address: Option<String>,
+    /// Where it happened as the citizen wrote it (Open311 `address_string`
+    /// naming no known place): kept sealed, shown like identity.
+    pub location: Option<String>,
 }
 
 /// One case as staff see it. `anonymous` and `complainant` are present only
@@ -120,7 +123,13 @@ pub struct ComplaintView {
     pub return_requested: bool,
     pub delivery_failed: bool,
     pub needs_confirmation: bool,
+    /// Why the case waits for a supervisor: `own_officer`, `leader_unsure`,
+    /// `leader_without_parent` or `burst` (the office's only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
     pub extension_requested: bool,
+    /// A note the unit marked public waits for the office's approval.
+    pub note_awaiting_approval: bool,
     /// The case this one was merged into (not shown to units).
     pub duplicate_of: Option<String>,
     /// Why it was rejected (not shown to units).
@@ -374,10 +383,15 @@ pub struct AssignmentView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgressView {
+    pub id: i64,
     pub at: DateTime<Utc>,
     pub unit: String,
     pub content: String,
+    /// The unit asked for it to be public.
     pub public: bool,
+    /// `none` (internal), `pending` (waits for the office), `approved` (on
+    /// the citizen's page) or `denied`.
+    pub publication: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -561,12 +575,19 @@ fn identity(
         )?;
         let id =
             intake::open_identity(keys, &c.tracking_no, &sealed).map_err(AppError::Internal)?;
+        let location = sealed
+            .location_enc
+            .as_ref()
+            .map(|b| keys.open(b, &intake::seal_context(&c.tracking_no, "location")))
+            .transpose()
+            .map_err(AppError::Internal)?;
         Ok(Some(IdentityView {
             name: id.name,
             phone: id.phone,
             email: id.email,
             id_number: id.id_number,
             address: id.address,
+            location,
         }))
     })
 }
@@ -588,7 +609,8 @@ pub fn get(
     let who = Audience::of(actor);
     let own = who.unit();
     let sees_identity = policy::permits(actor.role, Action::ViewIdentity);
-    let complainant = if sees_identity && !c.anonymous {
+    // An anonymous case may still hold sealed location text.
+    let complainant = if sees_identity {
         identity(conn, keys, actor, &c, now)?
     } else {
         None
@@ -631,10 +653,12 @@ pub fn get(
         .into_iter()
         .filter(|p| own.is_none_or(|u| p.unit_code == u))
         .map(|p| ProgressView {
+            id: p.id,
             at: db::from_db(p.created_at),
             unit: p.unit_code,
             content: p.content,
             public: p.public,
+            publication: p.publication,
         })
         .collect();
     let extensions = db::workflow::extensions(conn, c.id)?
@@ -724,7 +748,9 @@ pub fn get(
         return_requested: c.return_requested,
         delivery_failed: c.delivery_failed,
         needs_confirmation: c.needs_confirmation && own.is_none(),
+        hold_reason: c.hold_reason.clone().filter(|_| own.is_none()),
         extension_requested: c.extension_requested,
+        note_awaiting_approval: c.note_awaiting_approval,
         duplicate_of: c.duplicate_of.clone().filter(|_| own.is_none()),
         screen_reason: c.screen_reason.clone().filter(|_| own.is_none()),
         satisfaction: c.satisfaction.clone(),

@@ -1,12 +1,17 @@
 //! `Idempotency-Key` handling: the first successful answer is stored in the
 //! same transaction as the work, and a retry with the same key and body gets
 //! it back; the same key with another body is refused.
+//!
+//! The stored answer of a filing holds the citizen's query code, which is
+//! otherwise kept only as a keyed hash: it is sealed with the identity key
+//! (AES-256-GCM, bound to the key's scope and value) and opened only to
+//! replay it.
 
 use chrono::{DateTime, Utc};
 
 use crate::db::idempotency::{self as rows, IdempotencyRecord};
 use crate::db::{self, DbConn};
-use crate::domain::privacy::sha256_hex;
+use crate::domain::privacy::{PiiKeys, sha256_hex};
 use crate::error::{AppError, AppResult};
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -48,7 +53,39 @@ pub struct Outcome {
     pub replayed: bool,
 }
 
-fn replay(rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
+/// The prefix of a sealed stored answer (records from before sealing hold
+/// the JSON itself).
+const SEALED: &str = "sealed:v1:";
+
+fn seal_context(req: &IdemRequest) -> String {
+    format!("idempotency/{}/{}", req.scope, req.key)
+}
+
+fn seal(keys: &PiiKeys, req: &IdemRequest, body: &serde_json::Value) -> String {
+    use base64::Engine;
+    let sealed = keys.seal(&body.to_string(), &seal_context(req));
+    format!(
+        "{SEALED}{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    )
+}
+
+fn open(keys: &PiiKeys, req: &IdemRequest, stored: &str) -> AppResult<serde_json::Value> {
+    use base64::Engine;
+    let text = match stored.strip_prefix(SEALED) {
+        Some(b64) => {
+            let sealed = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            keys.open(&sealed, &seal_context(req))
+                .map_err(AppError::Internal)?
+        }
+        None => stored.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| AppError::Internal(e.into()))
+}
+
+fn replay(keys: &PiiKeys, rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
     if rec.request_hash != req.request_hash {
         return Err(AppError::field(
             HEADER,
@@ -57,7 +94,7 @@ fn replay(rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
     }
     Ok(Outcome {
         status: u16::try_from(rec.status_code).unwrap_or(200),
-        body: serde_json::from_str(&rec.response_body).map_err(|e| AppError::Internal(e.into()))?,
+        body: open(keys, req, &rec.response_body)?,
         replayed: true,
     })
 }
@@ -68,6 +105,7 @@ fn replay(rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
 /// primary key, and the loser replays the winner's answer.
 pub fn run<P>(
     conn: &mut DbConn,
+    keys: &PiiKeys,
     idem: Option<&IdemRequest>,
     now: DateTime<Utc>,
     status: u16,
@@ -77,7 +115,7 @@ pub fn run<P>(
     if let Some(req) = idem
         && let Some(rec) = rows::find(conn, &req.scope, &req.key)?
     {
-        return replay(rec, req);
+        return replay(keys, rec, req);
     }
     let prepared = prepare(conn)?;
     let result = db::write_tx(conn, |c| {
@@ -94,7 +132,7 @@ pub fn run<P>(
                 idem_key: req.key.clone(),
                 request_hash: req.request_hash.clone(),
                 status_code: i32::from(status),
-                response_body: body.to_string(),
+                response_body: seal(keys, req, &body),
                 created_at: db::to_db(now),
             };
             if let Err(e) = rows::insert(c, &rec) {
@@ -113,12 +151,12 @@ pub fn run<P>(
             body,
             replayed: false,
         }),
-        (Ok(Err(rec)), Some(req)) => replay(rec, req),
+        (Ok(Err(rec)), Some(req)) => replay(keys, rec, req),
         (Err(AppError::Conflict(m)), Some(req)) if m == RACE => {
             let rec = rows::find(conn, &req.scope, &req.key)?.ok_or(AppError::Conflict(
                 "a concurrent request with this Idempotency-Key did not finish".into(),
             ))?;
-            replay(rec, req)
+            replay(keys, rec, req)
         }
         (Ok(Err(_)), None) => unreachable!("no record is looked up without a key"),
         (Err(e), _) => Err(e),

@@ -19,11 +19,16 @@ use crate::domain::labels;
 use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::{self, PiiKeys};
 use crate::domain::routing::Rules;
+use crate::domain::throttle;
 use crate::domain::validation;
 use crate::error::{AppError, AppResult, FieldErrors};
 
 /// Where a complaint came from.
 pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
+
+/// The channels anyone may file through without an account: limited per
+/// client address, and counted for bursts.
+pub const PUBLIC_CHANNELS: &[&str] = &["web", "open311"];
 
 /// Case statuses (docs/architecture.md, "The case lifecycle").
 pub mod status {
@@ -71,6 +76,10 @@ pub struct ComplaintInput {
     pub occurred_on: Option<NaiveDate>,
     pub anonymous: bool,
     pub complainant: Identity,
+    /// Where it happened as the citizen wrote it, when it names no known
+    /// township or unit (Open311 `address_string`): it may be a home, so it
+    /// is sealed like identity and taken out of the text the unit reads.
+    pub location: Option<String>,
 }
 
 pub const COMPLAINT_FIELDS: &[&str] = &[
@@ -159,6 +168,7 @@ pub fn read_complaint(
         occurred_on,
         anonymous,
         complainant,
+        location: None,
     }
 }
 
@@ -202,6 +212,32 @@ pub struct IntakeEnv {
     pub letters: Arc<LetterEnv>,
     /// Until when a unit may ask to return a case; the transfer letter says.
     pub return_window: crate::config::ReturnWindow,
+    pub limits: IntakeLimits,
+    /// Units whose notes marked public go on the citizen's page without the
+    /// office's approval.
+    pub trusted_units: Arc<Vec<String>>,
+}
+
+/// How much the public may file: per client address, and how many filings
+/// naming one unit make a burst that is screened before routing.
+#[derive(Clone, Debug)]
+pub struct IntakeLimits {
+    pub per_address: i32,
+    pub window: Duration,
+    /// `None`: bursts are not held.
+    pub burst_per_unit: Option<i64>,
+    pub burst_window: Duration,
+}
+
+impl IntakeLimits {
+    pub fn from_settings(s: &crate::config::IntakeSettings) -> Self {
+        Self {
+            per_address: s.max_filings_per_address,
+            window: Duration::seconds(s.filing_window_seconds),
+            burst_per_unit: (s.burst_per_unit > 0).then_some(s.burst_per_unit),
+            burst_window: Duration::seconds(s.burst_window_seconds),
+        }
+    }
 }
 
 /// What the citizen is given once: the tracking number and the query code.
@@ -254,11 +290,17 @@ pub fn receive(
     // The unit and every letter see this text: the complainant's own identity
     // is taken out of it first.
     let id = &input.complainant;
-    let own: Vec<&str> = [&id.name, &id.email, &id.id_number, &id.address]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
+    let own: Vec<&str> = [
+        &id.name,
+        &id.email,
+        &id.id_number,
+        &id.address,
+        &input.location,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect();
     // Where the conduct happened is the case's own fact, never removed.
     let subject_unit_name = match &input.subject_unit {
         Some(code) => units::find(conn, code)?.map(|u| u.name),
@@ -295,11 +337,19 @@ pub fn receive(
             updated_at: now_db,
         },
     )?;
-    if !input.anonymous && !input.complainant.is_empty() {
-        rows::insert_identity(
-            conn,
-            &seal_identity(&env.keys, id, &tracking_no, &input.complainant),
-        )?;
+    let identity = (!input.anonymous).then_some(&input.complainant);
+    if identity.is_some_and(|i| !i.is_empty()) || input.location.is_some() {
+        let mut sealed = seal_identity(
+            &env.keys,
+            id,
+            &tracking_no,
+            identity.unwrap_or(&Identity::default()),
+        );
+        sealed.location_enc = input
+            .location
+            .as_ref()
+            .map(|l| env.keys.seal(l, &seal_context(&tracking_no, "location")));
+        rows::insert_identity(conn, &sealed)?;
     }
     // Intake details are the office's; the unit reads only that the office
     // received the case (and, from its view, on which day).
@@ -354,6 +404,7 @@ fn seal_identity(
         id_number_enc: seal(&id.id_number, "id_number"),
         address_enc: seal(&id.address, "address"),
         phone_hash: id.phone.as_ref().map(|p| keys.phone_hash(p)),
+        location_enc: None,
     }
 }
 
@@ -377,51 +428,83 @@ pub fn open_identity(
     })
 }
 
-/// Files a complaint from the public web form (channel `web`).
+/// How a public filing arrived: its channel, the client's address (for the
+/// per-address limit) and, from Open311, location text that named no known
+/// place.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicFiling<'a> {
+    pub channel: &'a str,
+    pub client: &'a str,
+    pub location: Option<&'a str>,
+}
+
+/// Files a complaint from the public web form or the JSON API (channel
+/// `web`).
 pub fn submit_web(
     conn: &mut DbConn,
     env: &IntakeEnv,
     body: &Value,
+    client: &str,
     idem: Option<&super::idempotency::IdemRequest>,
     now: DateTime<Utc>,
 ) -> AppResult<super::idempotency::Outcome> {
-    submit(conn, env, body, "web", idem, now)
+    let filing = PublicFiling {
+        channel: "web",
+        client,
+        location: None,
+    };
+    submit(conn, env, body, &filing, idem, now)
 }
 
-/// Files a complaint that arrives as a JSON body on a public channel.
+/// Files a complaint that arrives as a JSON body on a public channel. An
+/// address that used up its filings for the window gets 429 (a retry of an
+/// answered request still replays its answer); the filing counts in the
+/// transaction that stores it.
 pub fn submit(
     conn: &mut DbConn,
     env: &IntakeEnv,
     body: &Value,
-    channel: &str,
+    filing: &PublicFiling<'_>,
     idem: Option<&super::idempotency::IdemRequest>,
     now: DateTime<Utc>,
 ) -> AppResult<super::idempotency::Outcome> {
     let today = now.with_timezone(&env.tz).date_naive();
     let mut errors = FieldErrors::new();
-    let input = read_complaint(&mut Reader::root(body, &mut errors), None, today);
+    let mut input = read_complaint(&mut Reader::root(body, &mut errors), None, today);
     if !errors.is_empty() {
         check_references(conn, &input, "", &mut errors)?;
         return Err(errors.into_error());
     }
+    input.location = filing.location.map(str::to_owned);
     let (counter, _) = tracking_counter(now, env.tz);
+    let uses = throttle::use_key(
+        &env.keys,
+        &format!("file:{}", filing.channel),
+        filing.client,
+    );
+    let limits = &env.limits;
     super::idempotency::run(
         conn,
+        &env.keys,
         idem,
         now,
         201,
-        |c| Ok(db::reserve_counter(c, &counter)?),
+        |c| {
+            throttle::check_uses(c, &uses, limits.per_address, limits.window, now)?;
+            Ok(db::reserve_counter(c, &counter)?)
+        },
         |c, reserved| {
             let mut errors = FieldErrors::new();
             check_references(c, &input, "", &mut errors)?;
             errors.finish()?;
             let arrival = Arrival {
-                channel,
+                channel: filing.channel,
                 received_at: now,
                 actor: &AuditActor::public(),
                 reserved,
             };
             let (_, receipt) = receive(c, env, &input, arrival, now)?;
+            throttle::count_use(c, &uses, limits.window, now)?;
             Ok(serde_json::to_value(receipt).map_err(anyhow::Error::from)?)
         },
     )

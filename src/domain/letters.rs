@@ -404,10 +404,14 @@ pub enum NoticeKind {
     Reopened,
     AccountabilityOpened,
     AccountabilityDecided,
+    /// To the office: strangers are guessing at a case's query code.
+    TrackingAlert,
+    /// The office withdrew a case it had sent (voided as invalid).
+    Withdrawn,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 8] = [
+    pub const ALL: [NoticeKind; 10] = [
         NoticeKind::DeadlineWarning,
         NoticeKind::RedoOrdered,
         NoticeKind::ExtensionApproved,
@@ -416,6 +420,8 @@ impl NoticeKind {
         NoticeKind::Reopened,
         NoticeKind::AccountabilityOpened,
         NoticeKind::AccountabilityDecided,
+        NoticeKind::TrackingAlert,
+        NoticeKind::Withdrawn,
     ];
 
     /// The stored code.
@@ -429,6 +435,8 @@ impl NoticeKind {
             NoticeKind::Reopened => "reopened",
             NoticeKind::AccountabilityOpened => "accountability_opened",
             NoticeKind::AccountabilityDecided => "accountability_decided",
+            NoticeKind::TrackingAlert => "tracking_alert",
+            NoticeKind::Withdrawn => "withdrawn",
         }
     }
 
@@ -443,6 +451,8 @@ impl NoticeKind {
             NoticeKind::Reopened => "案件重新办理",
             NoticeKind::AccountabilityOpened => "启动效能问责程序",
             NoticeKind::AccountabilityDecided => "效能问责决定",
+            NoticeKind::TrackingAlert => "查询码多次输入错误提醒",
+            NoticeKind::Withdrawn => "撤销交办",
         }
     }
 }
@@ -573,12 +583,15 @@ pub struct LetterView {
     pub subject: String,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Set when the office voided the case and withdrew its letters.
+    pub withdrawn_at: Option<DateTime<Utc>>,
     pub delivery: Delivery,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `sent`, `failed`, or `cancelled` (withdrawn before it
+    /// went out).
     pub state: String,
     pub attempts: i32,
     pub sent_at: Option<DateTime<Utc>>,
@@ -605,6 +618,8 @@ fn views(conn: &mut DbConn, list: Vec<Letter>) -> AppResult<Vec<LetterView>> {
                 "failed"
             } else if !rows.is_empty() && rows.iter().all(|o| o.status == "sent") {
                 "sent"
+            } else if rows.iter().any(|o| o.status == "cancelled") {
+                "cancelled"
             } else {
                 "pending"
             };
@@ -626,6 +641,7 @@ fn views(conn: &mut DbConn, list: Vec<Letter>) -> AppResult<Vec<LetterView>> {
                 subject: l.subject,
                 body: l.body,
                 created_at: db::from_db(l.created_at),
+                withdrawn_at: l.withdrawn_at.map(db::from_db),
                 delivery,
             }
         })

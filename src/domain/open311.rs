@@ -23,7 +23,8 @@ pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 /// Longest `description` the standard allows.
 pub const MAX_DESCRIPTION: usize = 4000;
 /// Most requests one `GET requests` returns, and its default window.
-pub const MAX_RESULTS: i64 = 1000;
+/// Ids one `GET requests` may ask for.
+pub const MAX_RESULTS: i64 = 100;
 pub const WINDOW_DAYS: i64 = 90;
 /// Our statuses that GeoReport calls `closed`; every other is `open`.
 pub const CLOSED: &[&str] = &["closed", "rejected", "merged"];
@@ -203,6 +204,14 @@ impl Open311Error {
                     .collect(),
             },
             AppError::NotFound => Self::not_found("not found"),
+            AppError::TooManyRequests {
+                retry_after_seconds,
+            } => Self::new(
+                429,
+                format!(
+                    "too many requests from this address; try again in {retry_after_seconds} seconds"
+                ),
+            ),
             AppError::Unauthorized | AppError::Forbidden => Self::new(403, "not allowed"),
             AppError::Internal(cause) => {
                 // The cause goes to the log, never to the client.
@@ -344,6 +353,11 @@ pub const ATTRIBUTES: &[&str] = &[
 
 /// `services/{code}`: the attributes a request for `code` carries.
 pub fn service_definition(conn: &mut DbConn, code: &str) -> Open311Result<Doc> {
+    if code.chars().any(char::is_control) {
+        return Err(Open311Error::bad(
+            "service_code: must not contain control characters",
+        ));
+    }
     if !categories::exists_active(conn, code)? {
         return Err(Open311Error::not_found(format!(
             "service_code: no service {code}"
@@ -450,7 +464,7 @@ pub fn service_definition(conn: &mut DbConn, code: &str) -> Open311Result<Doc> {
 // ------------------------------------------------------------- POST requests
 
 /// Translates intake's field paths into the Open311 names a client sent.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FieldNames {
     township_from_address: bool,
 }
@@ -477,6 +491,9 @@ pub struct Submission {
     /// The body the web form takes (`POST /api/v1/complaints`).
     pub body: Value,
     pub account_id: Option<String>,
+    /// `address_string`: becomes the township only when it names a known
+    /// township or unit; anything else is kept as sealed location text.
+    pub address: Option<String>,
     pub names: FieldNames,
 }
 
@@ -563,13 +580,9 @@ pub fn read_form(
             }
         },
     };
-    let mut names = FieldNames::default();
-    // The issue's location: our township (never the complainant's address).
-    let township = attribute("township").or_else(|| {
-        let a = get("address_string");
-        names.township_from_address = a.is_some();
-        a
-    });
+    let names = FieldNames::default();
+    let township = attribute("township");
+    let address = get("address_string");
     let (first, last) = (get("first_name"), get("last_name"));
     let (phone, email) = (get("phone"), get("email"));
     let name = match (first, last) {
@@ -612,6 +625,7 @@ pub fn read_form(
         service_code: service_code.unwrap_or_default(),
         body: Value::Object(body),
         account_id: get("account_id"),
+        address,
         names,
     })
 }
@@ -626,11 +640,15 @@ pub fn service_notice(tracking_no: &str, query_code: &str) -> String {
 }
 
 /// `POST requests`: files the complaint through intake (channel `open311`).
-/// An unknown service is 404, as the standard says.
+/// An unknown service is 404, as the standard says. `address_string` is the
+/// township when it is the name of a known township or unit and no
+/// `attribute[township]` is given; otherwise it may be someone's home, and
+/// is kept sealed for the office, out of what the unit reads.
 pub fn file_request(
     conn: &mut DbConn,
     env: &IntakeEnv,
     sub: &Submission,
+    client: &str,
     idem: Option<&IdemRequest>,
     now: DateTime<Utc>,
 ) -> Open311Result<Doc> {
@@ -640,8 +658,27 @@ pub fn file_request(
             sub.service_code
         )));
     }
-    let outcome = intake::submit(conn, env, &sub.body, "open311", idem, now)
-        .map_err(|e| Open311Error::from_app(e, &sub.names))?;
+    let mut body = sub.body.clone();
+    let mut names = sub.names.clone();
+    let mut location = None;
+    if let Some(address) = sub.address.as_deref().map(str::trim) {
+        let known = crate::db::units::active(conn)?
+            .iter()
+            .any(|u| u.name == address);
+        if known && body.get("township").is_none() {
+            body["township"] = Value::String(address.to_owned());
+            names.township_from_address = true;
+        } else {
+            location = Some(address);
+        }
+    }
+    let filing = intake::PublicFiling {
+        channel: "open311",
+        client,
+        location,
+    };
+    let outcome = intake::submit(conn, env, &body, &filing, idem, now)
+        .map_err(|e| Open311Error::from_app(e, &names))?;
     let field = |k: &str| outcome.body[k].as_str().unwrap_or_default().to_owned();
     let (tracking_no, query_code) = (field("tracking_no"), field("query_code"));
     Ok(Doc {
@@ -667,9 +704,17 @@ pub fn file_request(
 /// 90 by default) and at most [`MAX_RESULTS`] requests.
 pub fn read_query(
     pairs: Vec<(String, String)>,
+    publish_list: bool,
     tz: Tz,
     now: DateTime<Utc>,
 ) -> Open311Result<PublicQuery> {
+    // A NUL or other control character is no id, code or date: refused
+    // before it reaches the database (PostgreSQL refuses NUL in any text).
+    if let Some((k, _)) = pairs.iter().find(|(_, v)| v.chars().any(char::is_control)) {
+        return Err(Open311Error::bad(format!(
+            "{k}: must not contain control characters"
+        )));
+    }
     // Repeated arguments are read like one comma-separated list.
     let get = |name: &str| -> Option<Vec<String>> {
         let items: Vec<String> = pairs
@@ -698,6 +743,12 @@ pub fn read_query(
             tracking_nos: Some(ids.into_iter().map(|s| s.to_ascii_uppercase()).collect()),
             ..PublicQuery::default()
         });
+    }
+    if !publish_list {
+        return Err(Open311Error::bad(
+            "service_request_id: is required; this endpoint does not publish its list of \
+             requests, ask for the requests you hold by their ids",
+        ));
     }
     let statuses = match get("status") {
         None => None,
@@ -841,10 +892,16 @@ pub fn request_docs(
 pub fn list_requests(
     conn: &mut DbConn,
     q: &PublicQuery,
+    limit: i64,
     publish_description: bool,
     tz: Tz,
 ) -> Open311Result<Doc> {
-    let cases = db::complaints::public_list(conn, q, MAX_RESULTS)?;
+    let limit = if q.tracking_nos.is_some() {
+        MAX_RESULTS
+    } else {
+        limit
+    };
+    let cases = db::complaints::public_list(conn, q, limit)?;
     request_docs(conn, cases, publish_description, tz)
 }
 

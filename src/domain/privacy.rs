@@ -23,6 +23,7 @@ pub struct PiiKeys {
     seal: Aes256Gcm,
     phone: [u8; 32],
     query_code: [u8; 32],
+    address: [u8; 32],
 }
 
 impl std::fmt::Debug for PiiKeys {
@@ -45,6 +46,7 @@ impl PiiKeys {
             seal: Aes256Gcm::new_from_slice(&seal_key).expect("32-byte key"),
             phone: derive(master, "phone-hash"),
             query_code: derive(master, "query-code"),
+            address: derive(master, "address-hash"),
         }
     }
 
@@ -93,6 +95,12 @@ impl PiiKeys {
     /// without decrypting anything.
     pub fn phone_hash(&self, normalised_phone: &str) -> String {
         hex(&keyed(&self.phone, &[normalised_phone.as_bytes()]))
+    }
+
+    /// Keyed hash of a client address (rate limits count by it, so the
+    /// database never holds the address), shortened: 16 bytes suffice.
+    pub fn address_hash(&self, address: &str) -> String {
+        hex(&keyed(&self.address, &[address.as_bytes()])[..16])
     }
 
     /// Keyed hash of a query code, bound to its tracking number.

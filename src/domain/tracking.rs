@@ -6,8 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::db::complaints::Complaint;
 use crate::db::{self, DbConn};
-use crate::domain::privacy::PiiKeys;
+use crate::domain::audit::{self, AuditActor, Words};
+use crate::domain::intake::IntakeEnv;
+use crate::domain::letters::{self, NoticeKind};
 use crate::domain::throttle::{self, Limits};
 use crate::error::{AppError, AppResult};
 
@@ -44,48 +47,149 @@ pub struct TrackView {
 
 pub use super::labels::status_label;
 
-/// The case behind a tracking number and query code, or the uniform 404
-/// (failures counted, limits enforced). `client` is the caller's address.
+/// What a citizen gets for a pair: the answer, and how long to hold it back
+/// (a case strangers are guessing at is answered slowly, never refused).
+pub struct Paced<T> {
+    pub outcome: AppResult<T>,
+    pub hold: std::time::Duration,
+}
+
+/// A look-up as the citizen asked it.
+#[derive(Clone, Copy, Debug)]
+pub struct Asked<'a> {
+    /// The client's address (counted hashed, IPv6 per /64).
+    pub client: &'a str,
+    pub tracking_no: &'a str,
+    pub query_code: &'a str,
+}
+
+/// The case behind a tracking number and query code, or the uniform 404.
+///
+/// An address over its own failure limit is refused (429), whatever it
+/// sends. Failures on the tracking number never refuse the right pair from
+/// any other address: they slow the answers down ([`throttle::pace`]), and
+/// when they reach the limit the office is alerted once per window.
 pub fn verify_pair(
     conn: &mut DbConn,
-    keys: &PiiKeys,
+    env: &IntakeEnv,
     limits: &Limits,
-    client: &str,
-    tracking_no: &str,
-    query_code: &str,
+    asked: &Asked<'_>,
     now: DateTime<Utc>,
-) -> AppResult<crate::db::complaints::Complaint> {
-    let number = db::complaints::normalise_tracking_no(tracking_no);
-    let keys_ = throttle::Keys::new("track", client, &number);
-    throttle::check(conn, limits, &keys_, now)?;
+) -> AppResult<Paced<Complaint>> {
+    let number = db::complaints::normalise_tracking_no(asked.tracking_no);
+    let keys = throttle::Keys::new(&env.keys, "track", asked.client, &number);
+    let standing = throttle::standing(conn, limits, &keys, now)?;
+    if standing.address_failures >= limits.max_per_address {
+        return Err(throttle::too_many(limits.window));
+    }
     let found = db::complaints::by_tracking_no(conn, &number)?;
     let matches = match &found {
-        Some(c) => keys.query_code_matches(&c.tracking_no, query_code, &c.query_code_hash),
+        Some(c) => {
+            env.keys
+                .query_code_matches(&c.tracking_no, asked.query_code, &c.query_code_hash)
+        }
         None => {
             // Same work as a real check, so timing does not tell which was wrong.
-            let _ = keys.query_code_hash(&number, query_code);
+            let _ = env.keys.query_code_hash(&number, asked.query_code);
             false
         }
     };
-    let Some(c) = found.filter(|_| matches) else {
-        throttle::fail(conn, limits, &keys_, now)?;
-        metrics::counter!("duban_track_failures_total").increment(1);
-        return Err(AppError::NotFound);
-    };
-    Ok(c)
+    let hold = |failures| throttle::pace(failures, limits.max_per_subject, limits.max_delay);
+    match found {
+        Some(c) if matches => Ok(Paced {
+            outcome: Ok(c),
+            hold: hold(standing.subject_failures),
+        }),
+        found => {
+            let failures = throttle::fail(conn, limits, &keys, now)?;
+            metrics::counter!("duban_track_failures_total").increment(1);
+            if failures == limits.max_per_subject
+                && let Some(c) = &found
+            {
+                alert_office(conn, env, c, failures, limits, now)?;
+            }
+            Ok(Paced {
+                outcome: Err(AppError::NotFound),
+                hold: hold(failures),
+            })
+        }
+    }
+}
+
+/// Tells the office that strangers are guessing at a case's query code:
+/// a notice to the office and an event on the case (the office's only).
+fn alert_office(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    c: &Complaint,
+    failures: i32,
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let minutes = limits.window.num_minutes();
+    metrics::counter!("duban_track_case_alerts_total").increment(1);
+    tracing::warn!(
+        complaint.id = c.id,
+        failures,
+        "repeated wrong query codes for one case: the office is alerted"
+    );
+    db::write_tx(conn, |tx| -> AppResult<()> {
+        if let Some(office) = db::units::find(tx, &env.letters.office_unit)? {
+            letters::notice(
+                tx,
+                &env.letters,
+                c,
+                &office,
+                NoticeKind::TrackingAlert,
+                &format!(
+                    "{minutes}分钟内，受理编号{}的查询码被错误输入{failures}次，可能有人试图查询他人的投诉。\
+                     正确的查询码仍可正常查询；请关注该件，如有异常及时处置。",
+                    c.tracking_no
+                ),
+                now,
+            )?;
+        }
+        audit::record_case(
+            tx,
+            c.id,
+            &c.tracking_no,
+            &AuditActor::system(),
+            "tracking_alert",
+            &Words::new(format!(
+                "{minutes}分钟内查询码错误{failures}次，已提醒作风办"
+            )),
+            now,
+        )?;
+        Ok(())
+    })
 }
 
 /// Looks a case up for the public.
 pub fn track(
     conn: &mut DbConn,
-    keys: &PiiKeys,
+    env: &IntakeEnv,
     limits: &Limits,
-    client: &str,
-    tracking_no: &str,
-    query_code: &str,
+    asked: &Asked<'_>,
     now: DateTime<Utc>,
-) -> AppResult<TrackView> {
-    let c = verify_pair(conn, keys, limits, client, tracking_no, query_code, now)?;
+) -> AppResult<Paced<TrackView>> {
+    let paced = verify_pair(conn, env, limits, asked, now)?;
+    let c = match paced.outcome {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Paced {
+                outcome: Err(e),
+                hold: paced.hold,
+            });
+        }
+    };
+    Ok(Paced {
+        outcome: Ok(view(conn, c)?),
+        hold: paced.hold,
+    })
+}
+
+/// The public view of a case the pair opened.
+fn view(conn: &mut DbConn, c: Complaint) -> AppResult<TrackView> {
     let events = db::audit::for_complaint(conn, c.id)?;
     let timeline = events
         .into_iter()

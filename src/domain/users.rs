@@ -12,6 +12,7 @@ use crate::db::users::{self as rows, NewUser, User, UserChanges};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor};
 use crate::domain::fields::Reader;
+use crate::domain::throttle;
 use crate::error::{AppError, AppResult, FieldErrors};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -139,7 +140,11 @@ pub fn create(
                 complaint_id: None,
                 actor: &actor,
                 action: "user_created",
-                summary: &format!("user {} created with role {}", user.id, a.role.as_str()),
+                summary: &format!(
+                    "创建账号{}（角色：{}）",
+                    user.id,
+                    crate::domain::labels::role_label(a.role.as_str())
+                ),
                 public_note: None,
                 unit_note: None,
             },
@@ -197,12 +202,28 @@ pub fn update(
         user.unit_code.clone()
     };
     if role.is_some() || unit_given {
-        let new_unit = if new_role == Role::Unit {
+        // A unit sent for another role is refused, not dropped; a unit
+        // account moved to another role loses its unit.
+        let new_unit = if new_role == Role::Unit || (unit_given && unit.is_some()) {
             new_unit.clone()
         } else {
             None
         };
         check_role_unit(conn, new_role, new_unit.as_deref(), &mut errors)?;
+    }
+    // The service must keep an administrator who can undo mistakes.
+    let was_admin = user.role == Role::Admin.as_str() && user.active;
+    let stays_admin = new_role == Role::Admin && active.unwrap_or(user.active);
+    if was_admin && !stays_admin && rows::active_admins(conn)? <= 1 {
+        let field = if new_role != Role::Admin {
+            "role"
+        } else {
+            "active"
+        };
+        errors.add(
+            field,
+            "would leave no active administrator: make another account admin first",
+        );
     }
     errors.finish()?;
     let password_hash = password
@@ -224,10 +245,10 @@ pub fn update(
         revoke_tokens: true,
     };
     let what: Vec<&str> = [
-        (changes.active.is_some(), "active"),
-        (changes.password_hash.is_some(), "password"),
-        (changes.role.is_some(), "role"),
-        (changes.unit_code.is_some(), "unit"),
+        (changes.active.is_some(), "启用状态"),
+        (changes.password_hash.is_some(), "密码"),
+        (changes.role.is_some(), "角色"),
+        (changes.unit_code.is_some(), "所属单位"),
     ]
     .iter()
     .filter_map(|(set, name)| set.then_some(*name))
@@ -241,11 +262,7 @@ pub fn update(
                 complaint_id: None,
                 actor: &AuditActor::from(by),
                 action: "user_updated",
-                summary: &format!(
-                    "user {} changed: {}; tokens revoked",
-                    user.id,
-                    what.join(",")
-                ),
+                summary: &format!("变更账号{}：{}；其全部令牌已失效", user.id, what.join("、")),
                 public_note: None,
                 unit_note: None,
             },
@@ -253,6 +270,56 @@ pub fn update(
         )?;
         Ok(updated)
     })
+}
+
+/// Before a log-in attempt (docs/architecture.md, "Limits"): an address over
+/// its failure limit is refused (429); an account whose failures, from all
+/// addresses together, have reached its limit may be tried only from an
+/// address that has not failed itself — so strangers alone never lock the
+/// owner out — and every attempt on an account under attack is held back a
+/// growing time (returned, for the caller to wait before [`log_in`]).
+pub fn login_gate(
+    conn: &mut DbConn,
+    keys: &crate::domain::privacy::PiiKeys,
+    limits: &throttle::Limits,
+    client: &str,
+    username: &str,
+    now: DateTime<Utc>,
+) -> AppResult<std::time::Duration> {
+    let k = throttle::Keys::new(keys, "login", client, username);
+    let s = throttle::standing(conn, limits, &k, now)?;
+    if s.address_failures >= limits.max_per_address
+        || (s.subject_failures >= limits.max_per_subject && s.address_failures > 0)
+    {
+        return Err(throttle::too_many(limits.window));
+    }
+    Ok(throttle::pace(
+        s.subject_failures,
+        limits.max_per_subject,
+        limits.max_delay,
+    ))
+}
+
+/// The log-in attempt itself: the account, or the uniform 401, counted
+/// against the address and the account.
+pub fn log_in(
+    conn: &mut DbConn,
+    keys: &crate::domain::privacy::PiiKeys,
+    limits: &throttle::Limits,
+    client: &str,
+    username: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    match authenticate(conn, username, password) {
+        Err(AppError::Unauthorized) => {
+            let k = throttle::Keys::new(keys, "login", client, username);
+            throttle::fail(conn, limits, &k, now)?;
+            metrics::counter!("duban_login_failures_total").increment(1);
+            Err(AppError::Unauthorized)
+        }
+        other => other,
+    }
 }
 
 /// Checks a username and password; the same 401 for every failure, and the

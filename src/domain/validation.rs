@@ -7,16 +7,26 @@ use chrono::NaiveDate;
 
 /// A single-line field must not contain any control character; a multi-line
 /// field may contain line breaks and tabs but nothing else below U+0020.
+/// Neither may hide text: bidirectional overrides are refused everywhere,
+/// and in a single-line field also the invisible characters (zero-width
+/// spaces and joiners, the word joiner, the byte-order mark) and the
+/// line and paragraph separators, which would break a name or a code
+/// across lines or make two different values look alike.
 pub fn control_chars(value: &str, multiline: bool) -> Option<&'static str> {
     let bad = value.chars().any(|c| {
         c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))
             // Bidirectional overrides can disguise text in letters and lists.
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            || (!multiline
+                && matches!(
+                    c,
+                    '\u{200B}'..='\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+                ))
     });
     bad.then_some(if multiline {
         "must not contain control characters other than line breaks and tabs"
     } else {
-        "must not contain control characters"
+        "must not contain control characters or invisible characters"
     })
 }
 
@@ -212,6 +222,15 @@ mod tests {
         assert!(control_chars("nul\0", true).is_some());
         assert!(control_chars("bell\u{7}", true).is_some());
         assert!(control_chars("rtl\u{202E}txt", true).is_some());
+        for hidden in [
+            "陈\u{200B}卫东",
+            "陈\u{2028}卫东",
+            "XG\u{FEFF}1",
+            "a\u{2060}b",
+        ] {
+            assert!(control_chars(hidden, false).is_some(), "{hidden:?}");
+        }
+        assert!(control_chars("段落一\u{2029}段落二", true).is_none());
     }
 
     #[test]

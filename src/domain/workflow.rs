@@ -121,6 +121,7 @@ fn unit(conn: &mut DbConn, code: &str) -> AppResult<Unit> {
 fn info(u: &Unit) -> UnitInfo {
     UnitInfo {
         code: u.code.clone(),
+        name: u.name.clone(),
         parent_code: u.parent_code.clone(),
         leader_name: u.leader_name.clone(),
         leader_title: u.leader_title.clone(),
@@ -286,9 +287,54 @@ fn assign_to(
 
 /// Where routing would send a case, after the conflict check.
 enum Route {
-    To(Unit),
-    Hold(&'static str),
+    To(Box<Unit>),
+    Hold(HoldReason),
     None,
+}
+
+/// Why a case waits for a supervisor instead of going out: shown on the
+/// office's queue, never to a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HoldReason {
+    /// The subject person works at the unit routing chose.
+    OwnOfficer,
+    /// A leader title is named without a unit, or a surname with a title.
+    LeaderUnsure,
+    /// The subject person leads the unit and there is no unit above it.
+    LeaderWithoutParent,
+    /// Unusually many filings name the same unit: screened before routing.
+    Burst,
+}
+
+impl HoldReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            HoldReason::OwnOfficer => "own_officer",
+            HoldReason::LeaderUnsure => "leader_unsure",
+            HoldReason::LeaderWithoutParent => "leader_without_parent",
+            HoldReason::Burst => "burst",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HoldReason::OwnOfficer => "被反映人为拟承办单位工作人员",
+            HoldReason::LeaderUnsure => "提及领导职务但无法确定所属单位",
+            HoldReason::LeaderWithoutParent => "被反映人为拟承办单位负责人，且无上级单位",
+            HoldReason::Burst => "短时间内针对同一单位的投诉异常集中，待甄别",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [
+            HoldReason::OwnOfficer,
+            HoldReason::LeaderUnsure,
+            HoldReason::LeaderWithoutParent,
+            HoldReason::Burst,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
 }
 
 fn resolve_target(conn: &mut DbConn, target: &Target, c: &Complaint) -> AppResult<Option<Unit>> {
@@ -338,21 +384,62 @@ fn route(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint) -> AppResult<Route> 
     let Some(rule) = env.routing.first_match(&facts) else {
         return Ok(Route::None);
     };
-    let Some(target) = resolve_target(conn, &rule.target, c)? else {
+    let Some(mut target) = resolve_target(conn, &rule.target, c)? else {
         return Ok(Route::None);
     };
-    match routing::conflict(
-        &info(&target),
-        facts.subject_unit,
-        c.subject_person.as_deref(),
-        &env.routing.leader_titles,
-    ) {
-        Conflict::None => Ok(Route::To(target)),
-        Conflict::OwnOfficer => Ok(Route::Hold("被反映人为拟承办单位工作人员")),
-        Conflict::Leader => Ok(match escalate_conflict(conn, env, &target)? {
-            Some(up) => Route::To(up),
-            None => Route::Hold("被反映人为拟承办单位负责人，且无上级单位"),
-        }),
+    let units: Vec<UnitInfo> = db::units::active(conn)?.iter().map(info).collect();
+    // Up the chain of parents while the complaint is about the leader of
+    // the unit it would go to (a chain, never a loop: at most its length).
+    for _ in 0..=units.len() {
+        match routing::conflict(
+            &info(&target),
+            &units,
+            &mentions(c),
+            &env.routing.leader_titles,
+        ) {
+            Conflict::None => return Ok(Route::To(Box::new(target))),
+            Conflict::OwnOfficer => return Ok(Route::Hold(HoldReason::OwnOfficer)),
+            Conflict::Unsure => return Ok(Route::Hold(HoldReason::LeaderUnsure)),
+            Conflict::Leader => match escalate_conflict(conn, env, &target)? {
+                Some(up) => target = up,
+                None => return Ok(Route::Hold(HoldReason::LeaderWithoutParent)),
+            },
+        }
+    }
+    Ok(Route::Hold(HoldReason::LeaderWithoutParent))
+}
+
+/// Whether this filing is one of a burst naming the same unit: more public
+/// filings naming it in the window than `intake.burst_per_unit`. Such a case
+/// is screened by a supervisor before any letter goes out (a flood of junk
+/// must not turn into a flood of numbered letters). Counted on the index of
+/// subject unit and time, without a counter row that every filing would
+/// lock.
+fn burst(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint, now: DateTime<Utc>) -> AppResult<bool> {
+    let (Some(unit), Some(limit)) = (&c.subject_unit_code, env.limits.burst_per_unit) else {
+        return Ok(false);
+    };
+    if !crate::domain::intake::PUBLIC_CHANNELS.contains(&c.channel.as_str()) {
+        return Ok(false);
+    }
+    let since = db::to_db(now - env.limits.burst_window);
+    let recent = complaint_rows::count_naming(
+        conn,
+        unit,
+        crate::domain::intake::PUBLIC_CHANNELS,
+        since,
+        limit + 1,
+    )?;
+    Ok(recent > limit)
+}
+
+/// What the conflict check reads in a case.
+fn mentions(c: &Complaint) -> routing::Mentions<'_> {
+    routing::Mentions {
+        subject_unit: c.subject_unit_code.as_deref(),
+        subject_person: c.subject_person.as_deref(),
+        title: &c.title,
+        content: &c.content,
     }
 }
 
@@ -366,7 +453,12 @@ pub fn auto_route(
     now: DateTime<Utc>,
 ) -> AppResult<Complaint> {
     let system = AuditActor::system();
-    match route(conn, env, c)? {
+    let route = if burst(conn, env, c, now)? {
+        Route::Hold(HoldReason::Burst)
+    } else {
+        route(conn, env, c)?
+    };
+    match route {
         Route::To(unit) => assign_to(
             conn,
             env,
@@ -383,15 +475,21 @@ pub fn auto_route(
         ),
         Route::Hold(why) => {
             diesel::update(cmp::table.find(c.id))
-                .set(cmp::needs_confirmation.eq(true))
+                .set((
+                    cmp::needs_confirmation.eq(true),
+                    cmp::hold_reason.eq(why.code()),
+                ))
                 .execute(conn)?;
+            if why == HoldReason::Burst {
+                metrics::counter!("duban_intake_bursts_held_total").increment(1);
+            }
             // The routing reason is the office's alone.
             record(
                 conn,
                 c,
                 &system,
                 "routing_held",
-                Words::new(format!("待督办员确认后转办：{why}")),
+                Words::new(format!("待督办员确认后转办：{}", why.label())),
                 now,
             )?;
             reload(conn, c.id)
@@ -433,6 +531,16 @@ fn read(body: &Value, allowed: &[&str], f: impl FnOnce(&mut Reader<'_>)) -> AppR
     Reader::body(body, allowed, f).finish()
 }
 
+/// A supervisor's `approve` or `deny`, with an optional `note`.
+fn read_decision(body: &Value) -> AppResult<(bool, Option<String>)> {
+    let (mut decision, mut note) = (None, None);
+    read(body, &["decision", "note"], |r| {
+        decision = r.choice("decision", true, &["approve", "deny"]);
+        note = r.text("note", false, 1, 1000, true);
+    })?;
+    Ok((decision.as_deref() == Some("approve"), note))
+}
+
 fn workdays(r: &mut Reader<'_>, name: &str, required: bool) -> Option<i32> {
     r.integer(name, required, 1, MAX_WORKDAYS).map(|n| n as i32)
 }
@@ -441,6 +549,7 @@ fn workdays(r: &mut Reader<'_>, name: &str, required: bool) -> Option<i32> {
 /// duplicate → merged into another case.
 pub fn screen(
     conn: &mut DbConn,
+    env: &IntakeEnv,
     actor: &Actor,
     no: &str,
     body: &Value,
@@ -464,9 +573,14 @@ pub fn screen(
     })?;
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        require_status(&c, &["received"])?;
         let now_db = db::to_db(now);
         if decision.as_deref() == Some("invalid") {
+            // Any open case can be voided: a junk case already sent out is
+            // withdrawn from its unit.
+            require_status(&c, OPEN_STATUSES)?;
+            if c.status != "received" {
+                return void(conn, env, &c, &by, reason.as_deref(), now);
+            }
             diesel::update(cmp::table.find(c.id))
                 .set((
                     cmp::status.eq("rejected"),
@@ -483,6 +597,7 @@ pub fn screen(
                 now,
             )?;
         } else {
+            require_status(&c, &["received"])?;
             let target_no = complaint_rows::normalise_tracking_no(&dup.clone().unwrap_or_default());
             let target = complaint_rows::by_tracking_no(conn, &target_no)?
                 .filter(|t| t.id != c.id && !matches!(t.status.as_str(), "merged" | "rejected"));
@@ -522,6 +637,63 @@ pub fn screen(
     })
 }
 
+/// Voids a case that was already sent to a unit (docs/architecture.md,
+/// "Voiding a case"): the assignment ends, its clocks stop and no further
+/// escalation step fires (the case is no longer open), pending extension
+/// requests lapse, the letters sent for it stay numbered but are marked
+/// withdrawn (their unsent e-mails are cancelled), and the unit is told in a
+/// notice citing the transfer letter.
+fn void(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    c: &Complaint,
+    by: &AuditActor,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<CaseState> {
+    let now_db = db::to_db(now);
+    let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(c))?;
+    assignments::end(conn, a.id, "withdrawn", now_db)?;
+    records::lapse_pending_extensions(conn, c.id, now_db)?;
+    let numbers = db::letters::withdraw_for_complaint(conn, c.id, &a.unit_code, now_db)?;
+    diesel::update(cmp::table.find(c.id))
+        .set((
+            cmp::status.eq("rejected"),
+            cmp::screen_reason.eq(reason),
+            cmp::updated_at.eq(now_db),
+        ))
+        .execute(conn)?;
+    let u = unit(conn, &a.unit_code)?;
+    let cited = if numbers.is_empty() {
+        String::new()
+    } else {
+        format!("（{}）", numbers.join("、"))
+    };
+    letters::notice(
+        conn,
+        &env.letters,
+        c,
+        &u,
+        NoticeKind::Withdrawn,
+        &format!(
+            "经审查，受理编号{}不予受理，撤销此前的交办{cited}。请停止办理，本件不再计入你单位的办理期限。",
+            c.tracking_no
+        ),
+        now,
+    )?;
+    record(
+        conn,
+        c,
+        by,
+        "screened_invalid",
+        Words::new(format!("经审查不予受理，撤销对{}的交办{cited}", u.name))
+            .to_unit(format!("作风办撤销交办{cited}，本件不再由你单位办理"))
+            .to_public("经审查不予受理"),
+        now,
+    )?;
+    Ok(CaseState::from(&reload(conn, c.id)?))
+}
+
 /// `POST /complaints/{no}/assign` (supervisor): manual routing or re-routing.
 pub fn assign(
     conn: &mut DbConn,
@@ -546,22 +718,30 @@ pub fn assign(
         let Some(target) = db::units::find(conn, &unit_code)?.filter(|u| u.active) else {
             return Err(AppError::field("unit", "is not a known unit code"));
         };
+        let units: Vec<UnitInfo> = db::units::active(conn)?.iter().map(info).collect();
         match routing::conflict(
             &info(&target),
-            c.subject_unit_code.as_deref(),
-            c.subject_person.as_deref(),
+            &units,
+            &mentions(&c),
             &env.routing.leader_titles,
         ) {
             Conflict::Leader => {
                 return Err(AppError::field(
                     "unit",
-                    "the subject person leads this unit: assign the case to its parent unit or the office",
+                    "the complaint is about this unit's leader: assign the case to its parent unit or the office",
                 ));
             }
             Conflict::OwnOfficer if !confirm => {
                 return Err(AppError::field(
                     "confirm",
                     "the subject person works at this unit: send confirm: true to assign it there anyway",
+                ));
+            }
+            Conflict::Unsure if !confirm => {
+                return Err(AppError::field(
+                    "confirm",
+                    "the complaint names a leader's title that may be this unit's: send confirm: true \
+                     once you have checked it is not",
                 ));
             }
             _ => {}
@@ -693,11 +873,7 @@ pub fn decide_return(
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
     policy::require(actor, Action::Supervise)?;
-    let (mut decision, mut note) = (None, None);
-    read(body, &["decision", "note"], |r| {
-        decision = r.choice("decision", true, &["approve", "deny"]);
-        note = r.text("note", false, 1, 1000, true);
-    })?;
+    let (approve, note) = read_decision(body)?;
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         if !c.return_requested {
@@ -709,7 +885,7 @@ pub fn decide_return(
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
         let u = unit(conn, &a.unit_code)?;
         let now_db = db::to_db(now);
-        if decision.as_deref() == Some("approve") {
+        if approve {
             assignments::end(conn, a.id, "returned", now_db)?;
             records::lapse_pending_extensions(conn, c.id, now_db)?;
             diesel::update(cmp::table.find(c.id))
@@ -769,6 +945,7 @@ pub fn decide_return(
 /// unit marks it so.
 pub fn add_progress(
     conn: &mut DbConn,
+    env: &IntakeEnv,
     actor: &Actor,
     no: &str,
     body: &Value,
@@ -790,7 +967,16 @@ pub fn add_progress(
         }
         require_status(&c, &["in_progress"])?;
         let unit_code = c.responsible_unit_code.clone().unwrap_or_default();
-        records::add_progress(
+        // The unit complained about does not write straight onto the
+        // citizen's page: its public note waits for the office, unless the
+        // office trusts the unit (`workflow.trusted_units`).
+        let trusted = env.trusted_units.contains(&unit_code);
+        let publication = match (public, trusted) {
+            (false, _) => "none",
+            (true, true) => "approved",
+            (true, false) => "pending",
+        };
+        let note_id = records::add_progress(
             conn,
             &NewProgressNote {
                 complaint_id: c.id,
@@ -799,20 +985,92 @@ pub fn add_progress(
                 content: &content,
                 public,
                 created_at: db::to_db(now),
+                publication,
             },
         )?;
+        if publication == "pending" {
+            diesel::update(cmp::table.find(c.id))
+                .set(cmp::note_awaiting_approval.eq(true))
+                .execute(conn)?;
+        }
         let u = unit(conn, &unit_code)?;
-        let mut words = Words::new(format!(
-            "{}报送办理进展（{}）",
-            u.name,
-            if public { "公开" } else { "内部" }
-        ))
-        .to_unit("你单位报送办理进展");
-        if public {
+        let (staff, to_unit) = match publication {
+            "pending" => (
+                format!("{}报送办理进展（进展{note_id}，申请公开，待审核）", u.name),
+                "你单位报送办理进展，申请公开，待作风办审核",
+            ),
+            "approved" => (
+                format!("{}报送办理进展（进展{note_id}，公开）", u.name),
+                "你单位报送办理进展（已公开）",
+            ),
+            _ => (
+                format!("{}报送办理进展（进展{note_id}，内部）", u.name),
+                "你单位报送办理进展",
+            ),
+        };
+        let mut words = Words::new(staff).to_unit(to_unit);
+        if publication == "approved" {
             words = words.to_public(content.clone());
         }
         record(conn, &c, &AuditActor::from(actor), "progress", words, now)?;
-        Ok(CaseState::from(&c))
+        Ok(CaseState::from(&reload(conn, c.id)?))
+    })
+}
+
+/// `POST /complaints/{no}/progress/{id}/publication` (supervisor): a note
+/// the unit marked public goes on the citizen's page (`approve`) or stays
+/// internal (`deny`).
+pub fn decide_publication(
+    conn: &mut DbConn,
+    actor: &Actor,
+    no: &str,
+    note_id: i64,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> AppResult<CaseState> {
+    policy::require(actor, Action::Supervise)?;
+    let (approve, note) = read_decision(body)?;
+    let by = AuditActor::from(actor);
+    with_case(conn, no, now, |conn, c| {
+        let n = records::progress(conn, c.id)?
+            .into_iter()
+            .find(|n| n.id == note_id)
+            .ok_or(AppError::NotFound)?;
+        if n.publication != "pending" {
+            return Err(AppError::Conflict(format!(
+                "the note's publication is already decided ({})",
+                n.publication
+            )));
+        }
+        let now_db = db::to_db(now);
+        let outcome = if approve { "approved" } else { "denied" };
+        records::decide_publication(conn, n.id, outcome, actor.user_id, now_db)?;
+        if records::pending_publication(conn, c.id)? == 0 {
+            diesel::update(cmp::table.find(c.id))
+                .set(cmp::note_awaiting_approval.eq(false))
+                .execute(conn)?;
+        }
+        let words = if approve {
+            Words::new(format!("同意公开办理进展（进展{}）", n.id))
+                .to_unit("作风办同意公开你单位报送的办理进展")
+                .to_public(n.content.clone())
+        } else {
+            Words::new(format!(
+                "不同意公开办理进展（进展{}）{}",
+                n.id,
+                note.as_deref()
+                    .map(|x| format!("：{x}"))
+                    .unwrap_or_default()
+            ))
+            .to_unit("作风办未同意公开你单位报送的该条进展")
+        };
+        let action = if approve {
+            "progress_published"
+        } else {
+            "progress_publication_denied"
+        };
+        record(conn, &c, &by, action, words, now)?;
+        Ok(CaseState::from(&reload(conn, c.id)?))
     })
 }
 
@@ -899,11 +1157,7 @@ pub fn decide_extension(
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
     policy::require(actor, Action::Supervise)?;
-    let (mut decision, mut note) = (None, None);
-    read(body, &["decision", "note"], |r| {
-        decision = r.choice("decision", true, &["approve", "deny"]);
-        note = r.text("note", false, 1, 1000, true);
-    })?;
+    let (approve, note) = read_decision(body)?;
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         let e = records::extensions(conn, c.id)?
@@ -927,7 +1181,7 @@ pub fn decide_extension(
         diesel::update(cmp::table.find(c.id))
             .set(cmp::extension_requested.eq(false))
             .execute(conn)?;
-        if decision.as_deref() == Some("approve") {
+        if approve {
             let moved = env
                 .calendar
                 .due(db::from_db(a.due_at), e.workdays as u32, env.tz);

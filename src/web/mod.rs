@@ -420,15 +420,16 @@ pub async fn show_form(state: web::Data<AppState>) -> HttpResponse {
 
 /// `POST /`: files the complaint as `POST /api/v1/complaints` does; a bad
 /// field re-renders the form (422) with every message beside its input.
-pub async fn submit_form(state: web::Data<AppState>, form: Form) -> HttpResponse {
+pub async fn submit_form(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
     let form = form.into_inner();
     let body = complaint_json(&form);
     let idem = form_token(&form)
         .and_then(|t| IdemRequest::new("POST / (web form)".into(), &t, &body).ok());
     let now = state.clock.now();
     let st = state.clone();
+    let client = crate::api::client_address(&req, &state);
     let result = state
-        .db_write(move |c| intake::submit_web(c, &st.intake, &body, idem.as_ref(), now))
+        .db_write(move |c| intake::submit_web(c, &st.intake, &body, &client, idem.as_ref(), now))
         .await;
     match result {
         Ok(outcome) => receipt_page(&state, &outcome.body),
@@ -458,6 +459,25 @@ pub async fn submit_form(state: web::Data<AppState>, form: Form) -> HttpResponse
             form_page(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
+                kept_values(&form),
+                errors,
+            )
+            .await
+        }
+        // The address filed its share for now: keep what was typed.
+        Err(AppError::TooManyRequests { .. }) => {
+            let errors = PageErrors {
+                by_input: HashMap::new(),
+                summary: vec![SummaryItem {
+                    id: None,
+                    label: String::new(),
+                    message: "您所在的网络短时间内提交的投诉较多，本次尚未提交。您填写的内容已保留，请一小时后再提交，或拨打热线反映。"
+                        .into(),
+                }],
+            };
+            form_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
                 kept_values(&form),
                 errors,
             )
@@ -675,19 +695,17 @@ async fn lookup(
     let now = state.clock.now();
     let st = state.clone();
     let p = pair.clone();
-    state
+    let paced = state
         .db(move |c| {
-            tracking::track(
-                c,
-                &st.intake.keys,
-                &st.tracking,
-                &client,
-                &p.tracking_no,
-                &p.query_code,
-                now,
-            )
+            let asked = tracking::Asked {
+                client: &client,
+                tracking_no: &p.tracking_no,
+                query_code: &p.query_code,
+            };
+            tracking::track(c, &st.intake, &st.tracking, &asked, now)
         })
-        .await
+        .await?;
+    crate::api::paced(paced).await
 }
 
 /// `POST /track`: looks the case up as `POST /api/v1/track` does.
@@ -744,20 +762,26 @@ pub async fn submit_feedback(
     let now = state.clock.now();
     let st = state.clone();
     let p = pair.clone();
-    let result = state
+    let paced = state
         .db(move |c| {
-            let case = tracking::verify_pair(
-                c,
-                &st.intake.keys,
-                &st.tracking,
-                &client,
-                &p.tracking_no,
-                &p.query_code,
-                now,
-            )?;
-            workflow::public_feedback(c, &case, &body, now)
+            let asked = tracking::Asked {
+                client: &client,
+                tracking_no: &p.tracking_no,
+                query_code: &p.query_code,
+            };
+            let paced = tracking::verify_pair(c, &st.intake, &st.tracking, &asked, now)?;
+            Ok(tracking::Paced {
+                outcome: paced
+                    .outcome
+                    .and_then(|case| workflow::public_feedback(c, &case, &body, now)),
+                hold: paced.hold,
+            })
         })
         .await;
+    let result = match paced {
+        Ok(p) => crate::api::paced(p).await,
+        Err(e) => Err(e),
+    };
     let done = |status: StatusCode, heading: &str, message: &str, tone: &str| {
         render(
             status,

@@ -123,6 +123,11 @@ fn table() -> Vec<Row> {
             ),
             json!({"content": "已约谈当事民警。"}),
         ),
+        row(
+            "POST",
+            "/api/v1/complaints/{tracking_no}/progress/{id}/publication",
+            "UFAFFFF",
+        ),
         with(
             row(
                 "POST",

@@ -430,6 +430,44 @@ impl TestApp {
     }
 }
 
+/// POSTs `body` to `path` as if from client address `addr` (the service
+/// must trust `X-Forwarded-For`), with an optional `Idempotency-Key`.
+pub async fn post_from(
+    app: &TestApp,
+    addr: &str,
+    path: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("X-Forwarded-For", addr)
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.expect("request sent")
+}
+
+/// Settings behind a trusted proxy with these tracking limits.
+pub fn behind_proxy(max_per_address: i32, max_per_case: i32) -> Spawn {
+    Spawn {
+        customise: Box::new(move |s| {
+            s.server.trust_forwarded_for = true;
+            s.tracking.max_failures_per_address = max_per_address;
+            s.tracking.max_failures_per_case = max_per_case;
+        }),
+        ..Default::default()
+    }
+}
+
+/// A look-up from client address `addr`.
+pub async fn track_from(app: &TestApp, addr: &str, no: &str, code: &str) -> reqwest::Response {
+    let pair = json!({"tracking_no": no, "query_code": code});
+    post_from(app, addr, "/api/v1/track", &pair, None).await
+}
+
 /// An answer's status, content type (empty when none) and body text.
 pub async fn read(resp: reqwest::Response) -> (u16, String, String) {
     let status = resp.status().as_u16();

@@ -278,7 +278,7 @@ async fn writes(app: &TestApp) -> Vec<Write> {
         w(
             "POST",
             "/api/v1/accountability",
-            json!({"unit": "GAJ", "situation": "A2", "reason": "态度恶劣", "provisional_points": 0.5}),
+            json!({"unit": "GAJ", "situation": "A2", "reason": "态度恶劣", "provisional_points": -0.5}),
             "reason",
             "provisional_points",
         ),
@@ -344,6 +344,75 @@ async fn nul_bytes_and_huge_numbers_in_the_fields_of_each_resource_get_422_or_40
             let resp = go(json_ct, poisoned.into_bytes()).await;
             problem_among(resp, &[400, 422], &what(huge)).await;
         }
+    }
+}
+
+#[tokio::test]
+async fn invisible_characters_in_single_line_fields_get_422() {
+    let app = spawn_app().await;
+    let tokens = Tokens::new(&app).await;
+    let (no, _) = crate::workflow::file(&app, &complaint_body()).await;
+    let probes = [
+        ("/api/v1/complaints".to_owned(), complaint_body(), "title"),
+        (
+            "/api/v1/track".to_owned(),
+            json!({"tracking_no": no, "query_code": "ABCDEFGH"}),
+            "tracking_no",
+        ),
+        (
+            "/api/v1/users".to_owned(),
+            json!({"username": "hostile.zw", "role": "operator", "password": "long enough password"}),
+            "username",
+        ),
+        (
+            format!("/api/v1/complaints/{no}/assign"),
+            json!({"unit": "GAJ"}),
+            "unit",
+        ),
+    ];
+    for (path, body, field) in probes {
+        for hidden in [
+            "\u{200B}", "\u{200D}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{2060}",
+        ] {
+            let mut b = body.clone();
+            b[field] = json!(format!("GAJ{hidden}X"));
+            let token = tokens.for_route(&path);
+            let resp = send(
+                &app,
+                "POST",
+                &path,
+                token,
+                Some(("application/json", b.to_string().into_bytes())),
+            )
+            .await;
+            let problem = assert_problem(resp, 422).await;
+            assert!(
+                error_fields(&problem).contains(&field.to_owned()),
+                "{path} {field} with {hidden:?}: {problem}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn open311_query_values_with_nul_are_400_not_5xx() {
+    let app = spawn_with(Spawn {
+        customise: Box::new(|s| s.open311.publish_list = true),
+        ..Default::default()
+    })
+    .await;
+    for query in [
+        "service_request_id=XG%00",
+        "service_code=bribe%00seeking",
+        "status=open%00",
+        "start_date=2026-01-01T00:00:00Z%00",
+    ] {
+        let status = app
+            .get(&format!("/open311/v2/requests.json?{query}"), None)
+            .await
+            .status()
+            .as_u16();
+        assert_eq!(status, 400, "{query}");
     }
 }
 

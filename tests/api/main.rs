@@ -21,6 +21,7 @@ mod openapi;
 mod ops;
 mod procedure;
 mod reading;
+mod security;
 mod tracking;
 mod web;
 mod workflow;

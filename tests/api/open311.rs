@@ -16,6 +16,10 @@ async fn spawn_open311(publish_description: bool) -> TestApp {
         customise: Box::new(move |s| {
             s.open311.api_keys = vec![KEY.into(), "second-key".into()];
             s.open311.publish_description = publish_description;
+            // These tests read the list; publishing it is the office's choice
+            // (off by default, see security.rs).
+            s.open311.publish_list = true;
+            s.open311.list_limit = 200;
         }),
         ..Spawn::default()
     })

@@ -312,7 +312,7 @@ async fn web_tracking_past_the_failure_limit_says_try_again_later() {
     let app = spawn_app().await;
     let (no, code) = file_by_form(&app).await;
     let mut last = 0;
-    for _ in 0..8 {
+    for _ in 0..12 {
         last = track_page(&app, &no, "WRONGWRONG").await.status;
         if last == 429 {
             break;

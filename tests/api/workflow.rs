@@ -107,6 +107,16 @@ async fn a_case_runs_from_intake_to_closure_and_the_citizen_rates_it() {
         &gaj,
     )
     .await;
+    // A public note reaches the citizen once the office approves it.
+    let note = app.case(&no, &sup).await["progress"][0]["id"].clone();
+    let approved = app
+        .post_json(
+            &format!("/api/v1/complaints/{no}/progress/{note}/publication"),
+            &json!({"decision": "approve"}),
+            Some(&sup),
+        )
+        .await;
+    assert_eq!(approved.status(), 200);
     ok(
         &app,
         &no,
@@ -216,12 +226,13 @@ async fn every_transition_the_status_does_not_allow_is_refused_with_409() {
         "assigned",
     )
     .await;
+    // An assigned case can be voided (security.rs), but not merged.
     conflict_names(
         act(
             &app,
             &no,
             "screen",
-            json!({"decision": "invalid", "reason": "无效"}),
+            json!({"decision": "duplicate", "duplicate_of": no}),
             &sup,
         )
         .await,
