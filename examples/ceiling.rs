@@ -344,8 +344,7 @@ fn main() -> anyhow::Result<()> {
     settings.intake.max_filings_per_address = i32::MAX;
     settings.intake.burst_per_unit = 0;
     duban::telemetry::init(settings.env, "info,actix_server=warn"); // the server's filter (DUBAN_LOG)
-    let (jwt, pii) = Secrets::generate();
-    let secrets = Secrets::from_parts(&jwt, &pii)?;
+    let secrets = Secrets::random();
     let pool = prepare_database(&settings, Duration::from_secs(30))?;
     let state = Arc::new(build_state(settings, &secrets, pool, Clock::default())?);
 

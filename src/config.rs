@@ -57,6 +57,7 @@ pub struct Settings {
     pub ranking: RankingSettings,
     pub open311: OpenSettings,
     pub workflow: WorkflowSettings,
+    pub audit: AuditSettings,
     /// Folder of the data files (units, categories, calendars); not a file key.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -66,6 +67,22 @@ pub struct Settings {
 
 fn default_env() -> AppEnv {
     AppEnv::Development
+}
+
+/// The audit log (docs/architecture.md, "The audit log").
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Run the sequencer and the checkpoints in the background.
+    pub background: bool,
+    /// How often new entries are given their place in the log.
+    pub sequence_interval_ms: u64,
+    /// A checkpoint is signed at most this often, when the log has grown.
+    pub checkpoint_interval_minutes: i64,
+    /// Where each checkpoint is e-mailed (empty: nowhere).
+    pub checkpoint_email: String,
+    /// A file each checkpoint is appended to, one JSON line each (empty: none).
+    pub checkpoint_file: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -267,6 +284,7 @@ pub const SMTP_URL_VAR: &str = "DUBAN_SMTP_URL";
 const NOT_SETTINGS: &[&str] = &[
     "JWT_SECRET",
     "PII_KEY",
+    "AUDIT_SIGNING_KEY",
     "CONFIG_DIR",
     "LOG",
     "SMTP_URL",
@@ -337,6 +355,14 @@ impl Settings {
                     && !url.contains(['?', '#', ' '])),
             "server.public_url {url:?} must be empty or an http(s) URL without a trailing slash, \
              query or fragment"
+        );
+        ensure!(
+            self.audit.sequence_interval_ms >= 10 && self.audit.checkpoint_interval_minutes >= 1,
+            "audit.sequence_interval_ms must be at least 10 and audit.checkpoint_interval_minutes at least 1"
+        );
+        ensure!(
+            self.audit.checkpoint_email.is_empty() || self.audit.checkpoint_email.contains('@'),
+            "audit.checkpoint_email must be empty or an e-mail address"
         );
         ensure!(
             self.database.pool_size >= 1,
@@ -443,6 +469,9 @@ pub struct Secrets {
     pub jwt_secret: Vec<u8>,
     /// Master key for identity encryption and keyed hashes.
     pub pii_key: [u8; 32],
+    /// Seed of the Ed25519 key that signs the audit log's checkpoints and
+    /// of the key of its entries' MACs.
+    pub audit_seed: [u8; 32],
 }
 
 impl std::fmt::Debug for Secrets {
@@ -492,49 +521,57 @@ const DEV_SECRETS_FILE: &str = "dev-secrets.toml";
 struct DevSecretsFile {
     jwt_secret: String,
     pii_key: String,
+    /// Absent in files written before the audit log had a key.
+    #[serde(default)]
+    audit_signing_key: Option<String>,
+}
+
+/// Fresh random secrets, as their environment variables hold them.
+pub struct GeneratedSecrets {
+    pub jwt_secret: String,
+    pub pii_key: String,
+    pub audit_signing_key: String,
 }
 
 impl Secrets {
-    /// Reads `DUBAN_JWT_SECRET` and `DUBAN_PII_KEY`. Outside production a
-    /// missing secret is generated once and kept in the data folder (with a
-    /// warning); in production a missing secret stops the start.
+    /// Reads `DUBAN_JWT_SECRET`, `DUBAN_PII_KEY` and
+    /// `DUBAN_AUDIT_SIGNING_KEY`. Outside production a missing secret is
+    /// generated once and kept in the data folder (with a warning); in
+    /// production a missing secret stops the start.
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        let jwt = std::env::var("DUBAN_JWT_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let pii = std::env::var("DUBAN_PII_KEY")
-            .ok()
-            .filter(|s| !s.is_empty());
+        let var = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+        let jwt = var("DUBAN_JWT_SECRET");
+        let pii = var("DUBAN_PII_KEY");
+        let audit = var("DUBAN_AUDIT_SIGNING_KEY");
         if settings.env == AppEnv::Production {
-            let (Some(jwt), Some(pii)) = (jwt.as_deref(), pii.as_deref()) else {
+            let (Some(jwt), Some(pii), Some(audit)) = (&jwt, &pii, &audit) else {
                 bail!(
-                    "APP_ENV=production needs DUBAN_JWT_SECRET and DUBAN_PII_KEY in the environment"
+                    "APP_ENV=production needs DUBAN_JWT_SECRET, DUBAN_PII_KEY and \
+                     DUBAN_AUDIT_SIGNING_KEY in the environment"
                 );
             };
-            return Self::from_parts(jwt, pii);
+            return Self::from_parts(jwt, pii, audit);
         }
-        let stored = if jwt.is_none() || pii.is_none() {
+        let stored = if jwt.is_none() || pii.is_none() || audit.is_none() {
             Some(Self::dev_file(&settings.paths.data_dir)?)
         } else {
             None
         };
-        let jwt = jwt.unwrap_or_else(|| {
-            stored
-                .as_ref()
-                .map(|s| s.jwt_secret.clone())
-                .unwrap_or_default()
-        });
-        let pii = pii.unwrap_or_else(|| {
-            stored
-                .as_ref()
-                .map(|s| s.pii_key.clone())
-                .unwrap_or_default()
-        });
-        Self::from_parts(&jwt, &pii)
+        let from_file = |f: fn(&GeneratedSecrets) -> &String| {
+            stored.as_ref().map(|s| f(s).clone()).unwrap_or_default()
+        };
+        let jwt = jwt.unwrap_or_else(|| from_file(|s| &s.jwt_secret));
+        let pii = pii.unwrap_or_else(|| from_file(|s| &s.pii_key));
+        let audit = audit.unwrap_or_else(|| from_file(|s| &s.audit_signing_key));
+        Self::from_parts(&jwt, &pii, &audit)
     }
 
-    /// Validates the two secrets as given in the environment.
-    pub fn from_parts(jwt_secret: &str, pii_key_b64: &str) -> anyhow::Result<Self> {
+    /// Validates the three secrets as given in the environment.
+    pub fn from_parts(
+        jwt_secret: &str,
+        pii_key_b64: &str,
+        audit_b64: &str,
+    ) -> anyhow::Result<Self> {
         ensure!(
             jwt_secret.len() >= 32,
             "DUBAN_JWT_SECRET must be at least 32 characters; make one with \
@@ -545,59 +582,105 @@ impl Secrets {
             "DUBAN_JWT_SECRET looks guessable (too few different characters, or a known \
              placeholder); make one with `head -c 48 /dev/urandom | base64`"
         );
-        let key = B64
-            .decode(pii_key_b64.trim())
-            .context("DUBAN_PII_KEY is not valid base64")?;
-        let pii_key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("DUBAN_PII_KEY must decode to exactly 32 bytes"))?;
-        ensure!(
-            distinct(&pii_key) >= MIN_DISTINCT_KEY_BYTES,
-            "DUBAN_PII_KEY is not random (too few different bytes); make one with \
-             `head -c 32 /dev/urandom | base64`"
-        );
         Ok(Self {
             jwt_secret: jwt_secret.as_bytes().to_vec(),
-            pii_key,
+            pii_key: random_key("DUBAN_PII_KEY", pii_key_b64)?,
+            audit_seed: random_key("DUBAN_AUDIT_SIGNING_KEY", audit_b64)?,
         })
     }
 
     /// Fresh random secrets (tests, and the development file).
-    pub fn generate() -> (String, String) {
+    pub fn generate() -> GeneratedSecrets {
         let mut rng = rand::thread_rng();
         let mut jwt = [0u8; 48];
         rng.fill_bytes(&mut jwt);
-        let mut pii = [0u8; 32];
-        rng.fill_bytes(&mut pii);
-        (B64.encode(jwt), B64.encode(pii))
+        let mut key = || {
+            let mut k = [0u8; 32];
+            rng.fill_bytes(&mut k);
+            B64.encode(k)
+        };
+        let (pii_key, audit_signing_key) = (key(), key());
+        GeneratedSecrets {
+            jwt_secret: B64.encode(jwt),
+            pii_key,
+            audit_signing_key,
+        }
     }
 
-    fn dev_file(data_dir: &Path) -> anyhow::Result<DevSecretsFile> {
+    /// The generated secrets, parsed (tests and examples).
+    pub fn random() -> Self {
+        let g = Self::generate();
+        Self::from_parts(&g.jwt_secret, &g.pii_key, &g.audit_signing_key)
+            .expect("generated secrets are valid")
+    }
+
+    fn dev_file(data_dir: &Path) -> anyhow::Result<GeneratedSecrets> {
         let path = data_dir.join(DEV_SECRETS_FILE);
+        let fresh = Self::generate();
         if path.is_file() {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            return toml::from_str(&text).with_context(|| format!("parsing {}", path.display()));
+            let file: DevSecretsFile =
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            if let Some(audit_signing_key) = file.audit_signing_key {
+                return Ok(GeneratedSecrets {
+                    jwt_secret: file.jwt_secret,
+                    pii_key: file.pii_key,
+                    audit_signing_key,
+                });
+            }
+            // Written before the audit log had a key: the other two stay.
+            let kept = GeneratedSecrets {
+                audit_signing_key: fresh.audit_signing_key,
+                jwt_secret: file.jwt_secret,
+                pii_key: file.pii_key,
+            };
+            let tmp = path.with_extension("toml.new");
+            let _ = std::fs::remove_file(&tmp);
+            write_private(&tmp, &Self::dev_text(&kept)?)?;
+            std::fs::rename(&tmp, &path)?;
+            tracing::warn!(path = %path.display(), "DUBAN_AUDIT_SIGNING_KEY not set: generated a development key");
+            return Ok(kept);
         }
         std::fs::create_dir_all(data_dir)?;
-        let (jwt_secret, pii_key) = Self::generate();
-        let file = DevSecretsFile {
-            jwt_secret,
-            pii_key,
-        };
-        let text = format!(
-            "# Generated development secrets. Never use in production: set\n\
-             # DUBAN_JWT_SECRET and DUBAN_PII_KEY instead. Losing pii_key makes\n\
-             # stored complainant identities unreadable.\n{}",
-            toml::to_string(&file)?
-        );
-        write_private(&path, &text)?;
+        write_private(&path, &Self::dev_text(&fresh)?)?;
         tracing::warn!(
             path = %path.display(),
-            "DUBAN_JWT_SECRET / DUBAN_PII_KEY not set: generated development secrets"
+            "DUBAN_JWT_SECRET / DUBAN_PII_KEY / DUBAN_AUDIT_SIGNING_KEY not set: generated development secrets"
         );
-        Ok(file)
+        Ok(fresh)
     }
+
+    fn dev_text(s: &GeneratedSecrets) -> anyhow::Result<String> {
+        let file = DevSecretsFile {
+            jwt_secret: s.jwt_secret.clone(),
+            pii_key: s.pii_key.clone(),
+            audit_signing_key: Some(s.audit_signing_key.clone()),
+        };
+        Ok(format!(
+            "# Generated development secrets. Never use in production: set\n\
+             # DUBAN_JWT_SECRET, DUBAN_PII_KEY and DUBAN_AUDIT_SIGNING_KEY instead.\n\
+             # Losing pii_key makes stored complainant identities unreadable;\n\
+             # losing audit_signing_key makes the audit log unverifiable.\n{}",
+            toml::to_string(&file)?
+        ))
+    }
+}
+
+/// A 32-byte key given as base64, refused when it cannot be random.
+fn random_key(name: &str, b64: &str) -> anyhow::Result<[u8; 32]> {
+    let key = B64
+        .decode(b64.trim())
+        .with_context(|| format!("{name} is not valid base64"))?;
+    let key: [u8; 32] = key
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{name} must decode to exactly 32 bytes"))?;
+    ensure!(
+        distinct(&key) >= MIN_DISTINCT_KEY_BYTES,
+        "{name} is not random (too few different bytes); make one with \
+         `head -c 32 /dev/urandom | base64`"
+    );
+    Ok(key)
 }
 
 #[cfg(unix)]
@@ -631,14 +714,24 @@ mod tests {
 
     #[test]
     fn guessable_secrets_are_refused_and_random_ones_accepted() {
-        let (jwt, pii) = Secrets::generate();
-        assert!(Secrets::from_parts(&jwt, &pii).is_ok());
+        let GeneratedSecrets {
+            jwt_secret: jwt,
+            pii_key: pii,
+            audit_signing_key: audit,
+        } = Secrets::generate();
+        assert!(Secrets::from_parts(&jwt, &pii, &audit).is_ok());
         let aaaa = "a".repeat(32);
-        let err = Secrets::from_parts(&aaaa, &pii).unwrap_err().to_string();
+        let err = Secrets::from_parts(&aaaa, &pii, &audit)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("urandom"), "{err}");
-        assert!(Secrets::from_parts("my-super-secret-key-for-duban-2026!", &pii).is_err());
+        assert!(Secrets::from_parts("my-super-secret-key-for-duban-2026!", &pii, &audit).is_err());
         let zeros = B64.encode([0u8; 32]);
-        assert!(Secrets::from_parts(&jwt, &zeros).is_err());
+        assert!(Secrets::from_parts(&jwt, &zeros, &audit).is_err());
+        let err = Secrets::from_parts(&jwt, &pii, &zeros)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DUBAN_AUDIT_SIGNING_KEY"), "{err}");
     }
 
     #[test]

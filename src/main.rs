@@ -54,6 +54,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The tamper-evident audit log (README, "The audit log").
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the audit log: every entry, the tree, every checkpoint's
+    /// signature and root, and every case's state. Prints the report (JSON)
+    /// and exits 1 when anything was found.
+    Verify {
+        /// Checkpoints kept outside the system (the file `audit.checkpoint_file`
+        /// writes, or lines copied from the e-mails): one JSON object a line.
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Sign a checkpoint now; prints it as the JSON line auditors keep.
+    Checkpoint,
 }
 
 #[derive(Subcommand)]
@@ -87,7 +107,11 @@ fn main() -> anyhow::Result<()> {
     // The service logs its work; a command that prints its result says only
     // what went wrong (DUBAN_LOG still chooses).
     let quiet = !matches!(cli.command, None | Some(Command::Serve { .. }));
-    duban::telemetry::init(settings.env, if quiet { "warn" } else { DEFAULT_LOG });
+    if quiet {
+        duban::telemetry::init_to(settings.env, "warn", duban::telemetry::LogOutput::Stderr);
+    } else {
+        duban::telemetry::init(settings.env, DEFAULT_LOG);
+    }
     match cli.command.unwrap_or(Command::Serve { bind: None }) {
         Command::Serve { bind } => {
             if let Some(bind) = bind {
@@ -120,6 +144,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportUnits { file, dry_run } => import_units(&settings, &file, dry_run),
+        Command::Audit { command } => audit(settings, command),
         Command::User {
             command:
                 UserCommand::Add {
@@ -165,6 +190,48 @@ fn main() -> anyhow::Result<()> {
                 }
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
+        }
+    }
+}
+
+/// `duban audit verify|checkpoint`.
+fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
+    use duban::domain::audit_log;
+
+    let outside = match &command {
+        AuditCommand::Verify {
+            checkpoints: Some(path),
+        } => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            audit_log::read_checkpoint_lines(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        _ => Vec::new(),
+    };
+    let secrets = Secrets::load(&settings)?;
+    let pool = startup::prepare_database(&settings, std::time::Duration::from_secs(30))?;
+    let state = startup::build_state(settings, &secrets, pool.clone(), Clock::default())?;
+    let mut conn = pool.get()?;
+    let now = state.clock.now();
+    let fail = |e: AppError| anyhow::anyhow!("{e}");
+    match command {
+        AuditCommand::Verify { .. } => {
+            let report =
+                audit_log::verify_all(&mut conn, &state.audit, &outside, now).map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        AuditCommand::Checkpoint => {
+            let out = duban::api::audit::checkpoint_out(&state);
+            let made = audit_log::checkpoint(&mut conn, &state.audit, &out, now, None)
+                .map_err(fail)?
+                .context("no checkpoint was made")?;
+            println!("{}", serde_json::to_string(&made)?);
+            Ok(())
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::escalation::Ladder;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::letters::LetterEnv;
+use crate::domain::merkle::AuditKeys;
 use crate::domain::privacy::PiiKeys;
 use crate::domain::reference;
 use crate::domain::routing::Rules;
@@ -136,6 +137,7 @@ pub fn build_state(
         clock,
         metrics: telemetry::metrics_handle(),
         writer: Some(db::batch::GroupWriter::start(pool.clone())),
+        audit: Arc::new(AuditKeys::from_seed(&secrets.audit_seed)),
         settings: Arc::new(settings),
     })
 }
@@ -204,6 +206,7 @@ impl Application {
         .listen(listener)?
         .run();
         spawn_housekeeping(state.clone());
+        crate::jobs::audit::spawn(state.clone());
         crate::jobs::escalation::spawn(state.clone());
         crate::jobs::outbox::spawn(
             state.pool.clone(),

@@ -21,10 +21,30 @@ use crate::config::AppEnv;
 /// Installs the global subscriber. `DUBAN_LOG` (or `RUST_LOG`) filters,
 /// else `default_filter`.
 pub fn init(env: AppEnv, default_filter: &str) {
+    init_to(env, default_filter, LogOutput::Stdout);
+}
+
+/// Where log lines go: the service's to standard output; a command that
+/// prints its result (JSON a script reads) logs to standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogOutput {
+    Stdout,
+    Stderr,
+}
+
+pub fn init_to(env: AppEnv, default_filter: &str, output: LogOutput) {
     let filter = EnvFilter::try_from_env("DUBAN_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let writer = move || -> Box<dyn std::io::Write> {
+        match output {
+            LogOutput::Stdout => Box::new(std::io::stdout()),
+            LogOutput::Stderr => Box::new(std::io::stderr()),
+        }
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = if env == AppEnv::Production {
         builder
             .json()

@@ -1,5 +1,5 @@
-//! The audit trail: verification (auditor, admin) and search by actor,
-//! action, case and date (auditor, admin).
+//! The audit trail (auditor, admin): verification of the log, its signed
+//! checkpoints, and search by actor, action, case and date.
 
 use std::collections::HashMap;
 
@@ -10,25 +10,179 @@ use super::{Page, Params};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::audit::EventFilter;
-use crate::domain::audit;
-use crate::error::AppResult;
+use crate::domain::{audit, audit_log};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::state::AppState;
 
 #[utoipa::path(
     get,
     path = "/api/v1/audit/verify",
     tag = "audit",
-    summary = "Recompute every audit chain",
+    summary = "Verify the audit log: chains, entries, tree, checkpoints and case states",
+    description = "Places what waits in the log first, then walks it on one snapshot. Each finding \
+        is named (`kind`, Chinese `message`, position, table and row); the first 100 are listed \
+        and `findings_total` counts all.",
     responses(
-        (status = 200, description = "The chains checked and the first broken link, if any", body = crate::domain::audit::VerifyReport),
+        (status = 200, description = "What was checked and what was found", body = audit_log::AuditReport),
         Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
 )]
 pub async fn verify_audit(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     policy::require(&actor, Action::VerifyAudit)?;
-    let report = state.db(|c| Ok(audit::verify(c)?)).await?;
+    run_verify(&state, Vec::new()).await
+}
+
+/// Checkpoints an auditor kept outside the system, to hold the log against.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutsideCheckpoints {
+    /// As `GET /audit/checkpoints`, the e-mails and the checkpoint file give them.
+    pub checkpoints: Vec<audit_log::Checkpoint>,
+}
+
+/// `POST /api/v1/audit/verify`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    summary = "Verify the audit log against checkpoints kept outside the system",
+    request_body = OutsideCheckpoints,
+    responses(
+        (status = 200, description = "What was checked and what was found", body = audit_log::AuditReport),
+        Invalid, Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn verify_against(
+    actor: Actor,
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> AppResult<HttpResponse> {
+    policy::require(&actor, Action::VerifyAudit)?;
+    let outside = read_outside(body.into_inner())?;
+    run_verify(&state, outside).await
+}
+
+/// Reads `{"checkpoints": [...]}`, naming each bad checkpoint.
+pub fn read_outside(body: serde_json::Value) -> AppResult<Vec<audit_log::Checkpoint>> {
+    let mut errors = FieldErrors::new();
+    let serde_json::Value::Object(mut map) = body else {
+        return Err(AppError::field("body", "must be a JSON object"));
+    };
+    for key in map.keys().filter(|k| *k != "checkpoints") {
+        errors.add(key.clone(), "unknown field");
+    }
+    let list = match map.remove("checkpoints") {
+        Some(serde_json::Value::Array(list)) => list,
+        Some(_) => {
+            errors.add("checkpoints", "must be an array of checkpoints");
+            Vec::new()
+        }
+        None => {
+            errors.add("checkpoints", "is required");
+            Vec::new()
+        }
+    };
+    if list.len() > 100_000 {
+        errors.add("checkpoints", "at most 100000 checkpoints");
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.into_iter().enumerate() {
+        match serde_json::from_value::<audit_log::Checkpoint>(item) {
+            Ok(cp) => out.push(cp),
+            Err(e) => errors.add(format!("checkpoints[{i}]"), e.to_string()),
+        }
+    }
+    errors.finish()?;
+    Ok(out)
+}
+
+async fn run_verify(
+    state: &web::Data<AppState>,
+    outside: Vec<audit_log::Checkpoint>,
+) -> AppResult<HttpResponse> {
+    let keys = state.audit.clone();
+    let now = state.clock.now();
+    let report = state
+        .db(move |c| audit_log::verify_all(c, &keys, &outside, now))
+        .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// `GET /api/v1/audit/checkpoints`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/checkpoints",
+    tag = "audit",
+    summary = "The signed checkpoints of the audit log, newest first",
+    params(crate::api::docs::Paging),
+    responses(
+        (status = 200, description = "Checkpoints, newest first", body = crate::api::Page<audit_log::Checkpoint>),
+        Invalid, Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_checkpoints(
+    actor: Actor,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    policy::require(&actor, Action::VerifyAudit)?;
+    let mut p = Params::new(query.into_inner(), &[]);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
+    p.finish()?;
+    let (rows, total) = state
+        .db(move |c| {
+            let (offset, limit) = crate::db::page_window(page, per_page);
+            Ok(crate::db::audit_log::list_checkpoints(c, offset, limit)?)
+        })
+        .await?;
+    let items: Vec<audit_log::Checkpoint> = rows.into_iter().map(Into::into).collect();
+    Ok(Page::answer(items, total, page, per_page))
+}
+
+/// `POST /api/v1/audit/checkpoints`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/audit/checkpoints",
+    tag = "audit",
+    summary = "Sign a checkpoint of the audit log now",
+    description = "Also e-mailed to `audit.checkpoint_email` and appended to `audit.checkpoint_file` when set.",
+    responses(
+        (status = 201, description = "The new checkpoint", body = audit_log::Checkpoint),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn make_checkpoint(actor: Actor, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    policy::require(&actor, Action::VerifyAudit)?;
+    let made = state
+        .db({
+            let state = state.clone();
+            move |c| {
+                audit_log::checkpoint(
+                    c,
+                    &state.audit,
+                    &checkpoint_out(&state),
+                    state.clock.now(),
+                    None,
+                )
+            }
+        })
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("a checkpoint on demand is always made"))
+        })?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// Where this instance sends checkpoints.
+pub fn checkpoint_out(state: &AppState) -> audit_log::CheckpointOut {
+    audit_log::CheckpointOut::from_settings(
+        &state.settings.audit,
+        &state.settings.smtp.message_id_domain,
+    )
 }
 
 /// `GET /api/v1/audit/events`.

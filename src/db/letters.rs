@@ -43,7 +43,20 @@ pub struct NewLetter<'a> {
 pub fn insert(conn: &mut DbConn, l: &NewLetter<'_>) -> QueryResult<Letter> {
     diesel::insert_into(letters::table)
         .values(l)
-        .returning(letters::all_columns)
+        .returning((
+            letters::id,
+            letters::kind,
+            letters::year,
+            letters::seq,
+            letters::number,
+            letters::complaint_id,
+            letters::unit_code,
+            letters::recipient,
+            letters::subject,
+            letters::body,
+            letters::created_at,
+            letters::withdrawn_at,
+        ))
         .get_result(conn)
 }
 

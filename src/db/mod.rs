@@ -303,6 +303,33 @@ where
     }
 }
 
+/// Runs `f` on one consistent snapshot of the database, read-only: on
+/// PostgreSQL a `REPEATABLE READ READ ONLY` transaction, on SQLite a deferred
+/// one (its first read fixes the snapshot under WAL). Long reads that page
+/// through several tables (audit verification) see no commit made meanwhile.
+pub fn read_snapshot<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<DieselError>,
+{
+    match conn {
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+    }
+    let out = f(conn);
+    // Nothing was written: ending it either way is the same; a failed end
+    // is reported only when `f` succeeded.
+    let end = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+    match (out, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(e),
+    }
+}
+
 fn in_transaction(conn: &mut DbConn) -> QueryResult<bool> {
     Ok(
         <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
@@ -507,6 +534,7 @@ pub fn purge_expired(
 }
 
 pub mod audit;
+pub mod audit_log;
 pub mod calls;
 pub mod categories;
 pub mod complaints;

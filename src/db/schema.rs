@@ -127,6 +127,31 @@ diesel::table! {
         prev_hash -> Text,
         hash -> Text,
         unit_note -> Nullable<Text>,
+        log_seq -> Nullable<BigInt>,
+        log_mac -> Nullable<Text>,
+        record_digest -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_tree (id) {
+        id -> Integer,
+        size -> BigInt,
+        root_hash -> Text,
+        frontier -> Text,
+        mac -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        tree_size -> BigInt,
+        root_hash -> Text,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Text,
     }
 }
 
@@ -258,6 +283,8 @@ diesel::table! {
         body -> Text,
         created_at -> Timestamp,
         withdrawn_at -> Nullable<Timestamp>,
+        log_seq -> Nullable<BigInt>,
+        log_mac -> Nullable<Text>,
     }
 }
 
@@ -365,6 +392,8 @@ diesel::table! {
         note -> Text,
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
+        log_seq -> Nullable<BigInt>,
+        log_mac -> Nullable<Text>,
     }
 }
 
@@ -380,6 +409,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     complainants,
     calls,
     audit_events,
+    audit_tree,
+    audit_checkpoints,
     idempotency_keys,
     counters,
     throttle,

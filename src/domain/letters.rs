@@ -123,6 +123,34 @@ impl LetterEnv {
     }
 }
 
+/// An e-mail about a case failed for good: an open case is flagged for the
+/// office, and its trail says so (the flag is part of the case's state that
+/// the audit log's digests cover).
+pub fn delivery_failed(conn: &mut DbConn, complaint_id: i64, now: DateTime<Utc>) -> AppResult<()> {
+    use crate::domain::audit::{self, AuditActor, Words};
+    crate::db::complaints::flag_delivery_failed(
+        conn,
+        complaint_id,
+        crate::domain::workflow::OPEN_STATUSES,
+    )?;
+    let Some((_, tracking_no)) = crate::db::complaints::tracking_numbers(conn, &[complaint_id])?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    audit::record_case(
+        conn,
+        complaint_id,
+        &tracking_no,
+        &AuditActor::system(),
+        "delivery_failed",
+        &Words::new("邮件多次投递失败，案件已标记，待办公室核实承办单位邮箱后处理"),
+        now,
+    )?;
+    Ok(())
+}
+
 /// One thing that happened to a case, as a letter states it: the local date
 /// and what was done ("发出催办函（兴效催〔2026〕3号）").
 #[derive(Clone, Debug, Serialize)]

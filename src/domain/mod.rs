@@ -3,6 +3,7 @@
 
 pub mod accountability;
 pub mod audit;
+pub mod audit_log;
 pub mod calendar;
 pub mod calls;
 pub mod cases;
@@ -13,6 +14,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod labels;
 pub mod letters;
+pub mod merkle;
 pub mod notices;
 pub mod open311;
 pub mod privacy;

@@ -1,5 +1,6 @@
-//! Background work inside `duban serve`: the e-mail outbox worker and the
-//! escalation sweep.
+//! Background work inside `duban serve`: the e-mail outbox worker, the
+//! escalation sweep and the audit log's sequencer.
 
+pub mod audit;
 pub mod escalation;
 pub mod outbox;

@@ -126,11 +126,7 @@ pub async fn run_once(
                     db::write_tx(c, |tx| -> AppResult<()> {
                         rows::mark_failed_attempt(tx, id, &error, retry_at)?;
                         if give_up && let Some(cid) = complaint {
-                            db::complaints::flag_delivery_failed(
-                                tx,
-                                cid,
-                                crate::domain::workflow::OPEN_STATUSES,
-                            )?;
+                            crate::domain::letters::delivery_failed(tx, cid, now)?;
                         }
                         Ok(())
                     })

@@ -38,6 +38,7 @@ async fn an_edited_audit_row_is_named() {
     app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
         .await; // identity_viewed
     use duban::db::schema::audit_events::dsl as a;
+    app.tamper();
     let chain = format!("case:{no}");
     let target: i64 = {
         let mut conn = app.conn();
@@ -81,6 +82,7 @@ async fn a_deleted_audit_row_is_named() {
     app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
         .await;
     use duban::db::schema::audit_events::dsl as a;
+    app.tamper();
     {
         let mut conn = app.conn();
         diesel::delete(

@@ -165,6 +165,9 @@ fn table() -> Vec<Row> {
         row("GET", "/api/v1/calls", "UFOOFFF"),
         // Audit, escalation.
         row("GET", "/api/v1/audit/verify", "UOFFFFO"),
+        row("POST", "/api/v1/audit/verify", "UAFFFFA"),
+        row("GET", "/api/v1/audit/checkpoints", "UOFFFFO"),
+        row("POST", "/api/v1/audit/checkpoints", "UOFFFFO"),
         row("GET", "/api/v1/audit/events", "UOFFFFO"),
         row("POST", "/api/v1/escalations/run", "UAAFFFF"),
         row("GET", "/api/v1/escalations", "UFOFFFO"),

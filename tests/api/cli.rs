@@ -18,6 +18,16 @@ fn duban(dir: &std::path::Path, db_url: &str) -> Command {
     cmd
 }
 
+/// `duban` with the test binary's secrets, on the database of a test app.
+pub fn duban_keyed(dir: &std::path::Path, db_url: &str) -> Command {
+    let s = test_secret_texts();
+    let mut cmd = duban(dir, db_url);
+    cmd.env("DUBAN_JWT_SECRET", &s.jwt_secret)
+        .env("DUBAN_PII_KEY", &s.pii_key)
+        .env("DUBAN_AUDIT_SIGNING_KEY", &s.audit_signing_key);
+    cmd
+}
+
 #[tokio::test]
 async fn user_add_prints_a_generated_password_that_logs_in() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
@@ -372,4 +382,58 @@ async fn user_add_states_the_password_rule_and_logs_nothing_when_it_works() {
     assert!(stderr.trim().is_empty(), "log lines: {stderr}");
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
     assert!(stdout.starts_with("created user zfb.quiet"));
+}
+
+#[tokio::test]
+async fn audit_checkpoint_and_verify_from_the_command_line() {
+    let app = spawn_app().await;
+    app.file_complaint().await;
+    let dir = app.dir.path();
+    let url = app.db.url();
+    let out = duban_keyed(dir, &url)
+        .args(["audit", "checkpoint"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let cp: serde_json::Value = serde_json::from_str(line.trim()).expect(&line);
+    assert!(cp["tree_size"].as_i64().unwrap() > 0);
+    let kept = dir.join("kept.jsonl");
+    std::fs::write(&kept, &line).unwrap();
+
+    let verify = |extra: &[&str]| {
+        let mut cmd = duban_keyed(dir, &url);
+        cmd.args(["audit", "verify"]).args(extra);
+        cmd.output().unwrap()
+    };
+    let out = verify(&["--checkpoints", kept.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["outside_checkpoints_checked"], 1);
+
+    // An edited case: exit 1, and the finding named.
+    app.tamper();
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.conn();
+        diesel::sql_query("UPDATE complaints SET status = 'closed'")
+            .execute(&mut *conn as &mut duban::db::DbConn)
+            .unwrap();
+    }
+    let out = verify(&["--checkpoints", kept.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("record_changed"));
+    // A file that is not checkpoints is refused before anything is read.
+    std::fs::write(&kept, "not json\n").unwrap();
+    let out = verify(&["--checkpoints", kept.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
 }

@@ -462,7 +462,8 @@ async fn two_serve_processes_sweeping_one_database_fire_each_step_and_number_eac
         file(&app, &routed_body()).await;
     }
     // Thirty days ago, as far as the clocks are concerned: every rung of the
-    // ladder is due.
+    // ladder is due (deadlines moved behind the service's back).
+    app.tamper();
     {
         let mut conn = app.conn();
         let c = &mut *conn as &mut duban::db::DbConn;
@@ -479,7 +480,7 @@ async fn two_serve_processes_sweeping_one_database_fire_each_step_and_number_eac
         .execute(c)
         .unwrap();
     }
-    let (jwt, pii) = duban::config::Secrets::generate();
+    let secrets = duban::config::Secrets::generate();
     let data = tempfile::tempdir().unwrap();
     let spawn = || {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_duban"))
@@ -488,8 +489,9 @@ async fn two_serve_processes_sweeping_one_database_fire_each_step_and_number_eac
             .env("DATABASE_URL", db.url())
             .env("DUBAN_CONFIG_DIR", config_dir())
             .env("DUBAN_PATHS__DATA_DIR", data.path())
-            .env("DUBAN_JWT_SECRET", &jwt)
-            .env("DUBAN_PII_KEY", &pii)
+            .env("DUBAN_JWT_SECRET", &secrets.jwt_secret)
+            .env("DUBAN_PII_KEY", &secrets.pii_key)
+            .env("DUBAN_AUDIT_SIGNING_KEY", &secrets.audit_signing_key)
             .env("DUBAN_ESCALATION__INTERVAL_MS", "100")
             .env("DUBAN_ESCALATION__BATCH_SIZE", "3")
             .env("DUBAN_LOG", "warn")

@@ -204,6 +204,8 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     pub dir: Arc<tempfile::TempDir>,
     server: Option<actix_web::dev::ServerHandle>,
+    /// Set by a test that edits the database behind the service's back.
+    tampered: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for TestApp {
@@ -212,6 +214,27 @@ impl Drop for TestApp {
             // Stop accepting; the runtime ends with the test anyway.
             drop(h.stop(false));
         }
+        // Whatever a test did through the service, the audit log still
+        // verifies: every change has its entry (no false alarm), on both
+        // backends. Tests that edit rows directly say so with `tamper()`.
+        if std::thread::panicking() || self.tampered.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let Ok(mut conn) = self.state.pool.get() else {
+            return;
+        };
+        let report = duban::domain::audit_log::verify_all(
+            &mut conn,
+            &self.state.audit,
+            &[],
+            chrono::Utc::now(),
+        )
+        .expect("the audit log can be verified");
+        assert!(
+            report.ok,
+            "the audit log found something after this test: {}",
+            serde_json::to_string_pretty(&report).unwrap()
+        );
     }
 }
 
@@ -276,19 +299,22 @@ pub async fn spawn_with(opts: Spawn) -> TestApp {
         db,
         dir,
         server: Some(server),
+        tampered: Default::default(),
     }
 }
 
 /// One set of secrets for the whole test binary, so two apps on one
 /// database (restarts) can read each other's sealed values.
 pub fn test_secrets() -> Secrets {
-    static SECRETS: OnceLock<Secrets> = OnceLock::new();
-    SECRETS
-        .get_or_init(|| {
-            let (jwt, pii) = Secrets::generate();
-            Secrets::from_parts(&jwt, &pii).unwrap()
-        })
-        .clone()
+    let t = test_secret_texts();
+    Secrets::from_parts(&t.jwt_secret, &t.pii_key, &t.audit_signing_key).unwrap()
+}
+
+/// The test binary's secrets as their environment variables hold them, for
+/// the `duban` commands a test runs on an app's database.
+pub fn test_secret_texts() -> &'static duban::config::GeneratedSecrets {
+    static SECRETS: OnceLock<duban::config::GeneratedSecrets> = OnceLock::new();
+    SECRETS.get_or_init(Secrets::generate)
 }
 
 /// A valid complaint body; tests change what they test.
@@ -416,8 +442,17 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Makes `unit` responsible for a case, as routing will.
+    /// Marks this test as one that edits rows behind the service's back:
+    /// the audit log would rightly name them, so it is not verified at the end.
+    pub fn tamper(&self) {
+        self.tampered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Makes `unit` responsible for a case, as routing will (a change with
+    /// no audit entry: see [`TestApp::tamper`]).
     pub fn set_responsible(&self, tracking_no: &str, unit: &str) {
+        self.tamper();
         use duban::db::schema::complaints::dsl;
         let mut conn = self.conn();
         diesel::update(dsl::complaints.filter(dsl::tracking_no.eq(tracking_no)))

@@ -4,6 +4,7 @@
 
 mod accountability;
 mod audit;
+mod auditlog;
 mod auth;
 mod authz;
 mod browser;

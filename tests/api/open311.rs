@@ -131,6 +131,7 @@ fn xml_errors(doc: &Element, status: u16) -> Vec<String> {
 
 fn set_case(app: &TestApp, no: &str, status: &str, reply: Option<&str>) {
     use duban::db::schema::complaints::dsl;
+    app.tamper();
     let mut conn = app.conn();
     diesel::update(dsl::complaints.filter(dsl::tracking_no.eq(no)))
         .set((dsl::status.eq(status), dsl::public_reply.eq(reply)))

@@ -1,0 +1,16 @@
+DROP TABLE audit_checkpoints;
+DROP TABLE audit_tree;
+DROP INDEX letters_unsequenced;
+DROP INDEX letters_log_seq;
+ALTER TABLE letters DROP COLUMN log_mac;
+ALTER TABLE letters DROP COLUMN log_seq;
+DROP INDEX score_events_unsequenced;
+DROP INDEX score_events_log_seq;
+ALTER TABLE score_events DROP COLUMN log_mac;
+ALTER TABLE score_events DROP COLUMN log_seq;
+DROP INDEX audit_events_case_state;
+DROP INDEX audit_events_unsequenced;
+DROP INDEX audit_events_log_seq;
+ALTER TABLE audit_events DROP COLUMN record_digest;
+ALTER TABLE audit_events DROP COLUMN log_mac;
+ALTER TABLE audit_events DROP COLUMN log_seq;

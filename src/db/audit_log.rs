@@ -1,0 +1,335 @@
+//! The audit log's rows (docs/architecture.md, "The audit log"): the
+//! positions and MACs of audit events, score events and letters, the stored
+//! tree head, the signed checkpoints, and the case states the digests cover.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::accountability::ScoreEvent;
+use super::audit::AuditEvent;
+use super::letters::Letter;
+use super::schema::{
+    audit_checkpoints, audit_events, audit_tree, complaints, letters, score_events,
+};
+
+/// An audit event with its place in the log.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct LoggedEvent {
+    #[diesel(embed)]
+    pub event: AuditEvent,
+    pub log_seq: Option<i64>,
+    pub log_mac: Option<String>,
+    pub record_digest: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = score_events)]
+pub struct LoggedScore {
+    #[diesel(embed)]
+    pub score: ScoreEvent,
+    pub log_seq: Option<i64>,
+    pub log_mac: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = letters)]
+pub struct LoggedLetter {
+    #[diesel(embed)]
+    pub letter: Letter,
+    pub log_seq: Option<i64>,
+    pub log_mac: Option<String>,
+}
+
+/// Entries not in the log yet, oldest first, up to `limit` of each table.
+pub fn unsequenced(
+    conn: &mut DbConn,
+    limit: i64,
+) -> QueryResult<(Vec<LoggedEvent>, Vec<LoggedScore>, Vec<LoggedLetter>)> {
+    let events = audit_events::table
+        .filter(audit_events::log_seq.is_null())
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(LoggedEvent::as_select())
+        .load(conn)?;
+    let scores = score_events::table
+        .filter(score_events::log_seq.is_null())
+        .order(score_events::id.asc())
+        .limit(limit)
+        .select(LoggedScore::as_select())
+        .load(conn)?;
+    let letters = letters::table
+        .filter(letters::log_seq.is_null())
+        .order(letters::id.asc())
+        .limit(limit)
+        .select(LoggedLetter::as_select())
+        .load(conn)?;
+    Ok((events, scores, letters))
+}
+
+/// Entries of the log after position `after`, in log order, up to `limit`
+/// of each table (the caller merges the three by position).
+pub fn page_from(
+    conn: &mut DbConn,
+    after: (i64, i64, i64),
+    limit: i64,
+) -> QueryResult<(Vec<LoggedEvent>, Vec<LoggedScore>, Vec<LoggedLetter>)> {
+    let events = audit_events::table
+        .filter(audit_events::log_seq.gt(after.0))
+        .order(audit_events::log_seq.asc())
+        .limit(limit)
+        .select(LoggedEvent::as_select())
+        .load(conn)?;
+    let scores = score_events::table
+        .filter(score_events::log_seq.gt(after.1))
+        .order(score_events::log_seq.asc())
+        .limit(limit)
+        .select(LoggedScore::as_select())
+        .load(conn)?;
+    let letters = letters::table
+        .filter(letters::log_seq.gt(after.2))
+        .order(letters::log_seq.asc())
+        .limit(limit)
+        .select(LoggedLetter::as_select())
+        .load(conn)?;
+    Ok((events, scores, letters))
+}
+
+/// Rows of the three tables not in the log yet.
+pub fn count_unsequenced(conn: &mut DbConn) -> QueryResult<i64> {
+    let a: i64 = audit_events::table
+        .filter(audit_events::log_seq.is_null())
+        .count()
+        .get_result(conn)?;
+    let b: i64 = score_events::table
+        .filter(score_events::log_seq.is_null())
+        .count()
+        .get_result(conn)?;
+    let c: i64 = letters::table
+        .filter(letters::log_seq.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(a + b + c)
+}
+
+pub fn place_event(
+    conn: &mut DbConn,
+    id: i64,
+    seq: i64,
+    mac: &str,
+    digest: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(audit_events::table.find(id))
+        .set((
+            audit_events::log_seq.eq(seq),
+            audit_events::log_mac.eq(mac),
+            audit_events::record_digest.eq(digest),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn place_score(conn: &mut DbConn, id: i64, seq: i64, mac: &str) -> QueryResult<()> {
+    diesel::update(score_events::table.find(id))
+        .set((score_events::log_seq.eq(seq), score_events::log_mac.eq(mac)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn place_letter(conn: &mut DbConn, id: i64, seq: i64, mac: &str) -> QueryResult<()> {
+    diesel::update(letters::table.find(id))
+        .set((letters::log_seq.eq(seq), letters::log_mac.eq(mac)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The stored tree head.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_tree)]
+pub struct TreeRow {
+    pub size: i64,
+    pub root_hash: String,
+    pub frontier: String,
+    pub mac: String,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn tree(conn: &mut DbConn) -> QueryResult<Option<TreeRow>> {
+    audit_tree::table
+        .find(1)
+        .select(TreeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn save_tree(conn: &mut DbConn, t: &TreeRow) -> QueryResult<()> {
+    let changed = diesel::update(audit_tree::table.find(1))
+        .set((
+            audit_tree::size.eq(t.size),
+            audit_tree::root_hash.eq(&t.root_hash),
+            audit_tree::frontier.eq(&t.frontier),
+            audit_tree::mac.eq(&t.mac),
+            audit_tree::updated_at.eq(t.updated_at),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        diesel::insert_into(audit_tree::table)
+            .values((
+                audit_tree::id.eq(1),
+                audit_tree::size.eq(t.size),
+                audit_tree::root_hash.eq(&t.root_hash),
+                audit_tree::frontier.eq(&t.frontier),
+                audit_tree::mac.eq(&t.mac),
+                audit_tree::updated_at.eq(t.updated_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_checkpoints)]
+pub struct CheckpointRow {
+    pub id: i64,
+    pub tree_size: i64,
+    pub root_hash: String,
+    pub signed_at: NaiveDateTime,
+    pub key_id: String,
+    pub signature: String,
+}
+
+pub fn insert_checkpoint(
+    conn: &mut DbConn,
+    size: i64,
+    root: &str,
+    at: NaiveDateTime,
+    key_id: &str,
+    signature: &str,
+) -> QueryResult<CheckpointRow> {
+    let id: i64 = diesel::insert_into(audit_checkpoints::table)
+        .values((
+            audit_checkpoints::tree_size.eq(size),
+            audit_checkpoints::root_hash.eq(root),
+            audit_checkpoints::signed_at.eq(at),
+            audit_checkpoints::key_id.eq(key_id),
+            audit_checkpoints::signature.eq(signature),
+        ))
+        .returning(audit_checkpoints::id)
+        .get_result(conn)?;
+    Ok(CheckpointRow {
+        id,
+        tree_size: size,
+        root_hash: root.to_owned(),
+        signed_at: at,
+        key_id: key_id.to_owned(),
+        signature: signature.to_owned(),
+    })
+}
+
+/// Every checkpoint, in the order of the log (about one an hour: a year's
+/// fit in memory).
+pub fn checkpoints_by_size(conn: &mut DbConn) -> QueryResult<Vec<CheckpointRow>> {
+    audit_checkpoints::table
+        .order((
+            audit_checkpoints::tree_size.asc(),
+            audit_checkpoints::id.asc(),
+        ))
+        .select(CheckpointRow::as_select())
+        .load(conn)
+}
+
+pub fn latest_checkpoint(conn: &mut DbConn) -> QueryResult<Option<CheckpointRow>> {
+    audit_checkpoints::table
+        .order(audit_checkpoints::id.desc())
+        .select(CheckpointRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Checkpoints newest first, with the total.
+pub fn list_checkpoints(
+    conn: &mut DbConn,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<CheckpointRow>, i64)> {
+    let total = audit_checkpoints::table.count().get_result(conn)?;
+    let items = audit_checkpoints::table
+        .order(audit_checkpoints::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(CheckpointRow::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+/// What a case's digest covers: status, unit, deadlines, flags and the
+/// public reply.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
+pub struct CaseState {
+    pub id: i64,
+    pub status: String,
+    pub responsible_unit_code: Option<String>,
+    pub ack_due_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub return_requested: bool,
+    pub delivery_failed: bool,
+    pub needs_confirmation: bool,
+    pub extension_requested: bool,
+    pub note_awaiting_approval: bool,
+    pub duplicate_of: Option<String>,
+    pub public_reply: Option<String>,
+}
+
+pub fn case_states(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<CaseState>> {
+    complaints::table
+        .filter(complaints::id.eq_any(ids))
+        .select(CaseState::as_select())
+        .load(conn)
+}
+
+/// Cases after id `after`, by id, up to `limit`.
+pub fn case_states_page(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<CaseState>> {
+    complaints::table
+        .filter(complaints::id.gt(after))
+        .order(complaints::id.asc())
+        .limit(limit)
+        .select(CaseState::as_select())
+        .load(conn)
+}
+
+/// For cases with ids in `from..=to`: the digest of each one's latest
+/// entry that carries one (on the index of case and position).
+pub fn latest_digests(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<(i64, String)>> {
+    use diesel::dsl::max;
+    let last: Vec<(Option<i64>, Option<i64>)> = audit_events::table
+        .filter(audit_events::complaint_id.between(from, to))
+        .filter(audit_events::record_digest.is_not_null())
+        .group_by(audit_events::complaint_id)
+        .select((audit_events::complaint_id, max(audit_events::log_seq)))
+        .load(conn)?;
+    let seqs: Vec<i64> = last.into_iter().filter_map(|(_, s)| s).collect();
+    let mut out = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(1000) {
+        let rows: Vec<(Option<i64>, Option<String>)> = audit_events::table
+            .filter(audit_events::log_seq.eq_any(chunk))
+            .select((audit_events::complaint_id, audit_events::record_digest))
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(c, d)| Some((c?, d?))));
+    }
+    Ok(out)
+}
+
+/// Cases with ids in `from..=to` that have entries not in the log yet
+/// (their state may be ahead of their last digest).
+pub fn cases_with_unsequenced(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<i64>> {
+    let ids: Vec<Option<i64>> = audit_events::table
+        .filter(audit_events::log_seq.is_null())
+        .filter(audit_events::complaint_id.between(from, to))
+        .select(audit_events::complaint_id)
+        .distinct()
+        .load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
+}
