@@ -90,6 +90,7 @@ start_server() { # database-url logfile
     DATABASE_URL=$1 \
     DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) \
     DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0) \
+    DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0) \
     DUBAN_PATHS__DATA_DIR=$OUT \
     DUBAN_LOG=warn \
     DUBAN_INTAKE__MAX_FILINGS_PER_ADDRESS=1000000000 \

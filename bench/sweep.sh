@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sweep benchmark (the benchmark targets (docs/architecture.md, "Targets")): CASES open cases (default 1,000,000) written
+# Sweep benchmark (docs/architecture.md, "Targets"): CASES open cases (default 1,000,000) written
 # straight into a fresh database, DUE of them (default 10,000) overdue by a
 # few minutes; then, with a release build:
 #   1. the ceiling: the same rows written set-based in one transaction
@@ -40,9 +40,10 @@ if [[ -n $(git status --porcelain --untracked-files=no -- src Cargo.toml Cargo.l
 fi
 
 # Secrets for this run only, never written to disk.
-export DUBAN_JWT_SECRET DUBAN_PII_KEY
+export DUBAN_JWT_SECRET DUBAN_PII_KEY DUBAN_AUDIT_SIGNING_KEY
 DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0)
 DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0)
+DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0)
 export DUBAN_PATHS__DATA_DIR=$OUT DUBAN_LOG=warn
 
 duban() { DATABASE_URL=$1 target/release/duban "${@:2}"; }
@@ -109,22 +110,17 @@ done
 
 log "writing bench/RESULTS.md"
 python3 - "$COMMAND" "$REVISION" "$CASES" "$DUE" "$BACKENDS" <<'PY'
-import json, os, platform, subprocess, sys
+import json, os, sys
+sys.path.insert(0, "bench")
+from results import machine, read
 
 command, revision, cases, due, backends = sys.argv[1:6]
-out = "bench/out"
 MARK = "<!-- sweep results: written by bench/sweep.sh; edit only the Sweep notes -->"
 
-def read(name):
-    return open(os.path.join(out, name)).read().strip()
-
-cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
-                     capture_output=True, text=True).stdout.strip()
 lines = [MARK, "", "# Sweep benchmark results", "",
-         f"Produced by `{command}` at revision {revision} on {platform.node()} "
-         f"({os.cpu_count()} cores, {cpu}).", "",
+         f"Produced by `{command}` at revision {revision} on {machine()}.", "",
          f"{int(cases):,} open cases in a fresh database, {int(due):,} of them overdue by five "
-         "minutes; the rest due over the next 30 days. Targets (the benchmark targets (docs/architecture.md, "Targets")): one sweep under "
+         "minutes; the rest due over the next 30 days. Targets (docs/architecture.md, \"Targets\"): one sweep under "
          "10 s on PostgreSQL, a sweep with nothing due under 100 ms, resident memory under 150 MiB.",
          "",
          "| backend | sweep with cases due | ceiling: the same rows written set-based | ceiling time ÷ sweep time | sweep with nothing due | whole `duban escalate` (due / idle) | peak RSS (due / idle) | steps fired | rows checked |",

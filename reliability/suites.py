@@ -39,7 +39,11 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "reliability", "out")
-BIN = os.path.join(ROOT, "target", "release", "duban")
+# The binary under test: the release build by default; `.ci/run` passes the
+# debug build `cargo test` already made (DUBAN_BIN), as these suites check
+# correctness under failure, not speed.
+BIN = os.environ.get("DUBAN_BIN") or os.path.join(ROOT, "target", "release", "duban")
+BUILD = "the debug build" if "/debug/" in BIN else "a release build"
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 
 CRASH_ROUNDS = int(os.environ.get("CRASH_ROUNDS", "3"))
@@ -56,6 +60,7 @@ SUITES = os.environ.get("SUITES", "crash idempotency pg-outage smtp-outage").spl
 SECRETS = {
     "DUBAN_JWT_SECRET": base64.b64encode(os.urandom(48)).decode(),
     "DUBAN_PII_KEY": base64.b64encode(os.urandom(32)).decode(),
+    "DUBAN_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
 }
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -343,7 +348,7 @@ def crash_backend(backend, db_url, db):
     srv = Server(f"crash-{backend}", db_url)
     srv.start()
     fig = {"rounds": 0, "requests": 0, "acked": 0, "kills": 0, "tracked_ok": 0, "lost": 0, "dupes": 0,
-           "kill_after_s": []}
+           "kill_after_s": [], "audit_entries": 0, "audit_findings": 0}
     try:
         for rnd in range(1, CRASH_ROUNDS + 1):
             acked = []  # (tracking_no, query_code, marker)
@@ -406,6 +411,9 @@ def crash_backend(backend, db_url, db):
             if dupes:
                 violation(suite, f"{backend} round {rnd}: {dupes} markers stored more than once")
             total, assigned = check_integrity(suite, db)
+            entries, findings = check_audit_log(suite, f"{backend} round {rnd}", srv)
+            fig["audit_entries"] = entries
+            fig["audit_findings"] += findings
             fig["rounds"] += 1
             fig["requests"] += sent[0]
             fig["acked"] += len(acked)
@@ -417,6 +425,34 @@ def crash_backend(backend, db_url, db):
     finally:
         srv.stop()
     return fig
+
+
+def check_audit_log(suite, what, srv):
+    """After a kill -9 and a restart, the audit log holds every entry and
+    raises no false alarm: `duban audit checkpoint`, then `duban audit verify`
+    against every checkpoint signed so far on this database (a later round
+    still holds the log to the earlier rounds' checkpoints)."""
+    env = dict(os.environ)
+    env.update(SECRETS)
+    env.update({"DATABASE_URL": srv.db_url, "DUBAN_PATHS__DATA_DIR": srv.data_dir, "DUBAN_LOG": "warn"})
+    kept = os.path.join(OUT, f"checkpoints-{srv.name}.jsonl")
+    cp = subprocess.run([BIN, "audit", "checkpoint"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if cp.returncode != 0:
+        violation(suite, f"{what}: duban audit checkpoint failed: {cp.stderr.strip()[:300]}")
+        return 0, 1
+    with open(kept, "a") as f:
+        f.write(cp.stdout.strip() + "\n")
+    r = subprocess.run([BIN, "audit", "verify", "--checkpoints", kept], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=600)
+    try:
+        report = json.loads(r.stdout)
+    except ValueError:
+        violation(suite, f"{what}: duban audit verify printed no report: {r.stderr.strip()[:300]}")
+        return 0, 1
+    if r.returncode != 0 or not report.get("ok"):
+        kinds = sorted({f["kind"] for f in report.get("findings", [])})
+        violation(suite, f"{what}: the audit log found {report.get('findings_total')} problems after kill -9: {kinds}")
+    return report.get("entries", 0), report.get("findings_total", 0)
 
 
 def suite_crash(cluster):
@@ -878,7 +914,7 @@ def write_report(started, seconds, revision, command):
     L = [
         "# Reliability suites",
         "",
-        "The reliability targets (docs/architecture.md, \"Targets\"), checked against a release build of `duban serve` by",
+        "The reliability targets (docs/architecture.md, \"Targets\"), checked against `duban serve` (" + BUILD + ") by",
         "`reliability/run` (Python drivers in `reliability/suites.py`; raw logs in `reliability/out/`).",
         "The command exits non-zero on any violation; `.ci/run` runs it after the tests.",
         "",
@@ -891,7 +927,9 @@ def write_report(started, seconds, revision, command):
         "  per-address failure limit), its marker must be stored exactly once, and SQL finds no half-written",
         "  case: every complaint has its `received` audit event, every non-anonymous one (all are filed with a",
         "  complainant) its `complainants` row, every `assigned` one an open assignment and a transfer letter with",
-        "  an outbox row, and every complaint (all route to GAJ) is `assigned`.",
+        "  an outbox row, and every complaint (all route to GAJ) is `assigned`. Then `duban audit checkpoint` and",
+        "  `duban audit verify --checkpoints` (with every checkpoint of the earlier rounds) must find nothing: no",
+        "  audit log entry lost, no false alarm (an entry commits with its change).",
         f"- **Idempotency under retries** (SQLite and PostgreSQL): {IDEM_KEYS} keys, {IDEM_CLIENTS_PER_KEY} concurrent",
         "  clients per key, each retrying the same POST with the same key and a tiny timeout (3–200 ms,",
         "  log-uniform; the first attempt 1–10 ms) until it gets 201, then once more with a long timeout; every answer",
@@ -923,7 +961,7 @@ def write_report(started, seconds, revision, command):
         "| authorization matrix: every route × every role, anonymous and another unit; no identity to a unit anywhere | `cargo test --test api -- authz` |",
         "| token attacks: `alg: none`, HS/RS confusion, wrong secret, expired, future `iat`, tampered role, revoked | `cargo test --test api -- auth` |",
         "| brute force: query-code look-up and log-in limits, and no lock-out of a citizen's own case | `cargo test --test api -- tracking auth` |",
-        "| tamper evidence: an edited or deleted audit row is named by `GET /api/v1/audit/verify` | `cargo test --test api -- audit` |",
+        "| tamper evidence: an edited, deleted, inserted or reordered audit log entry, a truncated or rehashed log, a forged checkpoint and a case or score edited without an entry are each named by `GET /api/v1/audit/verify` | `cargo test --test api -- audit` |",
         "| no identity, complaint text, query code or token in the logs | the log search of `reliability/run` (below) and of `security/schemathesis.sh`; `cargo test --test api -- logs_carry web_pages_log` (and the identity checks in `authz`, `open311`, `letters`) |",
         "",
         "## Last run",
@@ -935,11 +973,12 @@ def write_report(started, seconds, revision, command):
     ]
     if crash:
         L += ["", "### Crash durability", "",
-              "| backend | rounds (kill -9) | kill after (s) | requests | acknowledged (201) | trackable after restart | records lost | stored twice | complaints in database |",
-              "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| backend | rounds (kill -9) | kill after (s) | requests | acknowledged (201) | trackable after restart | records lost | stored twice | complaints in database | audit log entries | audit findings |",
+              "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for b, f in crash.items():
             L.append(f"| {b} | {f['kills']} | {', '.join(map(str, f['kill_after_s']))} | {f['requests']} | {f['acked']} | "
-                     f"{f['tracked_ok']} | {f['lost']} | {f['dupes']} | {f.get('stored_total', 0)} |")
+                     f"{f['tracked_ok']} | {f['lost']} | {f['dupes']} | {f.get('stored_total', 0)} | "
+                     f"{f.get('audit_entries', 0)} | {f.get('audit_findings', 0)} |")
     if idem:
         L += ["", "### Idempotency under retries", "",
               "| backend | keys × clients | attempts | client timeouts (retried) | 409/503 answers | first 201 was a replay | answers compared | keys stored once | stored more than once |",

@@ -71,7 +71,8 @@ case $BACKEND in
 esac
 DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0)
 DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0)
-export DUBAN_JWT_SECRET DUBAN_PII_KEY
+DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0)
+export DUBAN_JWT_SECRET DUBAN_PII_KEY DUBAN_AUDIT_SIGNING_KEY
 export DUBAN_PATHS__DATA_DIR=$OUT/data
 export DUBAN_LOG=info
 # Fuzzing fails log-ins and look-ups on purpose; the limits would turn the

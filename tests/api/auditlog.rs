@@ -504,7 +504,7 @@ async fn a_rehashed_log_is_caught_by_the_checkpoints_kept_outside() {
     assert_eq!(inside["ok"], true, "{inside:#}");
     assert_eq!(inside["entries"], kept["tree_size"]);
     // …which the checkpoint kept outside contradicts.
-    let report = verify_with(&app, &aud, &[kept.clone()]).await;
+    let report = verify_with(&app, &aud, std::slice::from_ref(&kept)).await;
     let f = assert_found(&report, "checkpoint_mismatch");
     assert!(f["message"].as_str().unwrap().contains("外部"), "{f}");
 }
