@@ -18,8 +18,9 @@ use crate::db::{self, DbConn};
 use crate::domain::merkle::{self, AuditKeys, Canonical, Frontier, TreeHead};
 use crate::error::{AppError, AppResult};
 
-/// Entries sequenced per transaction.
-const BATCH: i64 = 1000;
+/// Entries sequenced per transaction: small enough that the write lock is
+/// held for a few milliseconds, so intake does not wait behind it.
+const BATCH: i64 = 250;
 /// Rows read per page when verifying.
 const PAGE: i64 = 5000;
 /// Findings listed in a report; the rest are counted.
@@ -224,8 +225,8 @@ pub struct Sequenced {
     pub tree_size: i64,
 }
 
-/// Gives every entry not in the log yet its place, in batches of a
-/// thousand, each its own transaction (an entry is placed once: the log's
+/// Gives every entry not in the log yet its place, in batches of
+/// [`BATCH`], each its own transaction (an entry is placed once: the log's
 /// lock and the stored head make a second sequencer wait and go on from it).
 pub fn sequence(conn: &mut DbConn, keys: &AuditKeys, now: DateTime<Utc>) -> AppResult<Sequenced> {
     let mut out = Sequenced::default();
@@ -330,24 +331,38 @@ impl CheckpointOut {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
+    /// Its number in this database (absent in a copy that never had one).
     #[serde(default)]
     pub id: Option<i64>,
-    #[serde(flatten)]
-    pub head: TreeHead,
+    /// Entries in the log when it was signed.
+    pub tree_size: i64,
+    /// The RFC 9162 tree hash of those entries, hex.
+    pub root_hash: String,
+    pub signed_at: DateTime<Utc>,
+    /// The signing key's name: the first 8 bytes of its public key's SHA-256, hex.
     pub key_id: String,
     /// Ed25519 over the note "duban audit checkpoint v1\n<size>\n<root>\n<time>\n", base64.
     pub signature: String,
+}
+
+impl Checkpoint {
+    /// What the signature covers.
+    pub fn head(&self) -> TreeHead {
+        TreeHead {
+            tree_size: self.tree_size,
+            root_hash: self.root_hash.clone(),
+            signed_at: self.signed_at,
+        }
+    }
 }
 
 impl From<rows::CheckpointRow> for Checkpoint {
     fn from(r: rows::CheckpointRow) -> Self {
         Self {
             id: Some(r.id),
-            head: TreeHead {
-                tree_size: r.tree_size,
-                root_hash: r.root_hash,
-                signed_at: db::from_db(r.signed_at),
-            },
+            tree_size: r.tree_size,
+            root_hash: r.root_hash,
+            signed_at: db::from_db(r.signed_at),
             key_id: r.key_id,
             signature: r.signature,
         }
@@ -422,16 +437,16 @@ fn queue_checkpoint_mail(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let id = cp.id.unwrap_or_default();
-    let subject = format!("审计日志检查点 第{id}号（{}条记录）", cp.head.tree_size);
+    let subject = format!("审计日志检查点 第{id}号（{}条记录）", cp.tree_size);
     let line = serde_json::to_string(cp).map_err(|e| AppError::Internal(e.into()))?;
     let body = format!(
         "督办系统审计日志检查点\n\n\
          编号：{id}\n记录条数：{size}\n根哈希：{root}\n签名时间（UTC）：{at}\n签名公钥编号：{key}\n签名公钥：{public}\n\n\
          请将下面一行原样保存在数据库管理员无法修改的地方（如审计部门的邮箱或存档）。\n\
          核验时交给 `duban audit verify --checkpoints 文件` 或 POST /api/v1/audit/verify：\n\n{line}\n",
-        size = cp.head.tree_size,
-        root = cp.head.root_hash,
-        at = cp.head.signed_at.to_rfc3339(),
+        size = cp.tree_size,
+        root = cp.root_hash,
+        at = cp.signed_at.to_rfc3339(),
         key = cp.key_id,
         public = keys.public_key_b64(),
     );
@@ -621,7 +636,7 @@ fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> App
         } else {
             report.checkpoints_checked += 1;
         }
-        if cp.key_id != keys.key_id() || !keys.signature_valid(&cp.head, &cp.signature) {
+        if cp.key_id != keys.key_id() || !keys.signature_valid(&cp.head(), &cp.signature) {
             let mut f = Finding::new(
                 "signature_invalid",
                 format!(
@@ -631,7 +646,7 @@ fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> App
                     } else {
                         "数据库中的"
                     },
-                    cp.head.tree_size
+                    cp.tree_size
                 ),
             );
             f.checkpoint_id = cp.id;
@@ -639,7 +654,7 @@ fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> App
             continue;
         }
         expected.push(Expect {
-            head: cp.head,
+            head: cp.head(),
             id: cp.id,
             outside: is_outside,
         });

@@ -254,7 +254,7 @@ impl Frontier {
 }
 
 /// A tree head: what a checkpoint signs.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeHead {
     /// Entries in the log when it was signed.
     pub tree_size: i64,

@@ -39,10 +39,7 @@ pub fn spawn(state: web::Data<AppState>) {
                         if let Some(cp) =
                             audit_log::checkpoint(c, &st.audit, &out, now, Some(every))?
                         {
-                            tracing::info!(
-                                tree_size = cp.head.tree_size,
-                                "audit checkpoint signed"
-                            );
+                            tracing::info!(tree_size = cp.tree_size, "audit checkpoint signed");
                         }
                     }
                     Ok(())
