@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
                     "entries": report.log.entries,
                     "ok": report.ok,
                     "findings": report.log.findings_total,
+                    "kinds": report.log.findings.iter().map(|f| f.kind).collect::<std::collections::BTreeSet<_>>(),
                     "peak_rss_mib": peak_rss_mib(),
                 })
             );
@@ -102,7 +103,14 @@ fn seed(conn: &mut DbConn, keys: &AuditKeys, n: usize) -> anyhow::Result<()> {
                         )?;
                         cases.push((id, no));
                     }
-                    let (id, no) = &cases[cases.len() - 1 - (made + i) % cases.len().min(50)];
+                    // A new case's own `received` first; otherwise one of the
+                    // fifty newest cases.
+                    let back = if (made + i).is_multiple_of(10) {
+                        0
+                    } else {
+                        (made + i) % cases.len().min(50)
+                    };
+                    let (id, no) = &cases[cases.len() - 1 - back];
                     chains.push((Some(*id), audit::case_chain(no)));
                 }
                 for (i, (id, chain)) in chains.iter().enumerate() {

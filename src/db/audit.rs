@@ -116,14 +116,19 @@ pub fn page_in_chain_order(
     after: Option<(&str, i64)>,
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Text};
     let mut q = audit_events::table.into_boxed();
     if let Some((chain, seq)) = after {
+        // A row-value comparison, which both backends answer from the
+        // (chain, seq) index; the equivalent OR of two conditions makes
+        // PostgreSQL scan the table for every page.
         q = q.filter(
-            audit_events::chain
-                .gt(chain.to_owned())
-                .or(audit_events::chain
-                    .eq(chain.to_owned())
-                    .and(audit_events::seq.gt(seq))),
+            sql::<Bool>("(chain, seq) > (")
+                .bind::<Text, _>(chain.to_owned())
+                .sql(", ")
+                .bind::<BigInt, _>(seq)
+                .sql(")"),
         );
     }
     q.order((audit_events::chain.asc(), audit_events::seq.asc()))

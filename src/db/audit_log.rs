@@ -43,28 +43,35 @@ pub struct LoggedLetter {
 }
 
 /// Entries not in the log yet, oldest first, up to `limit` of each table.
+/// Each read starts at the smallest unplaced id (from the partial index of
+/// unplaced rows), so that however stale the planner's statistics, it never
+/// walks the placed rows before them.
 pub fn unsequenced(
     conn: &mut DbConn,
     limit: i64,
 ) -> QueryResult<(Vec<LoggedEvent>, Vec<LoggedScore>, Vec<LoggedLetter>)> {
-    let events = audit_events::table
-        .filter(audit_events::log_seq.is_null())
-        .order(audit_events::id.asc())
-        .limit(limit)
-        .select(LoggedEvent::as_select())
-        .load(conn)?;
-    let scores = score_events::table
-        .filter(score_events::log_seq.is_null())
-        .order(score_events::id.asc())
-        .limit(limit)
-        .select(LoggedScore::as_select())
-        .load(conn)?;
-    let letters = letters::table
-        .filter(letters::log_seq.is_null())
-        .order(letters::id.asc())
-        .limit(limit)
-        .select(LoggedLetter::as_select())
-        .load(conn)?;
+    // The smallest unplaced id, then the rows from there in id order.
+    macro_rules! unplaced {
+        ($table:ident, $row:ty) => {{
+            let first: Option<i64> = $table::table
+                .filter($table::log_seq.is_null())
+                .select(diesel::dsl::min($table::id))
+                .first(conn)?;
+            match first {
+                None => Vec::new(),
+                Some(first) => $table::table
+                    .filter($table::id.ge(first))
+                    .filter($table::log_seq.is_null())
+                    .order($table::id.asc())
+                    .limit(limit)
+                    .select(<$row>::as_select())
+                    .load(conn)?,
+            }
+        }};
+    }
+    let events = unplaced!(audit_events, LoggedEvent);
+    let scores = unplaced!(score_events, LoggedScore);
+    let letters = unplaced!(letters, LoggedLetter);
     Ok((events, scores, letters))
 }
 
