@@ -120,35 +120,80 @@ pub fn count_unsequenced(conn: &mut DbConn) -> QueryResult<i64> {
     Ok(a + b + c)
 }
 
-pub fn place_event(
-    conn: &mut DbConn,
-    id: i64,
-    seq: i64,
-    mac: &str,
-    digest: Option<&str>,
-) -> QueryResult<()> {
-    diesel::update(audit_events::table.find(id))
-        .set((
-            audit_events::log_seq.eq(seq),
-            audit_events::log_mac.eq(mac),
-            audit_events::record_digest.eq(digest),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Where the sequencer put a row: its position, MAC and (audit events
+/// about a case) the case's state digest.
+pub struct Placement {
+    pub id: i64,
+    pub seq: i64,
+    pub mac: String,
+    pub digest: Option<String>,
 }
 
-pub fn place_score(conn: &mut DbConn, id: i64, seq: i64, mac: &str) -> QueryResult<()> {
-    diesel::update(score_events::table.find(id))
-        .set((score_events::log_seq.eq(seq), score_events::log_mac.eq(mac)))
-        .execute(conn)
-        .map(|_| ())
+/// The three tables of the log.
+#[derive(Clone, Copy, Debug)]
+pub enum LogTable {
+    AuditEvents,
+    ScoreEvents,
+    Letters,
 }
 
-pub fn place_letter(conn: &mut DbConn, id: i64, seq: i64, mac: &str) -> QueryResult<()> {
-    diesel::update(letters::table.find(id))
-        .set((letters::log_seq.eq(seq), letters::log_mac.eq(mac)))
-        .execute(conn)
-        .map(|_| ())
+impl LogTable {
+    fn name(self) -> &'static str {
+        match self {
+            LogTable::AuditEvents => "audit_events",
+            LogTable::ScoreEvents => "score_events",
+            LogTable::Letters => "letters",
+        }
+    }
+}
+
+/// Writes the placements of one table: one statement on PostgreSQL (one
+/// round trip per batch), one per row on SQLite (in-process).
+pub fn place_many(conn: &mut DbConn, table: LogTable, rows: &[Placement]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let digest = matches!(table, LogTable::AuditEvents);
+    let name = table.name();
+    match conn {
+        DbConn::Pg(pg) => {
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+            let macs: Vec<&str> = rows.iter().map(|r| r.mac.as_str()).collect();
+            let digests: Vec<Option<&str>> = rows.iter().map(|r| r.digest.as_deref()).collect();
+            let set_digest = if digest { ", record_digest = v.d" } else { "" };
+            diesel::sql_query(format!(
+                "UPDATE {name} AS t SET log_seq = v.s, log_mac = v.m{set_digest} \
+                 FROM (SELECT unnest($1::bigint[]) AS id, unnest($2::bigint[]) AS s, \
+                 unnest($3::text[]) AS m, unnest($4::text[]) AS d) AS v WHERE t.id = v.id"
+            ))
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<BigInt>, _>(seqs)
+            .bind::<Array<Text>, _>(macs)
+            .bind::<Array<Nullable<Text>>, _>(digests)
+            .execute(pg)
+            .map(|_| ())
+        }
+        DbConn::Sqlite(c) => {
+            let set_digest = if digest { ", record_digest = ?" } else { "" };
+            let sql =
+                format!("UPDATE {name} SET log_seq = ?, log_mac = ?{set_digest} WHERE id = ?");
+            for r in rows {
+                let q = diesel::sql_query(&sql)
+                    .bind::<BigInt, _>(r.seq)
+                    .bind::<Text, _>(&r.mac);
+                if digest {
+                    q.bind::<Nullable<Text>, _>(r.digest.as_deref())
+                        .bind::<BigInt, _>(r.id)
+                        .execute(c)?;
+                } else {
+                    q.bind::<BigInt, _>(r.id).execute(c)?;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The stored tree head.

@@ -272,9 +272,10 @@ fn sequence_batch(
             digests.insert(s.id, case_digest(&s));
         }
     }
+    let mut placed: [Vec<rows::Placement>; 3] = Default::default();
     for (i, item) in items.iter().enumerate() {
         let seq = i64::try_from(tree.size()).expect("fewer than 2^63 entries") + 1;
-        match item {
+        let (digest, bytes, table) = match item {
             Item::Event(e) => {
                 let digest = e
                     .event
@@ -282,24 +283,24 @@ fn sequence_batch(
                     .filter(|c| last_of_case.get(c) == Some(&i))
                     .and_then(|c| digests.get(&c).cloned());
                 let bytes = event_bytes(seq, e, digest.as_deref());
-                let mac = keys.mac(bytes.as_bytes());
-                tree.push(merkle::leaf_hash(bytes.as_bytes(), &mac));
-                rows::place_event(conn, e.event.id, seq, &merkle::hex(&mac), digest.as_deref())?;
+                (digest, bytes, 0)
             }
-            Item::Score(s) => {
-                let bytes = score_bytes(seq, s);
-                let mac = keys.mac(bytes.as_bytes());
-                tree.push(merkle::leaf_hash(bytes.as_bytes(), &mac));
-                rows::place_score(conn, s.score.id, seq, &merkle::hex(&mac))?;
-            }
-            Item::Letter(l) => {
-                let bytes = letter_bytes(seq, l);
-                let mac = keys.mac(bytes.as_bytes());
-                tree.push(merkle::leaf_hash(bytes.as_bytes(), &mac));
-                rows::place_letter(conn, l.letter.id, seq, &merkle::hex(&mac))?;
-            }
-        }
+            Item::Score(s) => (None, score_bytes(seq, s), 1),
+            Item::Letter(l) => (None, letter_bytes(seq, l), 2),
+        };
+        let mac = keys.mac(bytes.as_bytes());
+        tree.push(merkle::leaf_hash(bytes.as_bytes(), &mac));
+        placed[table].push(rows::Placement {
+            id: item.row_id(),
+            seq,
+            mac: merkle::hex(&mac),
+            digest,
+        });
     }
+    let [events, scores, letters] = placed;
+    rows::place_many(conn, rows::LogTable::AuditEvents, &events)?;
+    rows::place_many(conn, rows::LogTable::ScoreEvents, &scores)?;
+    rows::place_many(conn, rows::LogTable::Letters, &letters)?;
     if !items.is_empty() {
         save_tree(conn, keys, &tree, now)?;
     }
