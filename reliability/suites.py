@@ -40,9 +40,9 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "reliability", "out")
 # The binary under test: the release build by default; `.ci/run` passes the
-# debug build `cargo test` already made (DUBAN_BIN), as these suites check
+# debug build `cargo test` already made (RELIABILITY_BIN), as these suites check
 # correctness under failure, not speed.
-BIN = os.environ.get("DUBAN_BIN") or os.path.join(ROOT, "target", "release", "duban")
+BIN = os.environ.get("RELIABILITY_BIN") or os.path.join(ROOT, "target", "release", "duban")
 BUILD = "the debug build" if "/debug/" in BIN else "a release build"
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 
