@@ -10,9 +10,11 @@ use super::{Page, Params};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::audit::EventFilter;
+use crate::domain::fields::Reader;
 use crate::domain::{audit, audit_log};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use serde::Deserialize;
 
 #[utoipa::path(
     get,
@@ -66,34 +68,29 @@ pub async fn verify_against(
 
 /// Reads `{"checkpoints": [...]}`, naming each bad checkpoint.
 pub fn read_outside(body: serde_json::Value) -> AppResult<Vec<audit_log::Checkpoint>> {
-    let mut errors = FieldErrors::new();
-    let serde_json::Value::Object(mut map) = body else {
-        return Err(AppError::field("body", "must be a JSON object"));
-    };
-    for key in map.keys().filter(|k| *k != "checkpoints") {
-        errors.add(key.clone(), "unknown field");
-    }
-    let list = match map.remove("checkpoints") {
-        Some(serde_json::Value::Array(list)) => list,
-        Some(_) => {
-            errors.add("checkpoints", "must be an array of checkpoints");
-            Vec::new()
+    let mut out = Vec::new();
+    let errors = Reader::body(&body, &["checkpoints"], |r| {
+        if !r.present("checkpoints") {
+            // A body that is no object is named already, as `body`.
+            if body.is_object() {
+                r.invalid("checkpoints", "is required");
+            }
+            return;
         }
-        None => {
-            errors.add("checkpoints", "is required");
-            Vec::new()
+        let Some(list) = body["checkpoints"].as_array() else {
+            r.invalid("checkpoints", "must be an array of checkpoints");
+            return;
+        };
+        if list.len() > 100_000 {
+            r.invalid("checkpoints", "at most 100000 checkpoints");
         }
-    };
-    if list.len() > 100_000 {
-        errors.add("checkpoints", "at most 100000 checkpoints");
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for (i, item) in list.into_iter().enumerate() {
-        match serde_json::from_value::<audit_log::Checkpoint>(item) {
-            Ok(cp) => out.push(cp),
-            Err(e) => errors.add(format!("checkpoints[{i}]"), e.to_string()),
+        for (i, item) in list.iter().enumerate() {
+            match audit_log::Checkpoint::deserialize(item) {
+                Ok(cp) => out.push(cp),
+                Err(e) => r.invalid(&format!("checkpoints[{i}]"), &e.to_string()),
+            }
         }
-    }
+    });
     errors.finish()?;
     Ok(out)
 }

@@ -82,42 +82,33 @@ pub fn page_from(
     after: (i64, i64, i64),
     limit: i64,
 ) -> QueryResult<(Vec<LoggedEvent>, Vec<LoggedScore>, Vec<LoggedLetter>)> {
-    let events = audit_events::table
-        .filter(audit_events::log_seq.gt(after.0))
-        .order(audit_events::log_seq.asc())
-        .limit(limit)
-        .select(LoggedEvent::as_select())
-        .load(conn)?;
-    let scores = score_events::table
-        .filter(score_events::log_seq.gt(after.1))
-        .order(score_events::log_seq.asc())
-        .limit(limit)
-        .select(LoggedScore::as_select())
-        .load(conn)?;
-    let letters = letters::table
-        .filter(letters::log_seq.gt(after.2))
-        .order(letters::log_seq.asc())
-        .limit(limit)
-        .select(LoggedLetter::as_select())
-        .load(conn)?;
+    macro_rules! placed_after {
+        ($table:ident, $row:ty, $after:expr) => {
+            $table::table
+                .filter($table::log_seq.gt($after))
+                .order($table::log_seq.asc())
+                .limit(limit)
+                .select(<$row>::as_select())
+                .load(conn)?
+        };
+    }
+    let events = placed_after!(audit_events, LoggedEvent, after.0);
+    let scores = placed_after!(score_events, LoggedScore, after.1);
+    let letters = placed_after!(letters, LoggedLetter, after.2);
     Ok((events, scores, letters))
 }
 
 /// Rows of the three tables not in the log yet.
 pub fn count_unsequenced(conn: &mut DbConn) -> QueryResult<i64> {
-    let a: i64 = audit_events::table
-        .filter(audit_events::log_seq.is_null())
-        .count()
-        .get_result(conn)?;
-    let b: i64 = score_events::table
-        .filter(score_events::log_seq.is_null())
-        .count()
-        .get_result(conn)?;
-    let c: i64 = letters::table
-        .filter(letters::log_seq.is_null())
-        .count()
-        .get_result(conn)?;
-    Ok(a + b + c)
+    macro_rules! unplaced_count {
+        ($table:ident) => {
+            $table::table
+                .filter($table::log_seq.is_null())
+                .count()
+                .get_result::<i64>(conn)?
+        };
+    }
+    Ok(unplaced_count!(audit_events) + unplaced_count!(score_events) + unplaced_count!(letters))
 }
 
 /// Where the sequencer put a row: its position, MAC and (audit events
@@ -130,15 +121,21 @@ pub struct Placement {
 }
 
 /// The three tables of the log.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogTable {
-    AuditEvents,
-    ScoreEvents,
-    Letters,
+    AuditEvents = 0,
+    ScoreEvents = 1,
+    Letters = 2,
 }
 
 impl LogTable {
-    fn name(self) -> &'static str {
+    pub const ALL: [LogTable; 3] = [
+        LogTable::AuditEvents,
+        LogTable::ScoreEvents,
+        LogTable::Letters,
+    ];
+
+    pub fn name(self) -> &'static str {
         match self {
             LogTable::AuditEvents => "audit_events",
             LogTable::ScoreEvents => "score_events",

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::AuditSettings;
 use crate::db::audit_log::{
-    self as rows, CaseState, LoggedEvent, LoggedLetter, LoggedScore, TreeRow,
+    self as rows, CaseState, LogTable, LoggedEvent, LoggedLetter, LoggedScore, TreeRow,
 };
 use crate::db::{self, DbConn};
 use crate::domain::merkle::{self, AuditKeys, Canonical, Frontier, TreeHead};
@@ -116,10 +116,19 @@ enum Item {
 
 impl Item {
     fn at(&self) -> (chrono::NaiveDateTime, u8, i64) {
+        let (at, id) = match self {
+            Item::Event(e) => (e.event.created_at, e.event.id),
+            Item::Score(s) => (s.score.created_at, s.score.id),
+            Item::Letter(l) => (l.letter.created_at, l.letter.id),
+        };
+        (at, self.log_table() as u8, id)
+    }
+
+    fn log_table(&self) -> LogTable {
         match self {
-            Item::Event(e) => (e.event.created_at, 0, e.event.id),
-            Item::Score(s) => (s.score.created_at, 1, s.score.id),
-            Item::Letter(l) => (l.letter.created_at, 2, l.letter.id),
+            Item::Event(_) => LogTable::AuditEvents,
+            Item::Score(_) => LogTable::ScoreEvents,
+            Item::Letter(_) => LogTable::Letters,
         }
     }
 
@@ -144,14 +153,6 @@ impl Item {
             Item::Event(e) => event_bytes(seq, e, e.record_digest.as_deref()),
             Item::Score(s) => score_bytes(seq, s),
             Item::Letter(l) => letter_bytes(seq, l),
-        }
-    }
-
-    fn table(&self) -> &'static str {
-        match self {
-            Item::Event(_) => "audit_events",
-            Item::Score(_) => "score_events",
-            Item::Letter(_) => "letters",
         }
     }
 
@@ -180,7 +181,7 @@ fn stored_tree(conn: &mut DbConn, keys: &AuditKeys) -> AppResult<Frontier> {
     let Some(t) = rows::tree(conn)? else {
         return Ok(Frontier::default());
     };
-    let sealed = merkle::tree_state_mac(keys, t.size, &t.root_hash, &t.frontier) == t.mac;
+    let sealed = head_sealed(keys, &t);
     let frontier = u64::try_from(t.size)
         .ok()
         .and_then(|size| Frontier::decode(size, &t.frontier))
@@ -195,6 +196,14 @@ fn stored_tree(conn: &mut DbConn, keys: &AuditKeys) -> AppResult<Frontier> {
     }
 }
 
+/// Whether the stored head still carries its MAC (compared in constant time).
+fn head_sealed(keys: &AuditKeys, t: &TreeRow) -> bool {
+    keys.mac_matches(
+        merkle::tree_state(t.size, &t.root_hash, &t.frontier).as_bytes(),
+        &t.mac,
+    )
+}
+
 fn save_tree(
     conn: &mut DbConn,
     keys: &AuditKeys,
@@ -204,7 +213,7 @@ fn save_tree(
     let size = i64::try_from(f.size()).expect("fewer than 2^63 entries");
     let root = merkle::hex(&f.root());
     let frontier = f.encode();
-    let mac = merkle::tree_state_mac(keys, size, &root, &frontier);
+    let mac = merkle::hex(&keys.mac(merkle::tree_state(size, &root, &frontier).as_bytes()));
     rows::save_tree(
         conn,
         &TreeRow {
@@ -275,7 +284,7 @@ fn sequence_batch(
     let mut placed: [Vec<rows::Placement>; 3] = Default::default();
     for (i, item) in items.iter().enumerate() {
         let seq = i64::try_from(tree.size()).expect("fewer than 2^63 entries") + 1;
-        let (digest, bytes, table) = match item {
+        let (digest, bytes) = match item {
             Item::Event(e) => {
                 let digest = e
                     .event
@@ -283,24 +292,23 @@ fn sequence_batch(
                     .filter(|c| last_of_case.get(c) == Some(&i))
                     .and_then(|c| digests.get(&c).cloned());
                 let bytes = event_bytes(seq, e, digest.as_deref());
-                (digest, bytes, 0)
+                (digest, bytes)
             }
-            Item::Score(s) => (None, score_bytes(seq, s), 1),
-            Item::Letter(l) => (None, letter_bytes(seq, l), 2),
+            Item::Score(s) => (None, score_bytes(seq, s)),
+            Item::Letter(l) => (None, letter_bytes(seq, l)),
         };
         let mac = keys.mac(bytes.as_bytes());
         tree.push(merkle::leaf_hash(bytes.as_bytes(), &mac));
-        placed[table].push(rows::Placement {
+        placed[item.log_table() as usize].push(rows::Placement {
             id: item.row_id(),
             seq,
             mac: merkle::hex(&mac),
             digest,
         });
     }
-    let [events, scores, letters] = placed;
-    rows::place_many(conn, rows::LogTable::AuditEvents, &events)?;
-    rows::place_many(conn, rows::LogTable::ScoreEvents, &scores)?;
-    rows::place_many(conn, rows::LogTable::Letters, &letters)?;
+    for table in LogTable::ALL {
+        rows::place_many(conn, table, &placed[table as usize])?;
+    }
     if !items.is_empty() {
         save_tree(conn, keys, &tree, now)?;
     }
@@ -663,7 +671,7 @@ fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> App
     let head = rows::tree(conn)?;
     if let Some(t) = &head {
         report.tree_head_size = Some(t.size);
-        if merkle::tree_state_mac(keys, t.size, &t.root_hash, &t.frontier) != t.mac {
+        if !head_sealed(keys, t) {
             report.find(Finding::new(
                 "tree_head_invalid",
                 "数据库中的日志树头与其校验码不符：树头被改动".into(),
@@ -692,9 +700,7 @@ fn walk_log(
                     next: &mut std::iter::Peekable<std::slice::Iter<'_, Expect>>,
                     report: &mut LogReport| {
         let size = tree.size() as i64;
-        if head.is_some_and(|h| h.size == size)
-            && head.is_some_and(|h| h.root_hash != merkle::hex(&tree.root()))
-        {
+        if head.is_some_and(|h| h.size == size && h.root_hash != merkle::hex(&tree.root())) {
             report.find(Finding::new(
                 "tree_head_mismatch",
                 format!("日志前{size}条记录的根哈希与数据库中的树头不符：记录被改写"),
@@ -756,7 +762,7 @@ fn walk_log(
             }
             let locate = |mut f: Finding| {
                 f.position = Some(pos);
-                f.table = Some(item.table());
+                f.table = Some(item.log_table().name());
                 f.row_id = Some(item.row_id());
                 f.chain = item.chain();
                 f

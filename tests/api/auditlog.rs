@@ -87,6 +87,34 @@ fn scalar(app: &TestApp, sql: &str) -> i64 {
         .n
 }
 
+/// The last event of a case's chain, as stored.
+fn last_event(app: &TestApp, no: &str) -> duban::db::audit::AuditEvent {
+    use duban::db::schema::audit_events::dsl as a;
+    let mut conn = app.conn();
+    a::audit_events
+        .filter(a::chain.eq(format!("case:{no}")))
+        .order(a::seq.desc())
+        .select(duban::db::audit::AuditEvent::as_select())
+        .first(&mut *conn as &mut DbConn)
+        .unwrap()
+}
+
+/// Rewrites the last event of a case's chain and recomputes its plain
+/// SHA-256, as anyone with the database can; returns its id.
+fn rewrite_last_event(app: &TestApp, no: &str) -> i64 {
+    use duban::db::schema::audit_events::dsl as a;
+    app.tamper();
+    let mut ev = last_event(app, no);
+    ev.summary = "无人查看举报人身份".into();
+    let hash = duban::domain::audit::chain_hash(&ev);
+    let mut conn = app.conn();
+    diesel::update(a::audit_events.find(ev.id))
+        .set((a::summary.eq(&ev.summary), a::hash.eq(hash)))
+        .execute(&mut *conn as &mut DbConn)
+        .unwrap();
+    ev.id
+}
+
 async fn accountability_case(app: &TestApp, sup: &str) -> String {
     let (no, _) = file(app, &routed_body()).await;
     let resp = app
@@ -224,7 +252,6 @@ async fn deleting_a_whole_chain_is_named() {
 
 #[tokio::test]
 async fn a_rewritten_event_with_its_hash_recomputed_is_named() {
-    use duban::db::schema::audit_events::dsl as a;
     let app = spawn_app().await;
     let aud = app.token_for(Role::Auditor, None).await;
     let sup = app.token_for(Role::Supervisor, None).await;
@@ -234,25 +261,8 @@ async fn a_rewritten_event_with_its_hash_recomputed_is_named() {
         .to_owned();
     view_identity(&app, &sup, &no).await;
     assert_eq!(verify(&app, &aud).await["ok"], true);
-    app.tamper();
     // The chain's last event, rewritten, its plain SHA-256 recomputed.
-    let id = {
-        let mut conn = app.conn();
-        let conn = &mut *conn as &mut DbConn;
-        let mut ev: duban::db::audit::AuditEvent = a::audit_events
-            .filter(a::chain.eq(format!("case:{no}")))
-            .order(a::seq.desc())
-            .select(duban::db::audit::AuditEvent::as_select())
-            .first(conn)
-            .unwrap();
-        ev.summary = "无人查看举报人身份".into();
-        let hash = duban::domain::audit::chain_hash(&ev);
-        diesel::update(a::audit_events.find(ev.id))
-            .set((a::summary.eq(&ev.summary), a::hash.eq(hash)))
-            .execute(conn)
-            .unwrap();
-        ev.id
-    };
+    let id = rewrite_last_event(&app, &no);
     let report = verify(&app, &aud).await;
     assert_eq!(
         report["broken_total"], 0,
@@ -341,14 +351,9 @@ async fn an_inserted_entry_is_named() {
     {
         // A well-linked event at the end of the chain, placed in the log
         // after the last entry, with a made-up MAC.
+        let mut ev = last_event(&app, &no);
         let mut conn = app.conn();
         let conn = &mut *conn as &mut DbConn;
-        let mut ev: duban::db::audit::AuditEvent = a::audit_events
-            .filter(a::chain.eq(format!("case:{no}")))
-            .order(a::seq.desc())
-            .select(duban::db::audit::AuditEvent::as_select())
-            .first(conn)
-            .unwrap();
         ev.prev_hash = ev.hash.clone();
         ev.seq += 1;
         ev.action = "closed".into();
@@ -459,7 +464,6 @@ async fn a_log_truncated_below_a_checkpoint_is_named() {
 
 #[tokio::test]
 async fn a_rehashed_log_is_caught_by_the_checkpoints_kept_outside() {
-    use duban::db::schema::audit_events::dsl as a;
     let app = spawn_app().await;
     let aud = app.token_for(Role::Auditor, None).await;
     let sup = app.token_for(Role::Supervisor, None).await;
@@ -469,26 +473,10 @@ async fn a_rehashed_log_is_caught_by_the_checkpoints_kept_outside() {
         .to_owned();
     view_identity(&app, &sup, &no).await;
     let kept = checkpoint(&app, &aud).await;
-    app.tamper();
     // History rewritten and every trace of the old log wiped: positions,
     // MACs, the tree head and the stored checkpoints. The service then
     // seals the rewritten rows as new, consistently.
-    {
-        let mut conn = app.conn();
-        let conn = &mut *conn as &mut DbConn;
-        let mut ev: duban::db::audit::AuditEvent = a::audit_events
-            .filter(a::chain.eq(format!("case:{no}")))
-            .order(a::seq.desc())
-            .select(duban::db::audit::AuditEvent::as_select())
-            .first(conn)
-            .unwrap();
-        ev.summary = "无人查看举报人身份".into();
-        let hash = duban::domain::audit::chain_hash(&ev);
-        diesel::update(a::audit_events.find(ev.id))
-            .set((a::summary.eq(&ev.summary), a::hash.eq(hash)))
-            .execute(conn)
-            .unwrap();
-    }
+    rewrite_last_event(&app, &no);
     exec(
         &app,
         &[
