@@ -227,6 +227,18 @@ pub struct WorkflowSettings {
     /// Units whose progress notes marked public go on the citizen's page at
     /// once; every other unit's wait for a supervisor's approval.
     pub trusted_units: Vec<String>,
+    /// A closed case's callback (回访) is due from the start of this working
+    /// day after closing.
+    pub callback_after_workdays: u32,
+    /// Unanswered callback attempts on this many different days end the
+    /// callback as unreachable.
+    pub callback_unreachable_days: usize,
+    /// Earlier cases received within this many days are compared with a new
+    /// one for possible duplicates.
+    pub duplicate_window_days: i64,
+    /// How similar (percent of shared character pairs) a title naming the
+    /// same unit must be to count as a possible duplicate.
+    pub duplicate_min_similarity: i32,
 }
 
 /// The return window: the transfer letter states it, and a return asked
@@ -367,6 +379,15 @@ impl Settings {
         ensure!(
             self.database.pool_size >= 1,
             "database.pool_size must be at least 1"
+        );
+        let w = &self.workflow;
+        ensure!(
+            (1..=30).contains(&w.callback_after_workdays)
+                && (1..=30).contains(&w.callback_unreachable_days)
+                && (1..=365).contains(&w.duplicate_window_days)
+                && (1..=100).contains(&w.duplicate_min_similarity),
+            "workflow: callback_after_workdays and callback_unreachable_days must be 1 to 30, \
+             duplicate_window_days 1 to 365, duplicate_min_similarity 1 to 100"
         );
         ensure!(
             self.auth.token_ttl_seconds >= 60,

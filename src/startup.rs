@@ -119,6 +119,14 @@ pub fn build_state(
             return_window: settings.workflow.return_window,
             limits: crate::domain::intake::IntakeLimits::from_settings(&settings.intake),
             trusted_units: Arc::new(settings.workflow.trusted_units.clone()),
+            callbacks: crate::domain::callbacks::CallbackRules {
+                after_workdays: settings.workflow.callback_after_workdays,
+                unreachable_days: settings.workflow.callback_unreachable_days,
+            },
+            duplicates: crate::domain::duplicates::DuplicateRules {
+                window: chrono::Duration::days(settings.workflow.duplicate_window_days),
+                min_similarity: settings.workflow.duplicate_min_similarity,
+            },
         },
         tracking: Limits {
             window: chrono::Duration::seconds(settings.tracking.window_seconds),

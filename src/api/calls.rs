@@ -95,3 +95,63 @@ pub async fn list_calls(
         .await?;
     Ok(Page::answer(items, total, page, per_page))
 }
+
+/// `GET /api/v1/callers/{phone}` (operator, supervisor).
+#[utoipa::path(
+    get,
+    path = "/api/v1/callers/{phone}",
+    tag = "calls",
+    summary = "A caller's earlier calls and cases, to read out (an audit event)",
+    params(
+        ("phone" = String, Path, description = "The caller's number, written as at intake (spaces, dashes, +86 allowed)"),
+    ),
+    responses(
+        (status = 200, description = "The calls and cases of this number, newest first; no name, e-mail, ID number or address", body = crate::domain::callers::CallerHistory),
+        Invalid, Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn look_up_caller(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let phone = path.into_inner();
+    let now = state.clock.now();
+    let st = state.clone();
+    let history = state
+        .db(move |c| crate::domain::callers::look_up(c, &st.intake, &actor, &phone, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(history))
+}
+
+/// `GET /api/v1/callbacks` (operator, supervisor).
+#[utoipa::path(
+    get,
+    path = "/api/v1/callbacks",
+    tag = "calls",
+    summary = "Closed cases whose callback is due",
+    params(crate::api::docs::Paging),
+    responses(
+        (status = 200, description = "Oldest due first, with the attempts so far", body = crate::api::Page<crate::domain::callbacks::DueCallback>),
+        Invalid, Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list_callbacks(
+    actor: Actor,
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let mut p = Params::new(query.into_inner(), &[]);
+    let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
+    p.finish()?;
+    let now = state.clock.now();
+    let st = state.clone();
+    let (items, total) = state
+        .db(move |c| crate::domain::callbacks::due(c, &st.intake, &actor, page, per_page, now))
+        .await?;
+    Ok(Page::answer(items, total, page, per_page))
+}

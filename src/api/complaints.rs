@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::docs::{BadBody, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
+use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::complaints::ComplaintFilter;
@@ -125,7 +125,7 @@ pub async fn list_complaints(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
     responses(
-        (status = 200, description = "The case; identity only for supervisors and admins", body = crate::domain::cases::ComplaintView),
+        (status = 200, description = "The case; whether an identity is on file, never the identity itself", body = crate::domain::cases::ComplaintView),
         Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("bearer" = [])),
@@ -139,7 +139,44 @@ pub async fn get_complaint(
     let now = state.clock.now();
     let st = state.clone();
     let view = state
-        .db(move |c| cases::get(c, &st.intake.keys, &actor, &tracking_no, &st.reading(now)))
+        .db(move |c| cases::get(c, &actor, &tracking_no, &st.reading(now)))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(view))
+}
+
+/// `GET /api/v1/complaints/{tracking_no}/identity` (supervisor, admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/complaints/{tracking_no}/identity",
+    tag = "complaints",
+    summary = "The complainant's identity, read with a reason (an audit event)",
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+        ("reason" = String, Query, description = "Why the identity is needed (2 to 500 characters); recorded with the reader"),
+    ),
+    responses(
+        (status = 200, description = "The sealed identity, opened", body = crate::domain::cases::IdentityView),
+        Invalid, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn get_identity(
+    actor: Actor,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let tracking_no = path.into_inner();
+    let mut p = Params::new(query.into_inner(), &["reason"]);
+    let reason = p.required_text("reason", 2, 500);
+    p.finish()?;
+    let reason = reason.expect("validated");
+    let now = state.clock.now();
+    let st = state.clone();
+    let view = state
+        .db(move |c| cases::identity(c, &st.intake.keys, &actor, &tracking_no, &reason, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -90,7 +90,10 @@ pub struct FeedbackRequest {
 }
 
 /// A hotline call; `complaint` is required when `disposition` is
-/// `complaint`, and is then received at `started_at`.
+/// `complaint`, and is then received at `started_at`. A call about an
+/// existing case (`status_inquiry`, `follow_up`, `supplement`, `callback`)
+/// names it by `tracking_no`; `supplement` carries the caller's added facts,
+/// `callback` the attempt; `transferred` names the line in `transferred_to`.
 #[derive(ToSchema)]
 pub struct LogCall {
     caller_phone: Option<String>,
@@ -99,14 +102,25 @@ pub struct LogCall {
     duration_seconds: i32,
     #[schema(max_length = 2000)]
     summary: String,
-    /// `answered`, `consultation`, `complaint` or `invalid`.
+    /// `answered`, `consultation`, `complaint`, `invalid`, `status_inquiry`,
+    /// `follow_up`, `supplement`, `callback` or `transferred`.
     disposition: String,
     complaint: Option<CreateComplaint>,
+    #[schema(max_length = 40)]
+    tracking_no: Option<String>,
+    #[schema(min_length = 5, max_length = 10000)]
+    supplement: Option<String>,
+    callback: Option<Callback>,
+    /// `110`, `12345`, `12388` or `other` (then `transferred_to_name`).
+    transferred_to: Option<String>,
+    #[schema(max_length = 100)]
+    transferred_to_name: Option<String>,
 }
 
 #[derive(ToSchema)]
 pub struct Screen {
-    /// `invalid` (with `reason`) or `duplicate` (with `duplicate_of`).
+    /// `invalid` (with `reason`), `duplicate` (with `duplicate_of`) or
+    /// `not_duplicate` (clears a possible-duplicate mark).
     decision: String,
     reason: Option<String>,
     duplicate_of: Option<String>,
@@ -134,6 +148,16 @@ pub struct Reopen {
     reason: String,
     #[schema(minimum = 1, maximum = 120)]
     handle_workdays: Option<i32>,
+    /// `reopen` (default) or `keep_closed` (the case stays closed and leaves
+    /// the queue, with `reason`).
+    decision: Option<String>,
+}
+
+/// Why the callback needs the complainant's number.
+#[derive(ToSchema)]
+pub struct ContactRequest {
+    #[schema(min_length = 2, max_length = 500)]
+    reason: String,
 }
 
 /// `approve` or `deny`.
@@ -195,8 +219,12 @@ pub struct Review {
 
 #[derive(ToSchema)]
 pub struct Callback {
-    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
-    satisfaction: String,
+    /// `reached` (default), `no_answer` or `refused`.
+    outcome: Option<String>,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied`; required when
+    /// the citizen was reached, refused otherwise.
+    satisfaction: Option<String>,
+    #[schema(max_length = 2000)]
     note: Option<String>,
 }
 
@@ -489,6 +517,9 @@ pub struct CatalogueView {
         crate::api::workflow::submit_report,
         crate::api::workflow::review_report,
         crate::api::workflow::record_callback,
+        crate::api::workflow::callback_contact,
+        crate::api::complaints::get_identity,
+        crate::api::queue::get_queue,
         crate::api::workflow::reopen_complaint,
         crate::api::letters::list_letters,
         crate::api::letters::get_letter,
@@ -499,6 +530,8 @@ pub struct CatalogueView {
         crate::api::track::submit_feedback,
         crate::api::calls::log_call,
         crate::api::calls::list_calls,
+        crate::api::calls::look_up_caller,
+        crate::api::calls::list_callbacks,
         crate::api::audit::verify_audit,
         crate::api::audit::verify_against,
         crate::api::audit::list_checkpoints,

@@ -14,6 +14,7 @@ pub mod letters;
 pub mod notices;
 pub mod open311;
 pub mod ops;
+pub mod queue;
 pub mod reference;
 pub mod reports;
 pub mod track;
@@ -102,6 +103,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(workflow::record_callback),
             )
             .route(
+                "/complaints/{tracking_no}/identity",
+                web::get().to(complaints::get_identity),
+            )
+            .route(
+                "/complaints/{tracking_no}/callback/contact",
+                web::post().to(workflow::callback_contact),
+            )
+            .route(
                 "/complaints/{tracking_no}/reopen",
                 web::post().to(workflow::reopen_complaint),
             )
@@ -113,6 +122,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/track/feedback", web::post().to(track::submit_feedback))
             .route("/calls", web::post().to(calls::log_call))
             .route("/calls", web::get().to(calls::list_calls))
+            .route("/callers/{phone}", web::get().to(calls::look_up_caller))
+            .route("/callbacks", web::get().to(calls::list_callbacks))
+            .route("/queue", web::get().to(queue::get_queue))
             .route("/track", web::post().to(track::track_complaint))
             .route("/audit/verify", web::get().to(audit::verify_audit))
             .route("/audit/verify", web::post().to(audit::verify_against))
@@ -267,6 +279,21 @@ impl Params {
             return None;
         }
         Some(s)
+    }
+
+    /// A required text of `min` to `max` characters.
+    pub fn required_text(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
+        let value = self.text(name, max);
+        match &value {
+            None if !self.errors.has(name) => self.errors.add(name, "is required"),
+            Some(v) if v.chars().count() < min => {
+                self.errors
+                    .add(name, format!("must be at least {min} characters"));
+                return None;
+            }
+            _ => {}
+        }
+        value
     }
 
     pub fn choice(&mut self, name: &str, allowed: &[&str]) -> Option<String> {

@@ -351,10 +351,41 @@ pub async fn record_callback(
     no: No,
     body: Body,
 ) -> AppResult<HttpResponse> {
-    act(state, move |c, _, now| {
-        workflow::callback(c, &actor, &no, &body, now)
+    act(state, move |c, env, now| {
+        workflow::callback(c, env, &actor, &no, &body, now)
     })
     .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints/{tracking_no}/callback/contact",
+    tag = "workflow",
+    summary = "The phone number for a callback, with a reason (an audit event)",
+    request_body = crate::api::docs::ContactRequest,
+    params(
+        ("tracking_no" = String, Path, description = "The case's tracking number"),
+    ),
+    responses(
+        (status = 200, description = "Only the phone number", body = crate::domain::callbacks::Contact),
+        BadBody, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn callback_contact(
+    actor: Actor,
+    state: web::Data<AppState>,
+    no: No,
+    body: Body,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let st = state.clone();
+    let contact = state
+        .db(move |c| crate::domain::callbacks::contact(c, &st.intake, &actor, &no, &body, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(contact))
 }
 
 #[utoipa::path(

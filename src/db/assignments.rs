@@ -95,3 +95,20 @@ pub fn current_of(conn: &mut DbConn, complaint_ids: &[i64]) -> QueryResult<Vec<A
         .select(Assignment::as_select())
         .load(conn)
 }
+
+/// When each of these cases was last closed.
+pub fn closed_at(
+    conn: &mut DbConn,
+    complaint_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, NaiveDateTime>> {
+    let rows: Vec<(i64, Option<NaiveDateTime>)> = assignments::table
+        .filter(assignments::complaint_id.eq_any(complaint_ids))
+        .filter(assignments::end_reason.eq("closed"))
+        .order(assignments::id.asc())
+        .select((assignments::complaint_id, assignments::ended_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
+}

@@ -58,6 +58,31 @@ pub fn for_complaint(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Vec<Au
         .load(conn)
 }
 
+/// The latest event with a public note of each of these cases: its time
+/// and the note (the citizen's timeline's last entry).
+pub fn latest_public(
+    conn: &mut DbConn,
+    complaint_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, (NaiveDateTime, String)>> {
+    let rows: Vec<(Option<i64>, NaiveDateTime, Option<String>)> = audit_events::table
+        .filter(audit_events::complaint_id.eq_any(complaint_ids))
+        .filter(audit_events::public_note.is_not_null())
+        .order((audit_events::complaint_id, audit_events::seq.desc()))
+        .select((
+            audit_events::complaint_id,
+            audit_events::created_at,
+            audit_events::public_note,
+        ))
+        .load(conn)?;
+    let mut out = std::collections::HashMap::new();
+    for (id, at, note) in rows {
+        if let (Some(id), Some(note)) = (id, note) {
+            out.entry(id).or_insert((at, note));
+        }
+    }
+    Ok(out)
+}
+
 /// What auditors search the trail by.
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {

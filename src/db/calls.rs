@@ -19,6 +19,8 @@ pub struct Call {
     pub disposition: String,
     pub complaint_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    pub transferred_to: Option<String>,
+    pub transferred_to_name: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -33,6 +35,8 @@ pub struct NewCall<'a> {
     pub disposition: &'a str,
     pub complaint_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    pub transferred_to: Option<&'a str>,
+    pub transferred_to_name: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewCall<'_>) -> QueryResult<i64> {
@@ -81,4 +85,23 @@ pub fn list(
         .select(Call::as_select())
         .load(conn)?;
     Ok((items, total))
+}
+
+/// A caller's calls (by the keyed hash of the number), newest first.
+pub fn by_phone_hash(conn: &mut DbConn, hash: &str, limit: i64) -> QueryResult<Vec<Call>> {
+    calls::table
+        .filter(calls::caller_phone_hash.eq(hash))
+        .order((calls::started_at.desc(), calls::id.desc()))
+        .limit(limit)
+        .select(Call::as_select())
+        .load(conn)
+}
+
+/// How many calls came from this number since `since`.
+pub fn count_since(conn: &mut DbConn, hash: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    calls::table
+        .filter(calls::caller_phone_hash.eq(hash))
+        .filter(calls::started_at.ge(since))
+        .count()
+        .get_result(conn)
 }

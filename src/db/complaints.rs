@@ -45,6 +45,16 @@ pub struct Complaint {
     pub hold_reason: Option<String>,
     /// A progress note the unit marked public waits for the office.
     pub note_awaiting_approval: bool,
+    /// Times the citizen called to chase the case (催办).
+    pub follow_ups: i32,
+    /// Intake found earlier cases this one may repeat.
+    pub possible_duplicate: bool,
+    /// The citizen is unsatisfied with the closed case: reopen or not.
+    pub reopen_review: bool,
+    /// The callback of a closed case: `due`, `reached`, `refused`,
+    /// `unreachable`, `not_possible`.
+    pub callback_status: Option<String>,
+    pub callback_due_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -105,6 +115,40 @@ pub fn identity(conn: &mut DbConn, complaint_id: i64) -> QueryResult<Option<Seal
         .select(SealedIdentity::as_select())
         .first(conn)
         .optional()
+}
+
+/// Whether the case's sealed identity holds a phone number.
+pub fn has_phone(conn: &mut DbConn, complaint_id: i64) -> QueryResult<bool> {
+    complainants::table
+        .find(complaint_id)
+        .filter(complainants::phone_enc.is_not_null())
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+/// Adds one to the times the citizen chased the case; the new count.
+pub fn add_follow_up(conn: &mut DbConn, id: i64) -> QueryResult<i32> {
+    diesel::update(complaints::table.find(id))
+        .set(complaints::follow_ups.eq(complaints::follow_ups + 1))
+        .returning(complaints::follow_ups)
+        .get_result(conn)
+}
+
+/// Marks or clears the possible-duplicate flag.
+pub fn set_possible_duplicate(conn: &mut DbConn, id: i64, value: bool) -> QueryResult<()> {
+    diesel::update(complaints::table.find(id))
+        .set(complaints::possible_duplicate.eq(value))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks or clears the flag asking the office whether to reopen.
+pub fn set_reopen_review(conn: &mut DbConn, id: i64, value: bool) -> QueryResult<()> {
+    diesel::update(complaints::table.find(id))
+        .set(complaints::reopen_review.eq(value))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Complaint>> {
@@ -222,6 +266,7 @@ pub fn clear_flags_unless_open(conn: &mut DbConn, id: i64, open: &[&str]) -> Que
         complaints::extension_requested.eq(false),
         complaints::delivery_failed.eq(false),
         complaints::note_awaiting_approval.eq(false),
+        complaints::possible_duplicate.eq(false),
     ))
     .execute(conn)
     .map(|_| ())

@@ -535,10 +535,14 @@ pub fn purge_expired(
 
 pub mod audit;
 pub mod audit_log;
+pub mod callbacks;
 pub mod calls;
 pub mod categories;
 pub mod complaints;
+pub mod duplicates;
 pub mod idempotency;
+pub mod queue;
+pub mod supplements;
 pub mod units;
 pub mod users;
 

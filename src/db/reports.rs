@@ -215,3 +215,31 @@ pub fn satisfaction(
         .bind::<Timestamp, _>(to)
         .load(conn)
 }
+
+/// (unit, count): a per-unit tally.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct UnitCount {
+    #[diesel(sql_type = Text)]
+    pub unit_code: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+// A chase counts against the unit responsible for the case when it is read.
+const FOLLOW_UPS: &str = "SELECT c.responsible_unit_code AS unit_code, COUNT(*) AS n \
+     FROM calls k JOIN complaints c ON c.id = k.complaint_id \
+     WHERE k.disposition = 'follow_up' AND k.started_at >= $1 AND k.started_at < $2 \
+       AND c.responsible_unit_code IS NOT NULL \
+     GROUP BY c.responsible_unit_code";
+
+/// The citizens' chasing calls (催办) in a period, per responsible unit.
+pub fn follow_ups(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<UnitCount>> {
+    diesel::sql_query(placeholders(conn, FOLLOW_UPS))
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .load(conn)
+}

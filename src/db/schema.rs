@@ -81,6 +81,11 @@ diesel::table! {
         extension_requested -> Bool,
         hold_reason -> Nullable<Text>,
         note_awaiting_approval -> Bool,
+        follow_ups -> Integer,
+        possible_duplicate -> Bool,
+        reopen_review -> Bool,
+        callback_status -> Nullable<Text>,
+        callback_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -109,6 +114,8 @@ diesel::table! {
         disposition -> Text,
         complaint_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        transferred_to -> Nullable<Text>,
+        transferred_to_name -> Nullable<Text>,
     }
 }
 
@@ -397,6 +404,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    callback_attempts (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        call_id -> Nullable<BigInt>,
+        operator_id -> BigInt,
+        outcome -> Text,
+        satisfaction -> Nullable<Text>,
+        note -> Nullable<Text>,
+        attempted_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supplements (id) {
+        id -> BigInt,
+        complaint_id -> BigInt,
+        source -> Text,
+        call_id -> Nullable<BigInt>,
+        merged_from -> Nullable<BigInt>,
+        content -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    duplicate_candidates (complaint_id, candidate_id) {
+        complaint_id -> BigInt,
+        candidate_id -> BigInt,
+        reason -> Text,
+        similarity -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(complainants -> complaints (complaint_id));
 diesel::joinable!(calls -> complaints (complaint_id));
 diesel::joinable!(calls -> users (operator_id));
@@ -426,4 +470,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accountability_cases,
     score_events,
     notices,
+    callback_attempts,
+    supplements,
+    duplicate_candidates,
 );

@@ -1,6 +1,8 @@
 //! The staff read side of complaints: filtered lists and the case view.
-//! Identity is opened only for roles the policy allows, and each such read is
-//! itself an audit event, written before the identity is returned. A unit
+//! The case view says only whether an identity is on file; the identity is
+//! opened by its own request, for roles the policy allows, with a reason, and
+//! each such read is an audit event written before the identity is returned
+//! (docs/architecture.md, "The hotline desk"). A unit
 //! reads the case as written for it (docs/architecture.md, "The unit's
 //! view"): its own part of the case, a timeline worded for it, nothing of
 //! intake, anonymity, routing, merges or who complained.
@@ -28,7 +30,7 @@ pub struct CodeName {
 }
 
 /// A complaint in a list. Never carries identity.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ComplaintSummary {
     pub tracking_no: String,
     /// How the complaint came in; not shown to units (an intake detail).
@@ -54,6 +56,8 @@ pub struct ComplaintSummary {
     /// far up the escalation ladder the case has climbed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue: Option<OverdueView>,
+    /// Times the citizen called to chase the case (催办).
+    pub follow_ups: i32,
 }
 
 /// How late an open case is.
@@ -118,8 +122,20 @@ pub struct ComplaintView {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<bool>,
+    /// Whether the case holds a sealed identity (or location), read with
+    /// `GET /complaints/{no}/identity` (not shown to units).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub complainant: Option<IdentityView>,
+    pub has_identity: Option<bool>,
+    /// Earlier cases this one may repeat, found at intake (not shown to
+    /// units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub possible_duplicates: Option<Vec<DuplicateView>>,
+    /// The callback: `due`, `reached`, `refused`, `unreachable` or
+    /// `not_possible` (not shown to units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_status: Option<String>,
+    /// Facts added after intake (by a caller, or from a merged duplicate).
+    pub supplements: Vec<crate::domain::supplements::SupplementView>,
     pub return_requested: bool,
     pub delivery_failed: bool,
     pub needs_confirmation: bool,
@@ -271,6 +287,7 @@ impl Names {
             due_at: c.due_at.map(db::from_db),
             deadlines_provisional: c.calendar_provisional,
             overdue: overdue(c, r, ladder.get(&c.id).copied()),
+            follow_ups: c.follow_ups,
         }
     }
 }
@@ -547,21 +564,65 @@ fn timeline(
         .collect())
 }
 
-/// Opens the identity for a reader the policy allows, recording the read
-/// first: if the audit write fails, nothing is shown.
-fn identity(
+/// An earlier case a new one may repeat.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DuplicateView {
+    pub tracking_no: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub received_at: DateTime<Utc>,
+    /// `same_phone` or `similar_title`.
+    pub reason: String,
+    /// How alike the titles are, in percent of shared character pairs.
+    pub similarity: i32,
+}
+
+fn duplicates(conn: &mut DbConn, c: &Complaint) -> AppResult<Vec<DuplicateView>> {
+    let found = db::duplicates::for_case(conn, c.id)?;
+    let ids: Vec<i64> = found.iter().map(|d| d.candidate_id).collect();
+    let cases: HashMap<i64, Complaint> = rows::by_ids(conn, &ids)?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|d| {
+            let k = cases.get(&d.candidate_id)?;
+            Some(DuplicateView {
+                tracking_no: k.tracking_no.clone(),
+                title: k.title.clone(),
+                status: k.status.clone(),
+                status_label: labels::status_label(&k.status),
+                received_at: db::from_db(k.received_at),
+                reason: d.reason,
+                similarity: d.similarity,
+            })
+        })
+        .collect())
+}
+
+/// `GET /complaints/{no}/identity` (supervisor, admin): the complainant's
+/// identity, with a reason. The read is recorded first, naming the reader and
+/// the reason: if the audit write fails, nothing is shown.
+pub fn identity(
     conn: &mut DbConn,
     keys: &PiiKeys,
     actor: &Actor,
-    c: &Complaint,
+    tracking_no: &str,
+    reason: &str,
     now: DateTime<Utc>,
-) -> AppResult<Option<IdentityView>> {
-    db::write_tx(conn, |tx| -> AppResult<Option<IdentityView>> {
+) -> AppResult<IdentityView> {
+    policy::require(actor, Action::ViewIdentity)?;
+    db::write_tx(conn, |tx| -> AppResult<IdentityView> {
+        let c = rows::by_tracking_no(tx, tracking_no)?.ok_or(AppError::NotFound)?;
         let Some(sealed) = rows::identity(tx, c.id)? else {
-            return Ok(None);
+            return Err(AppError::Conflict(
+                "the case holds no identity: the complainant is anonymous or gave none".into(),
+            ));
         };
         let words = Words::new(format!(
-            "{}查看反映人身份信息",
+            "{}查看反映人身份信息，理由：{reason}",
             labels::role_label(actor.role.as_str())
         ));
         audit::record_case(
@@ -581,21 +642,39 @@ fn identity(
             .map(|b| keys.open(b, &intake::seal_context(&c.tracking_no, "location")))
             .transpose()
             .map_err(AppError::Internal)?;
-        Ok(Some(IdentityView {
+        Ok(IdentityView {
             name: id.name,
             phone: id.phone,
             email: id.email,
             id_number: id.id_number,
             address: id.address,
             location,
-        }))
+        })
     })
+}
+
+/// Summaries of these cases as `actor` reads them, by id (the queue's
+/// items).
+pub fn summaries(
+    conn: &mut DbConn,
+    actor: &Actor,
+    ids: &[i64],
+    reading: &Reading<'_>,
+) -> AppResult<HashMap<i64, ComplaintSummary>> {
+    let items = rows::by_ids(conn, ids)?;
+    let refs: Vec<&Complaint> = items.iter().collect();
+    let names = Names::load(conn, &refs, &[])?;
+    let ladder = ladder_levels(conn, &refs)?;
+    let who = Audience::of(actor);
+    Ok(items
+        .iter()
+        .map(|c| (c.id, names.summary(c, who, reading, &ladder)))
+        .collect())
 }
 
 /// One case. Unknown and not-yours are the same 404.
 pub fn get(
     conn: &mut DbConn,
-    keys: &PiiKeys,
     actor: &Actor,
     tracking_no: &str,
     reading: &Reading<'_>,
@@ -608,13 +687,16 @@ pub fn get(
     let (tz, now) = (reading.tz, reading.now);
     let who = Audience::of(actor);
     let own = who.unit();
-    let sees_identity = policy::permits(actor.role, Action::ViewIdentity);
     // An anonymous case may still hold sealed location text.
-    let complainant = if sees_identity {
-        identity(conn, keys, actor, &c, now)?
-    } else {
-        None
+    let has_identity = match own {
+        Some(_) => None,
+        None => Some(rows::identity(conn, c.id)?.is_some()),
     };
+    let possible_duplicates = match own {
+        Some(_) => None,
+        None => Some(duplicates(conn, &c)?),
+    };
+    let supplements = crate::domain::supplements::for_case(conn, &c, own.is_some(), tz)?;
     let timeline = timeline(conn, &c, who, tz)?;
     // A unit reads its own part of the case: its assignments, letters,
     // notes, requests and reports, not another unit's.
@@ -744,7 +826,10 @@ pub fn get(
             created
         },
         anonymous: own.is_none().then_some(c.anonymous),
-        complainant,
+        has_identity,
+        possible_duplicates,
+        callback_status: c.callback_status.clone().filter(|_| own.is_none()),
+        supplements,
         return_requested: c.return_requested,
         delivery_failed: c.delivery_failed,
         needs_confirmation: c.needs_confirmation && own.is_none(),

@@ -216,6 +216,10 @@ pub struct IntakeEnv {
     /// Units whose notes marked public go on the citizen's page without the
     /// office's approval.
     pub trusted_units: Arc<Vec<String>>,
+    /// When callbacks fall due and end unanswered.
+    pub callbacks: super::callbacks::CallbackRules,
+    /// Which earlier cases a new one may repeat.
+    pub duplicates: super::duplicates::DuplicateRules,
 }
 
 /// How much the public may file: per client address, and how many filings
@@ -366,6 +370,14 @@ pub fn receive(
     // Routing happens in the same transaction: a routed case is stored
     // assigned, with its transfer letter queued, or not at all.
     let stored = rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)?;
+    // Earlier cases this one may repeat go on the office's queue with it.
+    let phone_hash = input
+        .complainant
+        .phone
+        .as_ref()
+        .filter(|_| !input.anonymous)
+        .map(|p| env.keys.phone_hash(p));
+    super::duplicates::find(conn, &env.duplicates, &stored, phone_hash.as_deref(), now)?;
     let routed = super::workflow::auto_route(conn, env, &stored, now)?;
     metrics::counter!("duban_complaints_created_total", "channel" => channel.to_owned())
         .increment(1);

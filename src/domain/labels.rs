@@ -40,6 +40,22 @@ pub fn satisfaction_label(s: &str) -> &'static str {
     }
 }
 
+/// What came of a hotline call.
+pub fn disposition_label(d: &str) -> &'static str {
+    match d {
+        "answered" => "当场解答",
+        "consultation" => "政策咨询",
+        "complaint" => "受理投诉",
+        "invalid" => "无效来电",
+        "status_inquiry" => "查询进度",
+        "follow_up" => "催办",
+        "supplement" => "补充情况",
+        "callback" => "回访",
+        "transferred" => "转办其他热线",
+        _ => "其他",
+    }
+}
+
 /// How an assignment came about.
 pub fn how_label(how: &str) -> &'static str {
     match how {

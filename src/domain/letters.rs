@@ -436,10 +436,12 @@ pub enum NoticeKind {
     TrackingAlert,
     /// The office withdrew a case it had sent (voided as invalid).
     Withdrawn,
+    /// The office sends the unit facts added to a case after intake.
+    Supplement,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 10] = [
+    pub const ALL: [NoticeKind; 11] = [
         NoticeKind::DeadlineWarning,
         NoticeKind::RedoOrdered,
         NoticeKind::ExtensionApproved,
@@ -450,6 +452,7 @@ impl NoticeKind {
         NoticeKind::AccountabilityDecided,
         NoticeKind::TrackingAlert,
         NoticeKind::Withdrawn,
+        NoticeKind::Supplement,
     ];
 
     /// The stored code.
@@ -465,6 +468,7 @@ impl NoticeKind {
             NoticeKind::AccountabilityDecided => "accountability_decided",
             NoticeKind::TrackingAlert => "tracking_alert",
             NoticeKind::Withdrawn => "withdrawn",
+            NoticeKind::Supplement => "supplement",
         }
     }
 
@@ -481,6 +485,7 @@ impl NoticeKind {
             NoticeKind::AccountabilityDecided => "效能问责决定",
             NoticeKind::TrackingAlert => "查询码多次输入错误提醒",
             NoticeKind::Withdrawn => "撤销交办",
+            NoticeKind::Supplement => "补充情况",
         }
     }
 }

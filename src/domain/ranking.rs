@@ -51,6 +51,8 @@ pub struct UnitRow {
     pub return_rate: Option<f64>,
     pub redo_rate: Option<f64>,
     pub satisfaction_rate: Option<f64>,
+    /// Calls in the year from citizens chasing the unit's cases (催办).
+    pub follow_ups: i64,
     /// Sum of the year's score events (negative: deductions).
     pub points: f64,
     pub score: f64,
@@ -97,6 +99,10 @@ pub fn ranking(
         .collect();
     let redo = ratios(rows::redo(conn, from, to)?);
     let satisfaction = ratios(rows::satisfaction(conn, from, to)?);
+    let chased: HashMap<String, i64> = rows::follow_ups(conn, from, to)?
+        .into_iter()
+        .map(|r| (r.unit_code, r.n))
+        .collect();
     let totals: HashMap<String, i64> = db::accountability::totals(conn, year)?
         .into_iter()
         .collect();
@@ -110,6 +116,7 @@ pub fn ranking(
             let (redo_part, redo_total) = redo.get(&u.code).copied().unwrap_or((0, 0));
             let (sat_part, sat_total) = satisfaction.get(&u.code).copied().unwrap_or((0, 0));
             let score_centi = rules.base_centipoints + pts;
+            let follow_ups = chased.get(&u.code).copied().unwrap_or(0);
             UnitRow {
                 rank: None,
                 ranked: w.cases >= rules.min_cases && w.cases > 0,
@@ -122,6 +129,7 @@ pub fn ranking(
                 return_rate: rate(w.returns, w.cases),
                 redo_rate: rate(redo_part, redo_total),
                 satisfaction_rate: rate(sat_part, sat_total),
+                follow_ups,
                 points: points(pts),
                 score: points(score_centi),
                 score_centi,
@@ -178,6 +186,8 @@ pub struct Summary {
     pub accountability_cases_opened: i64,
     pub accountability_cases_decided: i64,
     pub calls_logged: i64,
+    /// Calls from citizens chasing a case (催办).
+    pub follow_ups: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -303,6 +313,11 @@ pub fn stats(
             accountability_cases_opened: total(&triggers),
             accountability_cases_decided: total(&decisions),
             calls_logged: total(&calls),
+            follow_ups: calls
+                .iter()
+                .filter(|k| k.key == "follow_up")
+                .map(|k| k.n)
+                .sum(),
         },
         complaints: ComplaintStats {
             by_channel: map(&channel),

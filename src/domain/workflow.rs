@@ -94,7 +94,7 @@ fn require_status(c: &Complaint, allowed: &[&str]) -> AppResult<()> {
 
 /// Loads a case for change, locking its row on PostgreSQL (SQLite's write
 /// transaction is exclusive already).
-fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Complaint> {
+pub(crate) fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Complaint> {
     if !complaint_rows::storable(tracking_no) {
         return Err(AppError::NotFound);
     }
@@ -546,7 +546,8 @@ fn workdays(r: &mut Reader<'_>, name: &str, required: bool) -> Option<i32> {
 }
 
 /// `POST /complaints/{no}/screen` (supervisor): invalid → rejected,
-/// duplicate → merged into another case.
+/// duplicate → merged into another case (its text becomes a supplement of
+/// that case), not_duplicate → the possible-duplicate flag is cleared.
 pub fn screen(
     conn: &mut DbConn,
     env: &IntakeEnv,
@@ -558,7 +559,7 @@ pub fn screen(
     policy::require(actor, Action::Supervise)?;
     let (mut decision, mut reason, mut dup) = (None, None, None);
     read(body, &["decision", "reason", "duplicate_of"], |r| {
-        decision = r.choice("decision", true, &["invalid", "duplicate"]);
+        decision = r.choice("decision", true, &["invalid", "duplicate", "not_duplicate"]);
         reason = r.text("reason", false, 1, 500, true);
         dup = r.text("duplicate_of", false, 1, 40, false);
         match decision.as_deref() {
@@ -574,7 +575,26 @@ pub fn screen(
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         let now_db = db::to_db(now);
-        if decision.as_deref() == Some("invalid") {
+        if decision.as_deref() == Some("not_duplicate") {
+            require_status(&c, OPEN_STATUSES)?;
+            if !c.possible_duplicate {
+                return Err(AppError::Conflict(
+                    "the case is not marked as a possible duplicate".into(),
+                ));
+            }
+            complaint_rows::set_possible_duplicate(conn, c.id, false)?;
+            record(
+                conn,
+                &c,
+                &by,
+                "duplicate_dismissed",
+                Words::new(match &reason {
+                    Some(r) => format!("经核实不是重复件：{r}"),
+                    None => "经核实不是重复件".to_owned(),
+                }),
+                now,
+            )?;
+        } else if decision.as_deref() == Some("invalid") {
             // Any open case can be voided: a junk case already sent out is
             // withdrawn from its unit.
             require_status(&c, OPEN_STATUSES)?;
@@ -623,7 +643,8 @@ pub fn screen(
                 Words::new(format!("作为重复件并入受理编号{}", target.tracking_no)).to_public(note),
                 now,
             )?;
-            // Merges are the office's: the unit of the kept case is not told.
+            // Merges are the office's: the unit of the kept case is not told
+            // of the merge, only sent the facts the second case adds.
             record(
                 conn,
                 &target,
@@ -632,6 +653,17 @@ pub fn screen(
                 Words::new(format!("受理编号{}作为重复件并入本件", c.tracking_no)),
                 now,
             )?;
+            let target = lock_case(conn, &target.tracking_no)?;
+            crate::domain::supplements::add(
+                conn,
+                env,
+                &target,
+                crate::domain::supplements::Source::Merge { from: &c },
+                &format!("{}\n{}", c.title, c.content),
+                &by,
+                now,
+            )?;
+            db::escalations::touch(conn, target.id, now_db)?;
         }
         Ok(CaseState::from(&reload(conn, c.id)?))
     })
@@ -1464,6 +1496,7 @@ pub fn review(
                     .to_public("已办结"),
                 now,
             )?;
+            crate::domain::callbacks::open_on_close(conn, env, &c, now)?;
         } else {
             let days = handle.unwrap_or(a.handle_workdays);
             let redo_due = env.calendar.due(now, days as u32, env.tz);
@@ -1525,51 +1558,34 @@ pub fn review(
     })
 }
 
-/// `POST /complaints/{no}/callback` (operator, supervisor): the citizen's
-/// satisfaction with a closed case.
+/// `POST /complaints/{no}/callback` (operator, supervisor): an attempt to
+/// call the citizen back about a closed case (docs/architecture.md, "The
+/// hotline desk"): `reached` with their satisfaction, `no_answer` or
+/// `refused`.
 pub fn callback(
     conn: &mut DbConn,
+    env: &IntakeEnv,
     actor: &Actor,
     no: &str,
     body: &Value,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
     policy::require(actor, Action::Callback)?;
-    let (mut satisfaction, mut note) = (None, None);
-    read(body, &["satisfaction", "note"], |r| {
-        satisfaction = r.choice("satisfaction", true, SATISFACTION);
-        note = r.text("note", false, 1, 2000, true);
+    let mut attempt = None;
+    read(body, &["outcome", "satisfaction", "note"], |r| {
+        attempt = crate::domain::callbacks::read_attempt(r);
     })?;
-    let satisfaction = satisfaction.expect("validated");
+    let attempt = attempt.expect("validated");
     with_case(conn, no, now, |conn, c| {
-        require_status(&c, &["closed"])?;
-        store_satisfaction(
-            conn,
-            &c,
-            "callback",
-            &satisfaction,
-            note.as_deref(),
-            Some(actor.user_id),
-            now,
-        )?;
-        // The unit is not told of callbacks: that the citizen could be called
-        // back would tell it the complaint was not anonymous.
-        record(
-            conn,
-            &c,
-            &AuditActor::from(actor),
-            "callback",
-            Words::new(format!(
-                "回访：{}",
-                labels::satisfaction_label(&satisfaction)
-            )),
-            now,
-        )?;
+        crate::domain::callbacks::record(conn, env, actor, &c, &attempt, None, now)?;
         Ok(CaseState::from(&reload(conn, c.id)?))
     })
 }
 
-fn store_satisfaction(
+/// Stores a rating (a callback's or the citizen's own): the feedback row,
+/// the case's latest satisfaction, and whether the office must decide on
+/// reopening (an unsatisfied answer puts the case on its queue).
+pub(crate) fn store_satisfaction(
     conn: &mut DbConn,
     c: &Complaint,
     source: &str,
@@ -1593,6 +1609,7 @@ fn store_satisfaction(
     diesel::update(cmp::table.find(c.id))
         .set((
             cmp::satisfaction.eq(satisfaction),
+            cmp::reopen_review.eq(satisfaction == "unsatisfied"),
             cmp::updated_at.eq(now_db),
         ))
         .execute(conn)?;
@@ -1698,7 +1715,9 @@ pub fn public_feedback(
 }
 
 /// `POST /complaints/{no}/reopen` (supervisor): a closed case whose citizen
-/// is unsatisfied goes back to its unit with a new deadline.
+/// is unsatisfied goes back to its unit with a new deadline, or, with
+/// `decision: keep_closed`, stays closed with the office's reason (it leaves
+/// the queue).
 pub fn reopen(
     conn: &mut DbConn,
     env: &IntakeEnv,
@@ -1708,10 +1727,15 @@ pub fn reopen(
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
     policy::require(actor, Action::Supervise)?;
-    let (mut reason, mut handle) = (None, None);
-    read(body, &["reason", "handle_workdays"], |r| {
+    let (mut reason, mut handle, mut decision) = (None, None, None);
+    read(body, &["reason", "handle_workdays", "decision"], |r| {
         reason = r.text("reason", true, 5, 2000, true);
         handle = workdays(r, "handle_workdays", false);
+        decision = if r.present("decision") {
+            r.choice("decision", true, &["reopen", "keep_closed"])
+        } else {
+            Some("reopen".to_owned())
+        };
     })?;
     let reason = reason.expect("validated");
     let by = AuditActor::from(actor);
@@ -1721,6 +1745,18 @@ pub fn reopen(
             return Err(AppError::Conflict(
                 "only a closed case whose citizen is unsatisfied (callback or feedback) can be reopened".into(),
             ));
+        }
+        if decision.as_deref() == Some("keep_closed") {
+            complaint_rows::set_reopen_review(conn, c.id, false)?;
+            record(
+                conn,
+                &c,
+                &by,
+                "reopen_declined",
+                Words::new(format!("群众不满意，经研究不重新交办：{reason}")),
+                now,
+            )?;
+            return Ok(CaseState::from(&reload(conn, c.id)?));
         }
         let last: Assignment = assignments::history(conn, c.id)?
             .pop()
@@ -1734,6 +1770,9 @@ pub fn reopen(
             acknowledged: true,
         };
         let updated = assign_to(conn, env, &c, &u, order, now)?;
+        complaint_rows::set_reopen_review(conn, c.id, false)?;
+        crate::db::callbacks::set_state(conn, c.id, None, None)?;
+        let updated = reload(conn, updated.id)?;
         letters::notice(
             conn,
             &env.letters,

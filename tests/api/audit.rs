@@ -35,8 +35,7 @@ async fn an_edited_audit_row_is_named() {
         .to_owned();
     app.file_complaint().await;
     let sup = app.token_for(Role::Supervisor, None).await;
-    app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await; // identity_viewed
+    app.identity(&no, &sup).await; // identity_viewed
     use duban::db::schema::audit_events::dsl as a;
     app.tamper();
     let chain = format!("case:{no}");
@@ -77,10 +76,8 @@ async fn a_deleted_audit_row_is_named() {
         .unwrap()
         .to_owned();
     let sup = app.token_for(Role::Supervisor, None).await;
-    app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await;
-    app.get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await;
+    app.identity(&no, &sup).await;
+    app.identity(&no, &sup).await;
     use duban::db::schema::audit_events::dsl as a;
     app.tamper();
     {

@@ -90,6 +90,14 @@ fn table() -> Vec<Row> {
         row("GET", "/api/v1/complaints", "UFOFOOO"),
         row("GET", "/api/v1/complaints.csv", "UFOFFFO"),
         row("GET", "/api/v1/complaints/{tracking_no}", "UOOOONO"),
+        // The identity: supervisors and admins, with a reason.
+        row(
+            "GET",
+            "/api/v1/complaints/{tracking_no}/identity",
+            "UOOFFFF",
+        ),
+        // The office's queue.
+        row("GET", "/api/v1/queue", "UFOFFFF"),
         // The supervisor's decisions.
         row("POST", "/api/v1/complaints/{tracking_no}/screen", "UFAFFFF"),
         row("POST", "/api/v1/complaints/{tracking_no}/assign", "UFAFFFF"),
@@ -163,6 +171,17 @@ fn table() -> Vec<Row> {
         // The hotline.
         row("POST", "/api/v1/calls", "UFFAFFF"),
         row("GET", "/api/v1/calls", "UFOOFFF"),
+        row("GET", "/api/v1/callers/{phone}", "UFOOFFF"),
+        row("GET", "/api/v1/callbacks", "UFOOFFF"),
+        // The number for a callback (the case is not closed: 409).
+        with(
+            row(
+                "POST",
+                "/api/v1/complaints/{tracking_no}/callback/contact",
+                "UFAAFFF",
+            ),
+            json!({"reason": "回访群众满意度"}),
+        ),
         // Audit, escalation.
         row("GET", "/api/v1/audit/verify", "UOFFFFO"),
         row("POST", "/api/v1/audit/verify", "UAFFFFA"),
@@ -212,9 +231,15 @@ fn concrete(template: &str, r: &Records) -> String {
     } else {
         r.extension_id
     };
-    template
+    let path = template
         .replace("{tracking_no}", &r.tracking_no)
-        .replace("{id}", &id.to_string())
+        .replace("{phone}", "13912345678")
+        .replace("{id}", &id.to_string());
+    if template.ends_with("/identity") {
+        format!("{path}?reason=核实反映情况")
+    } else {
+        path
+    }
 }
 
 /// A case routed to GAJ (with the helpers' identity), an extension request
@@ -358,7 +383,10 @@ async fn every_route_answers_every_role_as_the_policy_says() {
     // The identity was really there to leak: a supervisor sees it.
     let case = app
         .get(
-            &format!("/api/v1/complaints/{}", recs.tracking_no),
+            &format!(
+                "/api/v1/complaints/{}/identity?reason=核实",
+                recs.tracking_no
+            ),
             Some(&sup),
         )
         .await

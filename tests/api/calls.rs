@@ -49,8 +49,9 @@ async fn a_complaint_call_files_a_hotline_complaint_received_when_the_call_start
     let case: Value = app.case(&no, &sup).await;
     assert_eq!(case["channel"], "hotline");
     // The caller's number stands in for the complainant's.
-    assert_eq!(case["complainant"]["phone"], "07975321234");
-    assert_eq!(case["complainant"]["name"], "王小明");
+    let id = app.identity(&no, &sup).await;
+    assert_eq!(id["phone"], "07975321234");
+    assert_eq!(id["name"], "王小明");
 }
 
 #[tokio::test]

@@ -387,6 +387,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The complainant's identity as a supervisor or admin reads it, with a
+    /// reason (an audit event).
+    pub async fn identity(&self, tracking_no: &str, token: &str) -> Value {
+        let res = self
+            .get(
+                &format!("/api/v1/complaints/{tracking_no}/identity?reason=核实反映情况"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "identity of {tracking_no}");
+        res.json().await.unwrap()
+    }
+
     pub async fn track(&self, tracking_no: &str, code: &str) -> reqwest::Response {
         self.post_json(
             "/api/v1/track",

@@ -223,12 +223,7 @@ async fn a_unit_never_sees_who_complained_anywhere() {
         )
         .await;
     // The supervisor sees the identity (and that read is audited)...
-    let sup_view = app
-        .get(&format!("/api/v1/complaints/{no}"), Some(&sup))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let sup_view = app.identity(&no, &sup).await.to_string();
     assert!(sup_view.contains("王小明"));
     // ...the unit sees none of it, in any body it can fetch.
     let mut bodies = Vec::new();

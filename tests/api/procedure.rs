@@ -197,7 +197,7 @@ async fn a_unit_never_learns_that_identity_was_read_or_that_a_citizen_was_called
     let app = spawn_app().await;
     let (no, _) = closed_case(&app, &routed_body()).await;
     let sup = app.token_for(Role::Supervisor, None).await;
-    app.case(&no, &sup).await; // identity_viewed
+    app.identity(&no, &sup).await; // identity_viewed
     let op = app.token_for(Role::Operator, None).await;
     ok(
         act(
@@ -960,7 +960,7 @@ async fn auditors_see_which_account_did_what_and_search_the_trail_by_it() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.case(&no, &sup).await; // reads the identity
+    app.identity(&no, &sup).await; // reads the identity
     let aud = app.token_for(Role::Auditor, None).await;
     let found = get_json(
         &app,

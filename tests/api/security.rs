@@ -595,7 +595,11 @@ async fn an_address_string_that_names_no_known_place_is_kept_from_the_unit() {
     let sup = app.token_for(Role::Supervisor, None).await;
     let office = app.case(&no, &sup).await;
     assert!(office["township"].is_null());
-    assert_eq!(office["complainant"]["location"], "潋江镇解放路18号3栋");
+    assert_eq!(office["has_identity"], true);
+    assert_eq!(
+        app.identity(&no, &sup).await["location"],
+        "潋江镇解放路18号3栋"
+    );
     // A known township becomes the township.
     let mut known = form;
     known[3] = ("address_string", "潋江镇");
