@@ -100,7 +100,7 @@ pub fn find(
         return Ok(0);
     }
     let mut list: Vec<(i64, (String, i32))> = found.into_iter().collect();
-    list.sort_by(|a, b| (b.1.1, b.0).cmp(&(a.1.1, a.0)));
+    list.sort_by_key(|&(id, (_, similarity))| std::cmp::Reverse((similarity, id)));
     list.truncate(MAX_KEPT);
     let at = db::to_db(now);
     let candidates: Vec<Candidate> = list
