@@ -185,6 +185,10 @@ pub struct LetterSettings {
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     pub url: String,
+    /// Letters are meant to wait in the outbox: no mail is sent, and a
+    /// production start without an SMTP URL is allowed (docs/architecture.md,
+    /// "Mail").
+    pub disabled: bool,
     pub from: String,
     pub message_id_domain: String,
     pub max_attempts: i32,

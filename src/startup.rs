@@ -102,6 +102,7 @@ pub fn build_state(
         settings.time_zone(),
     )?;
     Ok(AppState {
+        delivery: crate::jobs::outbox::Delivery::of(&settings.smtp),
         pool: pool.clone(),
         tokens: TokenKeys::new(
             &secrets.jwt_secret,
@@ -164,6 +165,7 @@ pub struct Application {
 impl Application {
     /// Binds `settings.server.bind` (port 0 picks a free port).
     pub async fn build(settings: Settings, secrets: Secrets, clock: Clock) -> anyhow::Result<Self> {
+        crate::jobs::outbox::check_production(settings.env, &settings.smtp)?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot bind {}", settings.server.bind))?;
         let settings_for_db = settings.clone();

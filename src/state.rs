@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The group-commit writer for intake (`None` runs writes directly).
     pub writer: Option<crate::db::batch::GroupWriter>,
+    /// Whether the outbox's e-mail can go out from this instance.
+    pub delivery: crate::jobs::outbox::Delivery,
     /// The audit log's keys (never in the database).
     pub audit: Arc<crate::domain::merkle::AuditKeys>,
 }

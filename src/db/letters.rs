@@ -234,6 +234,31 @@ pub fn deliveries(conn: &mut DbConn, letter_ids: &[i64]) -> QueryResult<Vec<Outb
         .load(conn)
 }
 
+/// The e-mail still waiting to be sent (pending, whether or not tried yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub waiting: i64,
+    /// Of those, created before the given time.
+    pub waiting_before: i64,
+    pub oldest: Option<NaiveDateTime>,
+}
+
+/// What waits in the outbox, and how much of it since before `before`
+/// (served by the partial index `outbox_waiting`).
+pub fn waiting(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<Waiting> {
+    let pending = || outbox::table.filter(outbox::status.eq("pending"));
+    Ok(Waiting {
+        waiting: pending().count().get_result(conn)?,
+        waiting_before: pending()
+            .filter(outbox::created_at.lt(before))
+            .count()
+            .get_result(conn)?,
+        oldest: pending()
+            .select(diesel::dsl::min(outbox::created_at))
+            .first(conn)?,
+    })
+}
+
 const CLAIM_PG: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
      SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
      AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \

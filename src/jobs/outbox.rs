@@ -13,7 +13,7 @@ use lettre::message::{Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tracing::instrument;
 
-use crate::config::SmtpSettings;
+use crate::config::{AppEnv, SmtpSettings};
 use crate::db::letters::{self as rows, OutboxRow};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
@@ -54,6 +54,84 @@ impl Mailer {
         self.transport.send(message).await?;
         Ok(())
     }
+}
+
+/// Whether this instance can deliver the outbox's e-mail, and if not why
+/// (docs/architecture.md, "Mail"). Shown by `/readyz` and the metric
+/// `duban_outbox_deliverable`; in production anything but `Smtp` or a
+/// stated `Disabled` stops `duban serve` from starting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// A usable SMTP URL: the worker sends.
+    Smtp,
+    /// `smtp.disabled`: letters wait on purpose.
+    Disabled,
+    /// No `DUBAN_SMTP_URL`.
+    NoSmtpUrl,
+    /// `DUBAN_SMTP_URL` is set but lettre cannot use it (or the sender
+    /// address `smtp.from` is not an address).
+    UnusableSmtpUrl,
+}
+
+impl Delivery {
+    pub fn of(s: &SmtpSettings) -> Self {
+        if s.disabled {
+            Self::Disabled
+        } else if s.url.trim().is_empty() {
+            Self::NoSmtpUrl
+        } else if Mailer::new(s).is_err() {
+            Self::UnusableSmtpUrl
+        } else {
+            Self::Smtp
+        }
+    }
+
+    pub fn deliverable(self) -> bool {
+        self == Self::Smtp
+    }
+
+    /// The code `/readyz` gives.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Smtp => "smtp",
+            Self::Disabled => "disabled",
+            Self::NoSmtpUrl => "no_smtp_url",
+            Self::UnusableSmtpUrl => "unusable_smtp_url",
+        }
+    }
+
+    /// What it means, for whoever reads `/readyz` or the log. Never the URL
+    /// itself: it may carry the mail server's password.
+    pub fn note(self) -> &'static str {
+        match self {
+            Self::Smtp => "letters and notices are sent through the configured SMTP server",
+            Self::Disabled => {
+                "mail delivery is switched off (smtp.disabled): letters and notices wait in the outbox"
+            }
+            Self::NoSmtpUrl => {
+                "no SMTP server is configured (DUBAN_SMTP_URL): letters and notices wait in the outbox"
+            }
+            Self::UnusableSmtpUrl => {
+                "DUBAN_SMTP_URL (or smtp.from) cannot be used: give smtp:// or smtps:// with a host, \
+                 e.g. smtp://mail.example:25; letters and notices wait in the outbox"
+            }
+        }
+    }
+}
+
+/// `duban serve` with `APP_ENV=production` does not start when its letters
+/// could not go out, unless the settings say they are meant to wait.
+pub fn check_production(env: AppEnv, s: &SmtpSettings) -> anyhow::Result<()> {
+    let delivery = Delivery::of(s);
+    if env != AppEnv::Production || matches!(delivery, Delivery::Smtp | Delivery::Disabled) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "APP_ENV=production and {}. Set DUBAN_SMTP_URL to the mail server \
+         (e.g. smtp://mail.example:25 or smtps://user:password@mail.example:465), or set \
+         DUBAN_SMTP__DISABLED=true if letters are meant to wait in the outbox",
+        delivery.note()
+    )
 }
 
 /// The wait before retry number `attempt` (1-based).
@@ -145,16 +223,21 @@ pub async fn run_once(
     Ok(pass)
 }
 
-/// The worker loop of `duban serve`. Without an SMTP URL, e-mails wait.
+/// The worker loop of `duban serve`. Without a usable SMTP URL, or with
+/// delivery disabled, e-mails wait (and the log says which).
 pub fn spawn(pool: Pool, settings: SmtpSettings, clock: Clock) {
-    if settings.url.is_empty() {
-        tracing::warn!("no SMTP server configured (DUBAN_SMTP_URL): letters wait in the outbox");
-        return;
-    }
-    let mailer = match Mailer::new(&settings) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot set up the SMTP transport; letters wait in the outbox");
+    let delivery = Delivery::of(&settings);
+    let mailer = match delivery {
+        Delivery::Smtp => match Mailer::new(&settings) {
+            Ok(m) => m,
+            Err(_) => return,
+        },
+        Delivery::Disabled => {
+            tracing::info!(reason = delivery.reason(), "{}", delivery.note());
+            return;
+        }
+        Delivery::NoSmtpUrl | Delivery::UnusableSmtpUrl => {
+            tracing::warn!(reason = delivery.reason(), "{}", delivery.note());
             return;
         }
     };

@@ -115,6 +115,79 @@ fn production_refuses_to_start_without_secrets() {
 }
 
 #[test]
+fn production_refuses_to_start_when_letters_could_not_be_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/d.db", dir.path().display());
+    let serve = |smtp: Option<&str>| {
+        let mut cmd = duban_keyed(dir.path(), &url);
+        cmd.env("APP_ENV", "production")
+            .args(["serve", "--bind", "127.0.0.1:0"]);
+        if let Some(smtp) = smtp {
+            cmd.env("DUBAN_SMTP_URL", smtp);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "it started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let none = serve(None);
+    assert!(none.contains("DUBAN_SMTP_URL"), "{none}");
+    assert!(none.contains("DUBAN_SMTP__DISABLED=true"), "{none}");
+    // A URL lettre cannot use is refused too, without printing it: it may
+    // carry the mail server's password.
+    let bad = serve(Some("mailto://duban:planted-smtp-password@mail.example"));
+    assert!(bad.contains("cannot be used"), "{bad}");
+    assert!(!bad.contains("planted-smtp-password"), "{bad}");
+}
+
+/// A free port on 127.0.0.1 (nothing listens on it once this returns).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn production_starts_with_mail_disabled_on_purpose_and_readyz_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/d.db", dir.path().display());
+    let port = free_port();
+    let mut child = duban_keyed(dir.path(), &url)
+        .env("APP_ENV", "production")
+        .env("DUBAN_SMTP__DISABLED", "true")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..300 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            panic!("duban serve exited ({status}): {err}");
+        }
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            ready = Some(r.json::<serde_json::Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ready = ready.expect("ready within 30 s");
+    assert_eq!(ready["outbox"]["deliverable"], false);
+    assert_eq!(ready["outbox"]["reason"], "disabled");
+}
+
+#[test]
 fn development_generates_secrets_once_and_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/d.db", dir.path().display());

@@ -10,6 +10,7 @@ mod authz;
 mod browser;
 mod calls;
 mod cli;
+mod compose;
 mod desk;
 mod errors;
 mod escalation;

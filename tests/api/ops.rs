@@ -201,3 +201,107 @@ async fn instances_starting_together_migrate_once() {
     .await;
     assert_eq!(app.file_complaint().await["status"], "received");
 }
+
+/// The value of an unlabelled gauge in the Prometheus text.
+fn gauge(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn readyz_and_metrics_say_the_outbox_cannot_deliver_and_what_waits_how_long() {
+    // The test configuration has no SMTP URL: letters wait.
+    let app = spawn_app().await;
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(
+        r["status"], "ready",
+        "an instance without mail still serves"
+    );
+    let o = &r["outbox"];
+    assert_eq!(o["deliverable"], false);
+    assert_eq!(o["reason"], "no_smtp_url");
+    assert!(o["note"].as_str().unwrap().contains("DUBAN_SMTP_URL"));
+    assert_eq!(
+        (o["waiting"].as_i64(), o["waiting_over_1h"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert!(o["oldest_waiting_at"].is_null());
+
+    // Two routed filings: two transfer letters wait; one was made two hours ago.
+    crate::workflow::file(&app, &crate::workflow::routed_body()).await;
+    crate::workflow::file(&app, &crate::workflow::routed_body()).await;
+    let two_hours_ago = duban::db::to_db(chrono::Utc::now() - chrono::Duration::hours(2));
+    {
+        use duban::db::schema::outbox;
+        let mut conn = app.conn();
+        let first: i64 = outbox::table
+            .select(diesel::dsl::min(outbox::id))
+            .first::<Option<i64>>(&mut *conn)
+            .unwrap()
+            .unwrap();
+        diesel::update(outbox::table.find(first))
+            .set(outbox::created_at.eq(two_hours_ago))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    let o = &r["outbox"];
+    assert_eq!(
+        (o["waiting"].as_i64(), o["waiting_over_1h"].as_i64()),
+        (Some(2), Some(1))
+    );
+    let oldest: chrono::DateTime<chrono::Utc> =
+        o["oldest_waiting_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        oldest.timestamp(),
+        duban::db::from_db(two_hours_ago).timestamp()
+    );
+
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(
+        gauge(&text, "duban_outbox_deliverable"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(gauge(&text, "duban_outbox_waiting"), Some(2.0), "{text}");
+    assert_eq!(
+        gauge(&text, "duban_outbox_waiting_over_1h"),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn readyz_says_the_outbox_delivers_with_an_smtp_url_and_waits_when_disabled() {
+    let smtp = crate::mail::MailServer::start();
+    let app = spawn_with(crate::letters::with_smtp(smtp.url(), 5)).await;
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(r["outbox"]["deliverable"], true);
+    assert_eq!(r["outbox"]["reason"], "smtp");
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(
+        gauge(&text, "duban_outbox_deliverable"),
+        Some(1.0),
+        "{text}"
+    );
+
+    // Disabled wins over a URL: nothing is sent, and the answer says why.
+    let url = smtp.url();
+    let app = spawn_with(Spawn {
+        customise: Box::new(move |s| {
+            s.smtp.url = url;
+            s.smtp.poll_interval_ms = 50;
+            s.smtp.disabled = true;
+        }),
+        ..Default::default()
+    })
+    .await;
+    crate::workflow::file(&app, &crate::workflow::routed_body()).await;
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(r["outbox"]["deliverable"], false);
+    assert_eq!(r["outbox"]["reason"], "disabled");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let r: Value = app.get("/readyz", None).await.json().await.unwrap();
+    assert_eq!(r["outbox"]["waiting"], 1, "the letter waits");
+    assert!(smtp.messages().is_empty(), "nothing was sent");
+}
