@@ -86,11 +86,12 @@ fresh_db() { # backend tag
 }
 
 start_server() { # database-url logfile
-    # Secrets are generated per run and never written to disk.
+    # Secrets are generated per run and never written to disk; a script that
+    # needs the same keys in several processes (bench/queue.sh) exports its own.
     DATABASE_URL=$1 \
-    DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0) \
-    DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0) \
-    DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0) \
+    DUBAN_JWT_SECRET=${DUBAN_JWT_SECRET:-$(head -c48 /dev/urandom | base64 -w0)} \
+    DUBAN_PII_KEY=${DUBAN_PII_KEY:-$(head -c32 /dev/urandom | base64 -w0)} \
+    DUBAN_AUDIT_SIGNING_KEY=${DUBAN_AUDIT_SIGNING_KEY:-$(head -c32 /dev/urandom | base64 -w0)} \
     DUBAN_PATHS__DATA_DIR=$OUT \
     DUBAN_LOG=warn \
     DUBAN_INTAKE__MAX_FILINGS_PER_ADDRESS=1000000000 \
@@ -121,11 +122,13 @@ show_server_warnings() { # logfile
 
 # ---------------------------------------------------------------- load
 # POSTs the JSON file `body` to `path` for DURATION seconds over CLIENTS
-# connections; writes normalised JSON to `out.json`:
+# connections (or, with `method` GET, sends GETs and `body` is ignored;
+# `token`, when given, goes in an Authorization: Bearer header); writes
+# normalised JSON to `out.json`:
 # {requests, ok, non_ok, transport_errors, seconds, throughput, p50_ms, p99_ms}
 # where ok counts answers with status `expected`, and throughput is ok per second.
-run_load() { # path body expected out.json
-    local path=$1 body=$2 expected=$3 out=$4
+run_load() { # path body expected out.json [method [token]]
+    local path=$1 body=$2 expected=$3 out=$4 method=${5:-POST} token=${6:-}
     local raw=${out%.json}.raw
     case $TOOL in
         oha)
@@ -133,8 +136,11 @@ run_load() { # path body expected out.json
             # counted as errors.
             local fmt=(--output-format json)
             oha --help | grep -q -- '--output-format' || fmt=(-j)
-            oha --no-tui "${fmt[@]}" -w -z "${DURATION}s" -c "$CLIENTS" -m POST \
-                -T application/json -D "$body" "$BASE$path" >"$raw"
+            local req=(-m "$method")
+            [[ $method == POST ]] && req+=(-T application/json -D "$body")
+            [[ -n $token ]] && req+=(-H "Authorization: Bearer $token")
+            oha --no-tui "${fmt[@]}" -w -z "${DURATION}s" -c "$CLIENTS" "${req[@]}" \
+                "$BASE$path" >"$raw"
             python3 - "$raw" "$out" "$expected" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -157,7 +163,7 @@ PY
             ;;
         wrk)
             local threads=$(( CLIENTS < 2 ? CLIENTS : 2 ))
-            BENCH_BODY=$body BENCH_STATUS=$expected \
+            BENCH_BODY=$body BENCH_STATUS=$expected BENCH_METHOD=$method BENCH_TOKEN=$token \
                 wrk -t "$threads" -c "$CLIENTS" -d "${DURATION}s" --timeout 10s \
                 -s bench/post.lua "$BASE$path" >"$raw"
             python3 - "$raw" "$out" <<'PY'
@@ -198,15 +204,17 @@ run_ceiling() { # url res args...
 }
 
 # One measured HTTP run against the server started last: the load, the
-# server's peak memory, then the server is stopped. Writes $OUT/http-BACKEND.json.
-measure_http() { # backend path body expected logfile
-    local backend=$1 path=$2 body=$3 expected=$4 logfile=$5
-    note_load "$backend HTTP"
-    run_load "$path" "$body" "$expected" "$OUT/http-$backend.json"
+# server's peak memory, then the server is stopped. Writes $OUT/http-BACKEND.json
+# (or $OUT/NAME.json).
+measure_http() { # backend path body expected logfile [method [token [name]]]
+    local backend=$1 path=$2 body=$3 expected=$4 logfile=$5 method=${6:-POST} token=${7:-}
+    local name=${8:-http-$backend}
+    note_load "$backend HTTP${8:+ $8}"
+    run_load "$path" "$body" "$expected" "$OUT/$name.json" "$method" "$token"
     local rss_kib
     rss_kib=$(server_peak_rss_kib)
     stop_server
-    python3 - "$OUT/http-$backend.json" "$rss_kib" <<'PY'
+    python3 - "$OUT/$name.json" "$rss_kib" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1])); d["peak_rss_kib"] = int(sys.argv[2])
 json.dump(d, open(sys.argv[1], "w"))

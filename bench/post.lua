@@ -1,14 +1,23 @@
 -- wrk script for the HTTP benchmarks (used only when oha is not installed):
--- POSTs the JSON file $BENCH_BODY and prints one JSON line with the totals,
--- including the count of responses whose status is not $BENCH_STATUS.
+-- POSTs the JSON file $BENCH_BODY (or, with BENCH_METHOD=GET, sends GETs)
+-- with the bearer token $BENCH_TOKEN when set, and prints one JSON line with
+-- the totals, including the count of responses whose status is not
+-- $BENCH_STATUS.
 -- Run from the repository root.
 
 local expected = tonumber(os.getenv("BENCH_STATUS") or "201")
-local f = assert(io.open(os.getenv("BENCH_BODY") or "bench/complaint.json", "rb"))
-wrk.method = "POST"
-wrk.body = f:read("*a")
-wrk.headers["Content-Type"] = "application/json"
-f:close()
+local method = os.getenv("BENCH_METHOD") or "POST"
+wrk.method = method
+if method == "POST" then
+   local f = assert(io.open(os.getenv("BENCH_BODY") or "bench/complaint.json", "rb"))
+   wrk.body = f:read("*a")
+   wrk.headers["Content-Type"] = "application/json"
+   f:close()
+end
+local token = os.getenv("BENCH_TOKEN") or ""
+if token ~= "" then
+   wrk.headers["Authorization"] = "Bearer " .. token
+end
 
 local threads = {}
 

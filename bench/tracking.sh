@@ -78,17 +78,19 @@ done
 
 log "writing bench/RESULTS.md"
 python3 - "$OUT" "$COMMAND" "$TOOL_VERSION" "$CLIENTS" "$DURATION" "$CASES" "$BACKENDS" "$REVISION" <<'PY'
-import datetime, json, os, sys
+import datetime, json, sys
+
+sys.path.insert(0, "bench")
+from results import write_section
 
 out, command, tool, clients, seconds, cases, backends, revision = sys.argv[1:9]
 BEGIN = "<!-- tracking results: written by bench/tracking.sh -->"
 END = "<!-- end of tracking results -->"
-SWEEP = "<!-- sweep results: written by bench/sweep.sh; edit only the Sweep notes -->"
 
 def mark(ok):
     return "met" if ok else "**missed**"
 
-L = [BEGIN, "", "## Tracking look-up", "",
+L = ["", "## Tracking look-up", "",
      f"`POST /api/v1/track` with one valid tracking number and query code, {clients} connections for {seconds} s",
      f"(keep-alive, {tool}), on a fresh database holding {cases} complaints filed over HTTP just before. Ceilings:",
      "the same look-up in-process (`examples/ceiling.rs --op track`, same clients and time, its own fresh database",
@@ -120,21 +122,7 @@ for b in backends.split():
              f"{h['peak_rss_kib'] / 1024:.0f} MiB |")
 L += ["", "### Tracking notes", ""]
 
-path = "bench/RESULTS.md"
-text = open(path).read() if os.path.exists(path) else ""
-notes = "(analysis to be written after the run)\n"
-if BEGIN in text and END in text:
-    before, rest = text.split(BEGIN, 1)
-    old, after = rest.split(END, 1)
-    if "\n### Tracking notes\n" in old:
-        notes = old.split("\n### Tracking notes\n", 1)[1].strip("\n") + "\n"
-elif SWEEP in text:
-    before, after = text.split(SWEEP, 1)
-    after = "\n\n" + SWEEP + after
-else:
-    before, after = text, ""
-block = "\n".join(L) + "\n" + notes + "\n" + END
-open(path, "w").write(before.rstrip("\n") + "\n\n" + block + after)
+write_section(BEGIN, END, L, "### Tracking notes")
 PY
 log "done: bench/RESULTS.md"
 sed -n '/<!-- tracking results/,/<!-- end of tracking results/p' bench/RESULTS.md

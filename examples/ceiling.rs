@@ -1,13 +1,15 @@
 //! The "ceilings" of the HTTP benchmarks: the database work of
-//! `POST /api/v1/complaints` (`--op intake`, for `bench/intake.sh`) or of
-//! `POST /api/v1/track` (`--op track`, for `bench/tracking.sh`), done
-//! in-process with no HTTP, so the HTTP figures have something to be
-//! compared with.
+//! `POST /api/v1/complaints` (`--op intake`, for `bench/intake.sh`), of
+//! `POST /api/v1/track` (`--op track`, for `bench/tracking.sh`), of
+//! `GET /api/v1/queue` (`--op queue`) or of `GET /api/v1/callers/{phone}`
+//! (`--op caller`, both for `bench/queue.sh`), done in-process with no HTTP,
+//! so the HTTP figures have something to be compared with.
 //!
 //! ```text
 //! DATABASE_URL=sqlite://bench/out/ceiling.db \
 //!     cargo run --release --example ceiling -- --clients 32 --seconds 20 \
-//!     [--mode direct|group] [--op intake|track] [--cases N]
+//!     [--mode direct|group] [--op intake|track|queue|caller] [--cases N] \
+//!     [--user NAME] [--phone NUMBER]
 //! ```
 //!
 //! Run from the repository root (it reads `config/` and
@@ -23,7 +25,11 @@
 //!
 //! With `--op track`, `--cases` filings (default 2000) are made first and
 //! the last one's tracking number and query code are looked up, as the HTTP
-//! benchmark does.
+//! benchmark does. `--op queue` and `--op caller` read the database as it is
+//! (bench/queue.sh seeds it) as the staff account `--user` (a supervisor for
+//! the queue, an operator for the look-up of `--phone`); the phone hash is
+//! keyed, so the keys must be the server's (`DUBAN_PII_KEY` and the others in
+//! the environment, as `Secrets::load` reads them).
 //!
 //! Prints one JSON line:
 //! `{"ops", "seconds", "throughput", "p50_ms", "p99_ms", "errors", "mode"}`
@@ -38,10 +44,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use duban::auth::Actor;
+use duban::auth::policy::Role;
 use duban::config::{AppEnv, Secrets, Settings};
 use duban::db::DbConn;
 use duban::domain::intake::submit_web;
-use duban::domain::tracking;
+use duban::domain::{callers, queue, tracking};
 use duban::startup::{build_state, prepare_database};
 use duban::state::{AppState, Clock};
 
@@ -62,6 +70,10 @@ enum Op {
     Intake,
     /// A public look-up, as `POST /api/v1/track`.
     Track,
+    /// The supervisor's queue, as `GET /api/v1/queue`.
+    Queue,
+    /// The operator's caller look-up, as `GET /api/v1/callers/{phone}`.
+    Caller,
 }
 
 struct Args {
@@ -71,6 +83,10 @@ struct Args {
     op: Op,
     /// Filings made before a tracking run.
     cases: u32,
+    /// The staff account of `--op queue` and `--op caller`.
+    user: Option<String>,
+    /// The number `--op caller` looks up.
+    phone: Option<String>,
     /// A database URL given on the command line overrides `DATABASE_URL`.
     url: Option<String>,
 }
@@ -82,6 +98,8 @@ fn parse_args() -> anyhow::Result<Args> {
         mode: Mode::Direct,
         op: Op::Intake,
         cases: 2000,
+        user: None,
+        phone: None,
         url: None,
     };
     let mut it = std::env::args().skip(1);
@@ -106,16 +124,20 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.op = match it.next().as_deref() {
                     Some("intake") => Op::Intake,
                     Some("track") => Op::Track,
-                    other => bail!("--op must be intake or track, not {other:?}"),
+                    Some("queue") => Op::Queue,
+                    Some("caller") => Op::Caller,
+                    other => bail!("--op must be intake, track, queue or caller, not {other:?}"),
                 };
             }
+            "--user" => args.user = Some(it.next().context("--user needs a value")?),
+            "--phone" => args.phone = Some(it.next().context("--phone needs a value")?),
             "--cases" => {
                 let v = it.next().context("--cases needs a value")?;
                 args.cases = v.parse().with_context(|| format!("--cases {v:?}"))?;
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)] [--mode direct|group (direct)] [--op intake|track (intake)] [--cases N (2000)]"
+                    "usage: ceiling [DATABASE_URL] [--clients N (32)] [--seconds S (20)] [--mode direct|group (direct)] [--op intake|track|queue|caller (intake)] [--cases N (2000)] [--user NAME] [--phone NUMBER]"
                 );
                 std::process::exit(0);
             }
@@ -127,6 +149,12 @@ fn parse_args() -> anyhow::Result<Args> {
     }
     if args.clients == 0 || args.seconds == 0 || args.cases == 0 {
         bail!("--clients, --seconds and --cases must be positive");
+    }
+    if matches!(args.op, Op::Queue | Op::Caller) && args.user.is_none() {
+        bail!("--op queue and --op caller need --user");
+    }
+    if args.op == Op::Caller && args.phone.is_none() {
+        bail!("--op caller needs --phone");
     }
     Ok(args)
 }
@@ -177,6 +205,10 @@ enum Work {
         tracking_no: Arc<str>,
         query_code: Arc<str>,
     },
+    /// Read the queue as this supervisor, five cases a bucket (the API's default).
+    Queue(Arc<Actor>),
+    /// Look this number up as this operator.
+    Caller(Arc<Actor>, Arc<str>),
 }
 
 /// The address every in-process call comes from.
@@ -206,6 +238,12 @@ impl Work {
                     .map(drop)
                     .map_err(|e| format!("track: {e} ({e:?})"))
             }
+            Work::Queue(actor) => queue::read(conn, actor, 5, &state.reading(now))
+                .map(drop)
+                .map_err(|e| format!("queue: {e} ({e:?})")),
+            Work::Caller(actor, phone) => callers::look_up(conn, &state.intake, actor, phone, now)
+                .map(drop)
+                .map_err(|e| format!("caller: {e} ({e:?})")),
         }
     }
 }
@@ -265,7 +303,7 @@ fn run_group(
                         let job = move |c: &mut DbConn| Ok(w.run(&st, c));
                         let answer = match work {
                             Work::Intake(_) => state.db_write(job).await,
-                            Work::Track { .. } => state.db(job).await,
+                            _ => state.db(job).await,
                         };
                         let outcome = answer
                             .map_err(|e| format!("hand-off: {e} ({e:?})"))
@@ -320,6 +358,19 @@ fn seed_cases(state: &AppState, body: &serde_json::Value, cases: u32) -> anyhow:
     })
 }
 
+/// The account `username` as the request's actor.
+fn staff_actor(state: &AppState, username: &str) -> anyhow::Result<Arc<Actor>> {
+    let mut conn = state.pool.get()?;
+    let user = duban::db::users::by_username(&mut conn, username)?
+        .with_context(|| format!("no account {username:?}"))?;
+    let role = Role::parse(&user.role).with_context(|| format!("role {:?}", user.role))?;
+    Ok(Arc::new(Actor {
+        user_id: user.id,
+        role,
+        unit_code: user.unit_code,
+    }))
+}
+
 /// Nearest-rank percentile of sorted microseconds, in milliseconds.
 fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -344,7 +395,12 @@ fn main() -> anyhow::Result<()> {
     settings.intake.max_filings_per_address = i32::MAX;
     settings.intake.burst_per_unit = 0;
     duban::telemetry::init(settings.env, "info,actix_server=warn"); // the server's filter (DUBAN_LOG)
-    let secrets = Secrets::random();
+    // The reads of bench/queue.sh need the server's keys (the phone hash is
+    // keyed); the other work makes its own data and any keys will do.
+    let secrets = match args.op {
+        Op::Queue | Op::Caller => Secrets::load(&settings)?,
+        Op::Intake | Op::Track => Secrets::random(),
+    };
     let pool = prepare_database(&settings, Duration::from_secs(30))?;
     let state = Arc::new(build_state(settings, &secrets, pool, Clock::default())?);
 
@@ -355,6 +411,14 @@ fn main() -> anyhow::Result<()> {
     let work = match args.op {
         Op::Intake => Work::Intake(body),
         Op::Track => seed_cases(&state, &body, args.cases)?,
+        Op::Queue => Work::Queue(staff_actor(
+            &state,
+            args.user.as_deref().unwrap_or_default(),
+        )?),
+        Op::Caller => Work::Caller(
+            staff_actor(&state, args.user.as_deref().unwrap_or_default())?,
+            args.phone.as_deref().unwrap_or_default().into(),
+        ),
     };
 
     let start = Instant::now();

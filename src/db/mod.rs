@@ -79,6 +79,8 @@ impl DbTarget {
 
 /// SQLite settings applied on every connection and re-asserted on every
 /// checkout (they are per-connection state and cost no I/O).
+/// Set on every PostgreSQL connection the pool opens.
+const PG_SESSION: &str = "SET jit = off";
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 
 /// r2d2 manager that opens the right backend, prepares SQLite connections, and
@@ -104,9 +106,18 @@ impl ManageConnection for DbManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.target.backend {
-            Backend::Postgres => PgConnection::establish(&self.target.location)
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.target.location)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // No JIT compilation: the service's statements are short, and
+                // a cost estimate over `jit_above_cost` (a window count over
+                // a bucket, a statistics read) made PostgreSQL spend ~45 ms
+                // compiling a statement that runs in a few (docs/architecture.md,
+                // "The queue").
+                conn.batch_execute(PG_SESSION)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target.location)
                     .map_err(r2d2::Error::ConnectionError)?;

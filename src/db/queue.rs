@@ -1,133 +1,135 @@
 //! The supervisor's queue (docs/architecture.md, "The queue"): one statement
 //! per bucket giving its oldest cases and, by a window count, how many it
-//! holds. Each bucket's condition is served by an index of migration
-//! `000007_hotline_desk`.
+//! holds, and one statement for the three overdue buckets together (the
+//! ladder's rung of each overdue case is looked up once, not once a
+//! bucket). Each bucket's condition is served by a partial index of
+//! migrations `000007_hotline_desk` and `000009_queue_indexes`, written so
+//! that the condition here repeats the index's term for term.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use super::DbConn;
 
-/// The highest rung fired on a case's current deadlines (the open
-/// assignment's acknowledge clock, or its current handling deadline); -1
-/// when none.
-const LADDER_LEVEL: &str = "COALESCE((SELECT MAX(e.level) FROM escalations e \
+/// The rung of the ladder a case's current deadlines have reached, as the
+/// overdue buckets split it: 1 (nothing yet, the warning or the reminder),
+/// 2 (the supervision letter) or 3 (accountability). Steps count on the open
+/// assignment's acknowledge clock or on the current handling deadline.
+const LADDER_RUNG: &str = "COALESCE((SELECT MAX(CASE WHEN e.level >= 3 THEN 3 WHEN e.level <= 1 THEN 1 \
+     ELSE e.level END) FROM escalations e \
      JOIN assignments a ON a.id = e.assignment_id \
      WHERE e.complaint_id = complaints.id AND a.ended_at IS NULL \
-     AND (e.clock = 'acknowledge' OR e.deadline_at = complaints.due_at)), -1)";
+     AND (e.clock = 'acknowledge' OR e.deadline_at = complaints.due_at)), 1)";
 
-const OVERDUE: &str = "complaints.status IN ('assigned', 'in_progress') \
-     AND (complaints.due_at < $1 OR (complaints.acknowledged_at IS NULL AND complaints.ack_due_at < $1))";
+/// Past the handling deadline, or not signed for past the acknowledge
+/// deadline (`$1` is the time of reading); each half served by its own
+/// partial index.
+const OVERDUE: &str = "(complaints.status IN ('assigned', 'in_progress') AND complaints.due_at < $1) \
+     OR (complaints.status IN ('assigned', 'in_progress') AND complaints.acknowledged_at IS NULL \
+     AND complaints.ack_due_at < $1)";
 
 const OPEN: &str = "complaints.status IN ('received', 'assigned', 'in_progress', 'reported')";
 
-/// One bucket: its condition (`$1` is the time of reading when `at_now`) and
-/// the column its oldest items are ordered by.
+/// The three overdue buckets, by rung.
+const OVERDUE_BUCKETS: [&str; 3] = [
+    "overdue_reminder",
+    "overdue_supervision",
+    "overdue_accountability",
+];
+
+/// How a bucket is read.
 #[derive(Clone, Debug)]
-pub struct Bucket {
+enum Source {
+    /// Its own statement: its condition (`$1` is the time of reading when
+    /// `at_now`) and the column its oldest items are ordered by.
+    Own {
+        /// Its partial index. SQLite is told to use it (`INDEXED BY`, an
+        /// error if the condition stops matching the index): its planner
+        /// would rather walk `complaints_received` in order to skip a sort,
+        /// which reads most of the table for a bucket of recent cases.
+        index: &'static str,
+        filter: String,
+        order: &'static str,
+        at_now: bool,
+    },
+    /// With the other overdue buckets, by [`read_overdue`].
+    Overdue,
+}
+
+/// One bucket of the queue.
+#[derive(Clone, Debug)]
+struct Bucket {
     pub name: &'static str,
-    filter: String,
-    order: &'static str,
-    at_now: bool,
+    source: Source,
 }
 
 impl Bucket {
     fn new(
         name: &'static str,
-        filter: impl Into<String>,
+        index: &'static str,
+        filter: &str,
         order: &'static str,
         at_now: bool,
     ) -> Self {
         Self {
             name,
-            filter: filter.into(),
-            order,
-            at_now,
+            source: Source::Own {
+                index,
+                filter: filter.to_owned(),
+                order,
+                at_now,
+            },
+        }
+    }
+
+    fn overdue(name: &'static str) -> Self {
+        Self {
+            name,
+            source: Source::Overdue,
         }
     }
 }
 
-/// Every bucket, in the order the queue lists them.
-pub fn buckets() -> Vec<Bucket> {
+/// Every bucket, in the order the queue lists them: name, the partial index
+/// that holds its cases, condition, order, whether `$1` is the time of
+/// reading.
+fn buckets() -> Vec<Bucket> {
     let r = "complaints.received_at";
-    vec![
-        Bucket::new(
-            "unrouted",
-            "complaints.status = 'received' AND NOT complaints.needs_confirmation",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "needs_confirmation",
-            "complaints.status = 'received' AND complaints.needs_confirmation",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "possible_duplicate",
-            format!("complaints.possible_duplicate AND {OPEN}"),
-            r,
-            false,
-        ),
-        Bucket::new("return_requested", "complaints.return_requested", r, false),
-        Bucket::new(
-            "extension_requested",
-            "complaints.extension_requested",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "report_awaiting_review",
-            "complaints.status = 'reported'",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "note_awaiting_approval",
-            "complaints.note_awaiting_approval",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "overdue_reminder",
-            format!("{OVERDUE} AND {LADDER_LEVEL} <= 1"),
-            "complaints.due_at",
-            true,
-        ),
-        Bucket::new(
-            "overdue_supervision",
-            format!("{OVERDUE} AND {LADDER_LEVEL} = 2"),
-            "complaints.due_at",
-            true,
-        ),
-        Bucket::new(
-            "overdue_accountability",
-            format!("{OVERDUE} AND {LADDER_LEVEL} >= 3"),
-            "complaints.due_at",
-            true,
-        ),
-        Bucket::new("delivery_failed", "complaints.delivery_failed", r, false),
-        Bucket::new(
-            "chased",
-            format!("complaints.follow_ups >= 2 AND {OPEN}"),
-            r,
-            false,
-        ),
-        Bucket::new(
-            "unsatisfied",
-            "complaints.reopen_review AND complaints.status = 'closed'",
-            r,
-            false,
-        ),
-        Bucket::new(
-            "callbacks_due",
+    let open_dup = format!("complaints.possible_duplicate AND {OPEN}");
+    let chased = format!("complaints.follow_ups >= 2 AND {OPEN}");
+    #[rustfmt::skip]
+    let own: [(&'static str, &'static str, &str, &'static str, bool); 11] = [
+        ("unrouted", "complaints_queue_unrouted",
+            "complaints.status = 'received' AND NOT complaints.needs_confirmation", r, false),
+        ("needs_confirmation", "complaints_queue_unrouted",
+            "complaints.status = 'received' AND complaints.needs_confirmation", r, false),
+        ("possible_duplicate", "complaints_queue_duplicate", &open_dup, r, false),
+        ("return_requested", "complaints_queue_return", "complaints.return_requested", r, false),
+        ("extension_requested", "complaints_queue_extension", "complaints.extension_requested", r, false),
+        ("report_awaiting_review", "complaints_queue_reported", "complaints.status = 'reported'", r, false),
+        ("note_awaiting_approval", "complaints_queue_note", "complaints.note_awaiting_approval", r, false),
+        ("delivery_failed", "complaints_queue_delivery", "complaints.delivery_failed", r, false),
+        ("chased", "complaints_queue_chased", &chased, r, false),
+        ("unsatisfied", "complaints_queue_reopen",
+            "complaints.reopen_review AND complaints.status = 'closed'", r, false),
+        ("callbacks_due", "complaints_queue_callback",
             "complaints.callback_status = 'due' AND complaints.callback_due_at <= $1 \
-             AND complaints.status = 'closed'",
-            "complaints.callback_due_at",
-            true,
-        ),
-    ]
+             AND complaints.status = 'closed'", "complaints.callback_due_at", true),
+    ];
+    let mut list: Vec<Bucket> = own
+        .into_iter()
+        .map(|(name, index, filter, order, at_now)| Bucket::new(name, index, filter, order, at_now))
+        .collect();
+    // The overdue buckets come after the office's own decisions.
+    let at = list
+        .iter()
+        .position(|b| b.name == "delivery_failed")
+        .unwrap_or(list.len());
+    list.splice(at..at, OVERDUE_BUCKETS.into_iter().map(Bucket::overdue));
+    list
 }
 
 #[derive(QueryableByName)]
@@ -138,23 +140,64 @@ struct Row {
     total: i64,
 }
 
-/// The ids of a bucket's `limit` oldest cases and the bucket's size.
-pub fn read(
+#[derive(QueryableByName)]
+struct BucketRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    bucket: String,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Every bucket in the queue's order: its name, the ids of its `limit`
+/// oldest cases (oldest first) and its size.
+pub fn read_all(
     conn: &mut DbConn,
-    b: &Bucket,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(&'static str, Vec<i64>, i64)>> {
+    let mut overdue = read_overdue(conn, now, limit)?;
+    buckets()
+        .into_iter()
+        .map(|b| {
+            let (ids, count) = match &b.source {
+                Source::Own {
+                    index,
+                    filter,
+                    order,
+                    at_now,
+                } => read_own(conn, index, filter, order, *at_now, now, limit)?,
+                Source::Overdue => overdue.remove(b.name).unwrap_or_default(),
+            };
+            Ok((b.name, ids, count))
+        })
+        .collect()
+}
+
+/// One bucket of its own.
+fn read_own(
+    conn: &mut DbConn,
+    index: &str,
+    filter: &str,
+    order: &str,
+    at_now: bool,
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<(Vec<i64>, i64)> {
-    let limit_at = if b.at_now { "$2" } else { "$1" };
+    let limit_at = if at_now { "$2" } else { "$1" };
+    let hint = match conn {
+        DbConn::Sqlite(_) => format!(" INDEXED BY {index}"),
+        DbConn::Pg(_) => String::new(),
+    };
     let sql = super::placeholders(
         conn,
         &format!(
-            "SELECT complaints.id AS id, COUNT(*) OVER () AS total FROM complaints \
-             WHERE {} ORDER BY {} ASC, complaints.id ASC LIMIT {limit_at}",
-            b.filter, b.order
+            "SELECT complaints.id AS id, COUNT(*) OVER () AS total FROM complaints{hint} \
+             WHERE {filter} ORDER BY {order} ASC, complaints.id ASC LIMIT {limit_at}"
         ),
     );
-    let rows: Vec<Row> = if b.at_now {
+    let rows: Vec<Row> = if at_now {
         diesel::sql_query(sql)
             .bind::<Timestamp, _>(now)
             .bind::<BigInt, _>(limit)
@@ -164,4 +207,42 @@ pub fn read(
     };
     let total = rows.first().map_or(0, |r| r.total);
     Ok((rows.into_iter().map(|r| r.id).collect(), total))
+}
+
+/// The three overdue buckets in one statement: every overdue case's rung
+/// found once (a simple `CASE` evaluates its operand once), then counted and
+/// cut to the `limit` most overdue per bucket.
+fn read_overdue(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<HashMap<&'static str, (Vec<i64>, i64)>> {
+    let [reminder, supervision, accountability] = OVERDUE_BUCKETS;
+    let sql = super::placeholders(
+        conn,
+        &format!(
+            "SELECT id, bucket, total FROM (\
+               SELECT id, bucket, due_at, COUNT(*) OVER (PARTITION BY bucket) AS total, \
+                 ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY due_at ASC, id ASC) AS n \
+               FROM (SELECT complaints.id AS id, complaints.due_at AS due_at, \
+                   CASE {LADDER_RUNG} WHEN 3 THEN '{accountability}' WHEN 2 THEN '{supervision}' \
+                   ELSE '{reminder}' END AS bucket \
+                 FROM complaints WHERE {OVERDUE}) o\
+             ) r WHERE n <= $2 ORDER BY bucket, n"
+        ),
+    );
+    let rows: Vec<BucketRow> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+    let mut out: HashMap<&'static str, (Vec<i64>, i64)> = HashMap::new();
+    for r in rows {
+        let Some(name) = OVERDUE_BUCKETS.iter().find(|n| **n == r.bucket) else {
+            continue;
+        };
+        let entry = out.entry(name).or_default();
+        entry.0.push(r.id);
+        entry.1 = r.total;
+    }
+    Ok(out)
 }

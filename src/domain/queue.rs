@@ -63,19 +63,17 @@ pub fn read(
 ) -> AppResult<Queue> {
     policy::require(actor, Action::Supervise)?;
     let now = db::to_db(reading.now);
-    let mut found = Vec::new();
-    let mut ids = Vec::new();
-    for b in db::queue::buckets() {
-        let (bucket_ids, count) = db::queue::read(conn, &b, now, limit.max(1))?;
-        ids.extend(bucket_ids.iter().copied());
-        found.push((b.name, count, bucket_ids));
-    }
+    let found = db::queue::read_all(conn, now, limit.max(1))?;
+    let mut ids: Vec<i64> = found
+        .iter()
+        .flat_map(|(_, bucket_ids, _)| bucket_ids.iter().copied())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let summaries = cases::summaries(conn, actor, &ids, reading)?;
     let buckets = found
         .into_iter()
-        .map(|(name, count, bucket_ids)| QueueBucket {
+        .map(|(name, bucket_ids, count)| QueueBucket {
             bucket: name,
             label: bucket_label(name),
             count,

@@ -798,3 +798,92 @@ async fn the_queue_lists_every_bucket_with_its_count_and_oldest_cases() {
     let op = app.token_for(Role::Operator, None).await;
     assert_eq!(app.get("/api/v1/queue", Some(&op)).await.status(), 403);
 }
+
+#[tokio::test]
+async fn the_overdue_buckets_split_by_the_rung_reached_on_the_current_deadlines() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+    let app = spawn_app().await;
+    let sup = app.token_for(Role::Supervisor, None).await;
+    let mut nos = Vec::new();
+    for _ in 0..3 {
+        nos.push(file(&app, &routed_body()).await.0);
+    }
+    // Signed for, and past the handling deadline by 3, 2 and 1 days.
+    let now = Utc::now();
+    let mut conn = app.conn();
+    let mut ids = Vec::new();
+    for (i, no) in nos.iter().enumerate() {
+        let due = duban::db::to_db(now - Duration::days(3 - i as i64));
+        let sql = duban::db::placeholders(
+            &conn,
+            "UPDATE complaints SET status = 'in_progress', acknowledged_at = $1, due_at = $2 \
+             WHERE tracking_no = $3",
+        );
+        diesel::sql_query(sql)
+            .bind::<Timestamp, _>(due)
+            .bind::<Timestamp, _>(due)
+            .bind::<Text, _>(no)
+            .execute(&mut *conn)
+            .unwrap();
+        #[derive(QueryableByName)]
+        struct Ids {
+            #[diesel(sql_type = BigInt)]
+            complaint: i64,
+            #[diesel(sql_type = BigInt)]
+            assignment: i64,
+        }
+        let sql = duban::db::placeholders(
+            &conn,
+            "SELECT c.id AS complaint, a.id AS assignment FROM complaints c \
+             JOIN assignments a ON a.complaint_id = c.id AND a.ended_at IS NULL \
+             WHERE c.tracking_no = $1",
+        );
+        let found: Ids = diesel::sql_query(sql)
+            .bind::<Text, _>(no)
+            .get_result(&mut *conn)
+            .unwrap();
+        ids.push((found, due));
+    }
+    // The steps fired: the first case the reminder; the second the
+    // supervision letter; the third only the warning on its deadline, and
+    // accountability on a deadline it no longer has (an extension moved it).
+    let steps: [(usize, i32, i64); 5] = [(0, 1, 0), (1, 1, 0), (1, 2, 0), (2, 0, 0), (2, 3, -30)];
+    for (case, level, moved_days) in steps {
+        let (found, due) = &ids[case];
+        let sql = duban::db::placeholders(
+            &conn,
+            "INSERT INTO escalations (complaint_id, assignment_id, unit_code, clock, level, \
+             deadline_at, fired_at) VALUES ($1, $2, 'GAJ', 'handling', $3, $4, $5)",
+        );
+        diesel::sql_query(sql)
+            .bind::<BigInt, _>(found.complaint)
+            .bind::<BigInt, _>(found.assignment)
+            .bind::<Integer, _>(level)
+            .bind::<Timestamp, _>(*due + Duration::days(moved_days))
+            .bind::<Timestamp, _>(duban::db::to_db(now))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    drop(conn);
+    let q = queue(&app, &sup).await;
+    let listed = |b: &str| -> Vec<String> {
+        bucket(&q, b)["oldest"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["tracking_no"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Most overdue first.
+    assert_eq!(
+        listed("overdue_reminder"),
+        vec![nos[0].clone(), nos[2].clone()],
+        "{q:#}"
+    );
+    assert_eq!(bucket(&q, "overdue_reminder")["count"], 2);
+    assert_eq!(listed("overdue_supervision"), vec![nos[1].clone()]);
+    assert_eq!(bucket(&q, "overdue_supervision")["count"], 1);
+    assert_eq!(bucket(&q, "overdue_accountability")["count"], 0);
+    assert!(listed("overdue_accountability").is_empty());
+}
