@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
+use super::Params;
 use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
-use super::{Page, Params};
 use crate::auth::Actor;
-use crate::db::complaints::ComplaintFilter;
+use crate::db::complaints::{ComplaintFilter, Cursor, TOTAL_CAP, Window};
 use crate::domain::cases;
 use crate::domain::intake::{self, CHANNELS, status};
 use crate::error::AppResult;
@@ -45,13 +45,20 @@ pub async fn create_complaint(
     Ok(super::outcome_response(outcome))
 }
 
+/// Which page of the case list is asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct CasePaging {
+    pub window: Window,
+    pub per_page: i64,
+}
+
 /// The case-list filters of a query string (also the CSV export's), with
 /// paging; every bad parameter is named at once.
 pub fn read_filter(
     query: HashMap<String, String>,
     tz: chrono_tz::Tz,
     now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<(ComplaintFilter, i64, i64)> {
+) -> AppResult<(ComplaintFilter, CasePaging)> {
     let mut p = Params::new(
         query,
         &[
@@ -65,9 +72,39 @@ pub fn read_filter(
             "q",
             "overdue",
             "flag",
+            "after",
         ],
     );
+    let asked_page = p.present("page");
     let (page, per_page) = p.paging(super::DEFAULT_PER_PAGE);
+    let offset = (page - 1) * per_page;
+    let window = match p.text("after", 40) {
+        Some(after) => {
+            if asked_page {
+                p.errors.add("after", "cannot be combined with page");
+            }
+            match Cursor::decode(&after) {
+                Some(c) => Window::After(c),
+                None => {
+                    p.errors
+                        .add("after", "is not a cursor this list gave (its next_cursor)");
+                    Window::Offset(0)
+                }
+            }
+        }
+        None => {
+            if offset + per_page > TOTAL_CAP {
+                p.errors.add(
+                    "page",
+                    format!(
+                        "reaches past the first {TOTAL_CAP} cases: page on with after \
+                         (each answer's next_cursor)"
+                    ),
+                );
+            }
+            Window::Offset(offset)
+        }
+    };
     let filter = ComplaintFilter {
         status: p.choice("status", status::ALL),
         unit: p.text("unit", 16),
@@ -82,7 +119,7 @@ pub fn read_filter(
         flag: p.choice("flag", crate::db::complaints::FLAGS),
     };
     p.finish()?;
-    Ok((filter, page, per_page))
+    Ok((filter, CasePaging { window, per_page }))
 }
 
 /// `GET /api/v1/complaints` with filters and paging.
@@ -93,10 +130,10 @@ pub fn read_filter(
     summary = "List cases",
     params(
         crate::api::docs::CaseFilter,
-        crate::api::docs::Paging,
+        crate::api::docs::CasePaging,
     ),
     responses(
-        (status = 200, description = "Cases, newest first", body = crate::api::Page<crate::domain::cases::ComplaintSummary>),
+        (status = 200, description = "Cases, newest first; the total exact up to 10,000 (`total_exact`), and `next_cursor` for the next page", body = crate::domain::cases::CasePage),
         Invalid, Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),
@@ -107,12 +144,21 @@ pub async fn list_complaints(
     query: web::Query<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
-    let (filter, page, per_page) = read_filter(query.into_inner(), state.intake.tz, now)?;
+    let (filter, paging) = read_filter(query.into_inner(), state.intake.tz, now)?;
     let st = state.clone();
-    let (items, total) = state
-        .db(move |c| cases::list(c, &actor, filter, page, per_page, &st.reading(now)))
+    let page = state
+        .db(move |c| {
+            cases::list(
+                c,
+                &actor,
+                filter,
+                paging.window,
+                paging.per_page,
+                &st.reading(now),
+            )
+        })
         .await?;
-    Ok(Page::answer(items, total, page, per_page))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// `GET /api/v1/complaints/{tracking_no}`.

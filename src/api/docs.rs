@@ -301,6 +301,23 @@ pub struct Paging {
     per_page: Option<i64>,
 }
 
+/// The paging of the case list: by number for the first 10,000 cases, or
+/// after a case (`next_cursor`) at any depth.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CasePaging {
+    /// Page number, from 1; `page` × `per_page` at most 10,000
+    #[param(nullable = false)]
+    page: Option<i64>,
+    /// Items per page, 1 to 200 (default 50)
+    #[param(nullable = false)]
+    per_page: Option<i64>,
+    /// The `next_cursor` of the page before (not with `page`): the next page
+    /// in constant time however deep, unshifted by cases filed meanwhile
+    #[param(nullable = false)]
+    after: Option<String>,
+}
+
 /// The paging of the reference lists, which give every item by default.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

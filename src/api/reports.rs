@@ -118,7 +118,7 @@ pub async fn export_complaints(
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let tz = state.intake.tz;
-    let (filter, _, _) = super::complaints::read_filter(query.into_inner(), tz, now)?;
+    let (filter, _) = super::complaints::read_filter(query.into_inner(), tz, now)?;
     // The first chunk before answering, so that a refusal is a proper status.
     let (f, a) = (filter.clone(), actor.clone());
     let (first, next) = state.db(move |c| export::chunk(c, &a, &f, 0, tz)).await?;

@@ -296,21 +296,29 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
         q = q.filter(complaints::received_at.lt(to));
     }
     if let Some(now) = f.overdue_at {
-        q = q
-            .filter(complaints::status.eq_any(["assigned", "in_progress"]))
-            .filter(
-                complaints::due_at.lt(now).or(complaints::acknowledged_at
-                    .is_null()
-                    .and(complaints::ack_due_at.lt(now))),
-            );
+        // As the queue's overdue buckets: each half of the condition is
+        // served by its own partial index (migration 000009), whose
+        // condition it repeats in literal SQL.
+        let open = || {
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "complaints.status IN ('assigned', 'in_progress')",
+            )
+        };
+        q = q.filter(
+            open().and(complaints::due_at.lt(now)).or(open()
+                .and(complaints::acknowledged_at.is_null())
+                .and(complaints::ack_due_at.lt(now))),
+        );
     }
+    // The flags as bare columns, not `= $n`: a partial index `WHERE flag`
+    // serves only a condition that names the column itself.
     match f.flag.as_deref() {
-        Some("return_requested") => q = q.filter(complaints::return_requested.eq(true)),
-        Some("needs_confirmation") => q = q.filter(complaints::needs_confirmation.eq(true)),
-        Some("delivery_failed") => q = q.filter(complaints::delivery_failed.eq(true)),
-        Some("extension_requested") => q = q.filter(complaints::extension_requested.eq(true)),
+        Some("return_requested") => q = q.filter(complaints::return_requested),
+        Some("needs_confirmation") => q = q.filter(complaints::needs_confirmation),
+        Some("delivery_failed") => q = q.filter(complaints::delivery_failed),
+        Some("extension_requested") => q = q.filter(complaints::extension_requested),
         Some("report_awaiting_review") => q = q.filter(complaints::status.eq("reported")),
-        Some("note_awaiting_approval") => q = q.filter(complaints::note_awaiting_approval.eq(true)),
+        Some("note_awaiting_approval") => q = q.filter(complaints::note_awaiting_approval),
         Some("unsatisfied") => {
             q = q
                 .filter(complaints::status.eq("closed"))
@@ -338,19 +346,99 @@ fn escape_like(s: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// Where a page of the case list starts: just after this case, in the
+/// list's order (newest first: `received_at`, then `id`, descending). A
+/// page read this way costs the same however deep it is, and a case filed
+/// meanwhile neither shifts the pages nor appears twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub received_at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn of(c: &Complaint) -> Self {
+        Self {
+            received_at: c.received_at,
+            id: c.id,
+        }
+    }
+
+    /// The `next_cursor` text: `<received_at in µs since 1970>.<id>`.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            self.received_at.and_utc().timestamp_micros(),
+            self.id
+        )
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (micros, id) = s.split_once('.')?;
+        let received_at =
+            chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        let id = id.parse().ok().filter(|n: &i64| *n > 0)?;
+        Some(Self { received_at, id })
+    }
+}
+
+/// Which cases of the list a page holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// Skip this many (the first pages, by number).
+    Offset(i64),
+    /// The cases after this one.
+    After(Cursor),
+}
+
+/// A list's total is counted up to this many cases; beyond, the answer says
+/// "at least" rather than count a million rows on every page.
+pub const TOTAL_CAP: i64 = 10_000;
+
+/// How many cases a list holds: exact up to [`TOTAL_CAP`], else the cap
+/// with `exact` false.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Total {
+    pub count: i64,
+    pub exact: bool,
+}
+
 pub fn list(
     conn: &mut DbConn,
     f: &ComplaintFilter,
-    offset: i64,
+    window: Window,
     limit: i64,
-) -> QueryResult<(Vec<Complaint>, i64)> {
-    let total = filtered(f).count().get_result(conn)?;
-    let items = filtered(f)
-        .order((complaints::received_at.desc(), complaints::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .select(Complaint::as_select())
-        .load(conn)?;
+) -> QueryResult<(Vec<Complaint>, Total)> {
+    let mut q = filtered(f).order((complaints::received_at.desc(), complaints::id.desc()));
+    q = match window {
+        Window::Offset(offset) => q.offset(offset),
+        Window::After(c) => q.filter(
+            complaints::received_at
+                .lt(c.received_at)
+                .or(complaints::received_at
+                    .eq(c.received_at)
+                    .and(complaints::id.lt(c.id))),
+        ),
+    };
+    let items = q.limit(limit).select(Complaint::as_select()).load(conn)?;
+    // The total: the first page, if not full, is the whole list; otherwise
+    // at most TOTAL_CAP + 1 ids are read, from the filter's index.
+    let total = if window == Window::Offset(0) && (items.len() as i64) < limit {
+        Total {
+            count: items.len() as i64,
+            exact: true,
+        }
+    } else {
+        let ids: Vec<i64> = filtered(f)
+            .select(complaints::id)
+            .limit(TOTAL_CAP + 1)
+            .load(conn)?;
+        let n = ids.len() as i64;
+        Total {
+            count: n.min(TOTAL_CAP),
+            exact: n <= TOTAL_CAP,
+        }
+    };
     Ok((items, total))
 }
 

@@ -466,31 +466,59 @@ pub struct FeedbackView {
 
 /// Lists complaints. A unit officer sees only its own unit's cases, whatever
 /// `unit` filter it sends.
+/// One page of the case list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CasePage {
+    pub items: Vec<ComplaintSummary>,
+    /// The page asked for by number; `null` when the page was asked for with
+    /// `after`.
+    pub page: Option<i64>,
+    pub per_page: i64,
+    /// How many cases match: exact when `total_exact`, else at least this
+    /// many (counting stops at 10,000).
+    pub total: i64,
+    pub total_exact: bool,
+    /// Give it as `after` for the next page (any depth, in constant time);
+    /// `null` when this page is the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /complaints`: the page `window` of the cases matching `filter`
+/// that `actor` may see, newest first.
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,
     mut filter: ComplaintFilter,
-    page: i64,
+    window: rows::Window,
     per_page: i64,
     reading: &Reading<'_>,
-) -> AppResult<(Vec<ComplaintSummary>, i64)> {
+) -> AppResult<CasePage> {
     policy::require(actor, Action::ListComplaints)?;
     if let Some(own) = policy::unit_scope(actor) {
         filter.unit = Some(own.to_owned());
     }
-    let (offset, limit) = db::page_window(page, per_page);
-    let (items, total) = rows::list(conn, &filter, offset, limit)?;
+    let (items, total) = rows::list(conn, &filter, window, per_page)?;
+    let next_cursor = (items.len() as i64 == per_page)
+        .then(|| items.last().map(|c| rows::Cursor::of(c).encode()))
+        .flatten();
     let refs: Vec<&Complaint> = items.iter().collect();
     let names = Names::load(conn, &refs, &[])?;
     let ladder = ladder_levels(conn, &refs)?;
     let who = Audience::of(actor);
-    Ok((
-        items
+    Ok(CasePage {
+        items: items
             .iter()
             .map(|c| names.summary(c, who, reading, &ladder))
             .collect(),
-        total,
-    ))
+        page: match window {
+            rows::Window::Offset(offset) => Some(offset / per_page + 1),
+            rows::Window::After(_) => None,
+        },
+        per_page,
+        total: total.count,
+        total_exact: total.exact,
+        next_cursor,
+    })
 }
 
 /// The case's timeline as `who` reads it. The office reads every event with
