@@ -367,3 +367,39 @@ async fn the_total_is_exact_up_to_ten_thousand_and_says_so_beyond() {
     let few = list(&app, "per_page=1&status=assigned", &sup).await;
     assert_eq!(few["total_exact"], true);
 }
+
+#[tokio::test]
+async fn the_overdue_list_pages_newest_first_after_a_cursor() {
+    let app = spawn_app().await;
+    let sup = app.token_for(Role::Supervisor, None).await;
+    let mut routed = Vec::new();
+    for _ in 0..3 {
+        routed.push(
+            crate::workflow::file(&app, &crate::workflow::routed_body())
+                .await
+                .0,
+        );
+    }
+    // Not routed, so never overdue.
+    app.file_complaint().await;
+    assert_eq!(list(&app, "overdue=true", &sup).await["total"], 0);
+    crate::escalation::at(&app, chrono::Utc::now() + chrono::Duration::days(40));
+    let sup = app.token_for(Role::Supervisor, None).await;
+    let first = list(&app, "overdue=true&per_page=2", &sup).await;
+    assert_eq!(
+        (first["total"].as_i64(), first["total_exact"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let rest = list(
+        &app,
+        &format!("overdue=true&per_page=2&after={cursor}"),
+        &sup,
+    )
+    .await;
+    let mut seen = numbers_of(&first);
+    seen.extend(numbers_of(&rest));
+    routed.reverse();
+    assert_eq!(seen, routed);
+    assert!(rest["next_cursor"].is_null());
+}
