@@ -71,6 +71,32 @@ install_wrk() {
 }
 
 # ---------------------------------------------------------------- servers
+# A random secret of N bytes, base64.
+random_secret() { head -c"$1" /dev/urandom | base64 -w0; }
+
+# One set of keys for every process of a run (the server, the CLI, the
+# ceilings, which must hash a phone number as the server did): exported,
+# never written to disk.
+export_run_secrets() {
+    export DUBAN_JWT_SECRET DUBAN_PII_KEY DUBAN_AUDIT_SIGNING_KEY
+    DUBAN_JWT_SECRET=$(random_secret 48)
+    DUBAN_PII_KEY=$(random_secret 32)
+    DUBAN_AUDIT_SIGNING_KEY=$(random_secret 32)
+}
+
+# The release build's command line on DATABASE_URL $1.
+duban() { DATABASE_URL=$1 DUBAN_PATHS__DATA_DIR=$OUT DUBAN_LOG=warn target/release/duban "${@:2}"; }
+
+# A staff account bench-ROLE for each role, each with the password $PASSWORD.
+add_bench_users() { # url role...
+    local url=$1 role
+    shift
+    for role in "$@"; do
+        printf '%s' "$PASSWORD" | duban "$url" user add --username "bench-$role" --role "$role" \
+            --password-stdin >/dev/null
+    done
+}
+
 # Fresh database of the backend: prints its DATABASE_URL.
 fresh_db() { # backend tag
     case $1 in
@@ -87,11 +113,11 @@ fresh_db() { # backend tag
 
 start_server() { # database-url logfile
     # Secrets are generated per run and never written to disk; a script that
-    # needs the same keys in several processes (bench/queue.sh) exports its own.
+    # needs the same keys in several processes calls export_run_secrets.
     DATABASE_URL=$1 \
-    DUBAN_JWT_SECRET=${DUBAN_JWT_SECRET:-$(head -c48 /dev/urandom | base64 -w0)} \
-    DUBAN_PII_KEY=${DUBAN_PII_KEY:-$(head -c32 /dev/urandom | base64 -w0)} \
-    DUBAN_AUDIT_SIGNING_KEY=${DUBAN_AUDIT_SIGNING_KEY:-$(head -c32 /dev/urandom | base64 -w0)} \
+    DUBAN_JWT_SECRET=${DUBAN_JWT_SECRET:-$(random_secret 48)} \
+    DUBAN_PII_KEY=${DUBAN_PII_KEY:-$(random_secret 32)} \
+    DUBAN_AUDIT_SIGNING_KEY=${DUBAN_AUDIT_SIGNING_KEY:-$(random_secret 32)} \
     DUBAN_PATHS__DATA_DIR=$OUT \
     DUBAN_LOG=warn \
     DUBAN_INTAKE__MAX_FILINGS_PER_ADDRESS=1000000000 \

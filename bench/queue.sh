@@ -45,23 +45,16 @@ mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-# One set of keys for the server, the CLI and the ceilings of this run (the
-# ceiling must hash the number as the server did); never written to disk.
-export DUBAN_JWT_SECRET DUBAN_PII_KEY DUBAN_AUDIT_SIGNING_KEY
-DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0)
-DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0)
-DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0)
+export_run_secrets
 # The seeded overdue cases must not be escalated while they are read.
 export DUBAN_ESCALATION__ENABLED=false
-PASSWORD=$(head -c18 /dev/urandom | base64 -w0)
+PASSWORD=$(random_secret 18)
 
 log "building release binary and ceiling example"
 cargo build --release --bin duban --example ceiling
 REVISION=$(revision)
 : >"$OUT/loadavg.txt"
 pick_tool
-
-duban() { DATABASE_URL=$1 DUBAN_PATHS__DATA_DIR=$OUT DUBAN_LOG=warn target/release/duban "${@:2}"; }
 
 # A bearer token for a bench account.
 token() { # username
@@ -82,10 +75,7 @@ for backend in $BACKENDS; do
         sqlite) sed "s/@CASES@/$CASES/" bench/queue/seed.sqlite.sql | sqlite3 "${url#sqlite://}" ;;
     esac
     echo $(( $(date +%s) - start )) >"$OUT/seed-$backend.s"
-    for who in supervisor operator; do
-        printf '%s' "$PASSWORD" | duban "$url" user add --username "bench-$who" --role "$who" \
-            --password-stdin >/dev/null
-    done
+    add_bench_users "$url" supervisor operator
 
     server_log=$OUT/server-$backend.log
     start_server "$url" "$server_log"

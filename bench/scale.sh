@@ -42,20 +42,15 @@ mkdir -p "$OUT"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-export DUBAN_JWT_SECRET DUBAN_PII_KEY DUBAN_AUDIT_SIGNING_KEY
-DUBAN_JWT_SECRET=$(head -c48 /dev/urandom | base64 -w0)
-DUBAN_PII_KEY=$(head -c32 /dev/urandom | base64 -w0)
-DUBAN_AUDIT_SIGNING_KEY=$(head -c32 /dev/urandom | base64 -w0)
+export_run_secrets
 # Reads only: the sweep and the audit sequencer would write while we read.
 export DUBAN_ESCALATION__ENABLED=false DUBAN_AUDIT__BACKGROUND=false
-PASSWORD=$(head -c18 /dev/urandom | base64 -w0)
+PASSWORD=$(random_secret 18)
 
 log "building the release binary"
 cargo build --release --bin duban
 REVISION=$(revision)
 : >"$OUT/loadavg.txt"
-
-duban() { DATABASE_URL=$1 DUBAN_PATHS__DATA_DIR=$OUT DUBAN_LOG=warn target/release/duban "${@:2}"; }
 
 for backend in $BACKENDS; do
     case $backend in sqlite|postgres) ;; *) echo "unknown backend $backend" >&2; exit 2 ;; esac
@@ -76,10 +71,7 @@ for backend in $BACKENDS; do
                 || '.' || id FROM complaints ORDER BY received_at DESC, id DESC LIMIT 1 OFFSET $(( CASES / 2 ))") ;;
     esac
     echo $(( $(date +%s) - start )) >"$OUT/seed-$backend.s"
-    for who in supervisor auditor; do
-        printf '%s' "$PASSWORD" | duban "$url" user add --username "bench-$who" --role "$who" \
-            --password-stdin >/dev/null
-    done
+    add_bench_users "$url" supervisor auditor
     server_log=$OUT/server-$backend.log
     start_server "$url" "$server_log"
     unit=$(curl -sf "$BASE/api/v1/units?per_page=200" | python3 -c \

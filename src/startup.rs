@@ -221,6 +221,7 @@ impl Application {
         crate::jobs::outbox::spawn(
             state.pool.clone(),
             state.settings.smtp.clone(),
+            state.delivery,
             state.clock.clone(),
         );
         Ok(Self {

@@ -248,12 +248,12 @@ impl Params {
             .filter(|s| !s.is_empty())
     }
 
-    /// `page` (from 1) and `per_page` (1 to 200, default `default`).
     /// The parameter was given (not empty).
     pub fn present(&self, name: &str) -> bool {
         self.raw(name).is_some()
     }
 
+    /// `page` (from 1) and `per_page` (1 to 200, default `default`).
     pub fn paging(&mut self, default: i64) -> (i64, i64) {
         let page = self.int("page", 1, 1, 1_000_000);
         let per_page = self.int("per_page", default, 1, MAX_PER_PAGE);

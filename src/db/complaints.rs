@@ -209,6 +209,11 @@ pub struct ComplaintFilter {
     pub flag: Option<String>,
 }
 
+/// The statuses in which a case can be overdue, as the partial indexes
+/// `complaints_queue_overdue` and `…_ack_overdue` state them (a condition
+/// must repeat this text for SQLite to use them).
+pub const OVERDUE_STATUS: &str = "complaints.status IN ('assigned', 'in_progress')";
+
 /// Flags the office filters on.
 pub const FLAGS: &[&str] = &[
     "return_requested",
@@ -299,11 +304,7 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
         // As the queue's overdue buckets: each half of the condition is
         // served by its own partial index (migration 000009), whose
         // condition it repeats in literal SQL.
-        let open = || {
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "complaints.status IN ('assigned', 'in_progress')",
-            )
-        };
+        let open = || diesel::dsl::sql::<diesel::sql_types::Bool>(OVERDUE_STATUS);
         q = q.filter(
             open().and(complaints::due_at.lt(now)).or(open()
                 .and(complaints::acknowledged_at.is_null())

@@ -77,10 +77,10 @@ impl DbTarget {
     }
 }
 
-/// SQLite settings applied on every connection and re-asserted on every
-/// checkout (they are per-connection state and cost no I/O).
 /// Set on every PostgreSQL connection the pool opens.
 const PG_SESSION: &str = "SET jit = off";
+/// SQLite settings applied on every connection and re-asserted on every
+/// checkout (they are per-connection state and cost no I/O).
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
 
 /// r2d2 manager that opens the right backend, prepares SQLite connections, and

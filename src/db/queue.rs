@@ -27,9 +27,13 @@ const LADDER_RUNG: &str = "COALESCE((SELECT MAX(CASE WHEN e.level >= 3 THEN 3 WH
 /// Past the handling deadline, or not signed for past the acknowledge
 /// deadline (`$1` is the time of reading); each half served by its own
 /// partial index.
-const OVERDUE: &str = "(complaints.status IN ('assigned', 'in_progress') AND complaints.due_at < $1) \
-     OR (complaints.status IN ('assigned', 'in_progress') AND complaints.acknowledged_at IS NULL \
-     AND complaints.ack_due_at < $1)";
+fn overdue() -> String {
+    let s = super::complaints::OVERDUE_STATUS;
+    format!(
+        "({s} AND complaints.due_at < $1) \
+         OR ({s} AND complaints.acknowledged_at IS NULL AND complaints.ack_due_at < $1)"
+    )
+}
 
 const OPEN: &str = "complaints.status IN ('received', 'assigned', 'in_progress', 'reported')";
 
@@ -100,35 +104,29 @@ fn buckets() -> Vec<Bucket> {
     let r = "complaints.received_at";
     let open_dup = format!("complaints.possible_duplicate AND {OPEN}");
     let chased = format!("complaints.follow_ups >= 2 AND {OPEN}");
+    let [reminder, supervision, accountability] = OVERDUE_BUCKETS;
     #[rustfmt::skip]
-    let own: [(&'static str, &'static str, &str, &'static str, bool); 11] = [
-        ("unrouted", "complaints_queue_unrouted",
+    let list = vec![
+        Bucket::new("unrouted", "complaints_queue_unrouted",
             "complaints.status = 'received' AND NOT complaints.needs_confirmation", r, false),
-        ("needs_confirmation", "complaints_queue_unrouted",
+        Bucket::new("needs_confirmation", "complaints_queue_unrouted",
             "complaints.status = 'received' AND complaints.needs_confirmation", r, false),
-        ("possible_duplicate", "complaints_queue_duplicate", &open_dup, r, false),
-        ("return_requested", "complaints_queue_return", "complaints.return_requested", r, false),
-        ("extension_requested", "complaints_queue_extension", "complaints.extension_requested", r, false),
-        ("report_awaiting_review", "complaints_queue_reported", "complaints.status = 'reported'", r, false),
-        ("note_awaiting_approval", "complaints_queue_note", "complaints.note_awaiting_approval", r, false),
-        ("delivery_failed", "complaints_queue_delivery", "complaints.delivery_failed", r, false),
-        ("chased", "complaints_queue_chased", &chased, r, false),
-        ("unsatisfied", "complaints_queue_reopen",
+        Bucket::new("possible_duplicate", "complaints_queue_duplicate", &open_dup, r, false),
+        Bucket::new("return_requested", "complaints_queue_return", "complaints.return_requested", r, false),
+        Bucket::new("extension_requested", "complaints_queue_extension", "complaints.extension_requested", r, false),
+        Bucket::new("report_awaiting_review", "complaints_queue_reported", "complaints.status = 'reported'", r, false),
+        Bucket::new("note_awaiting_approval", "complaints_queue_note", "complaints.note_awaiting_approval", r, false),
+        Bucket::overdue(reminder),
+        Bucket::overdue(supervision),
+        Bucket::overdue(accountability),
+        Bucket::new("delivery_failed", "complaints_queue_delivery", "complaints.delivery_failed", r, false),
+        Bucket::new("chased", "complaints_queue_chased", &chased, r, false),
+        Bucket::new("unsatisfied", "complaints_queue_reopen",
             "complaints.reopen_review AND complaints.status = 'closed'", r, false),
-        ("callbacks_due", "complaints_queue_callback",
+        Bucket::new("callbacks_due", "complaints_queue_callback",
             "complaints.callback_status = 'due' AND complaints.callback_due_at <= $1 \
              AND complaints.status = 'closed'", "complaints.callback_due_at", true),
     ];
-    let mut list: Vec<Bucket> = own
-        .into_iter()
-        .map(|(name, index, filter, order, at_now)| Bucket::new(name, index, filter, order, at_now))
-        .collect();
-    // The overdue buckets come after the office's own decisions.
-    let at = list
-        .iter()
-        .position(|b| b.name == "delivery_failed")
-        .unwrap_or(list.len());
-    list.splice(at..at, OVERDUE_BUCKETS.into_iter().map(Bucket::overdue));
     list
 }
 
@@ -218,6 +216,7 @@ fn read_overdue(
     limit: i64,
 ) -> QueryResult<HashMap<&'static str, (Vec<i64>, i64)>> {
     let [reminder, supervision, accountability] = OVERDUE_BUCKETS;
+    let overdue = overdue();
     let sql = super::placeholders(
         conn,
         &format!(
@@ -227,7 +226,7 @@ fn read_overdue(
                FROM (SELECT complaints.id AS id, complaints.due_at AS due_at, \
                    CASE {LADDER_RUNG} WHEN 3 THEN '{accountability}' WHEN 2 THEN '{supervision}' \
                    ELSE '{reminder}' END AS bucket \
-                 FROM complaints WHERE {OVERDUE}) o\
+                 FROM complaints WHERE {overdue}) o\
              ) r WHERE n <= $2 ORDER BY bucket, n"
         ),
     );

@@ -464,8 +464,6 @@ pub struct FeedbackView {
     pub latest: bool,
 }
 
-/// Lists complaints. A unit officer sees only its own unit's cases, whatever
-/// `unit` filter it sends.
 /// One page of the case list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
@@ -483,8 +481,9 @@ pub struct CasePage {
     pub next_cursor: Option<String>,
 }
 
-/// `GET /complaints`: the page `window` of the cases matching `filter`
-/// that `actor` may see, newest first.
+/// `GET /complaints`: the page `window` of the cases matching `filter`,
+/// newest first. A unit officer sees only its own unit's cases, whatever
+/// `unit` filter it sends.
 pub fn list(
     conn: &mut DbConn,
     actor: &Actor,

@@ -223,10 +223,10 @@ pub async fn run_once(
     Ok(pass)
 }
 
-/// The worker loop of `duban serve`. Without a usable SMTP URL, or with
-/// delivery disabled, e-mails wait (and the log says which).
-pub fn spawn(pool: Pool, settings: SmtpSettings, clock: Clock) {
-    let delivery = Delivery::of(&settings);
+/// The worker loop of `duban serve`, given what [`Delivery::of`] found for
+/// `settings`. Without a usable SMTP URL, or with delivery disabled, e-mails
+/// wait (and the log says which).
+pub fn spawn(pool: Pool, settings: SmtpSettings, delivery: Delivery, clock: Clock) {
     let mailer = match delivery {
         Delivery::Smtp => match Mailer::new(&settings) {
             Ok(m) => m,
