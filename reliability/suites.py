@@ -1025,8 +1025,13 @@ def write_report(started, seconds, revision, command):
 def main():
     os.makedirs(OUT, exist_ok=True)
     open(os.path.join(OUT, "run.log"), "w").close()
-    for old in os.listdir(OUT):  # the log search reads this run's server logs only
-        if old.startswith("server-") and old.endswith(".log"):
+    for old in os.listdir(OUT):
+        # The log search reads this run's server logs only, and the crash
+        # suite holds the log to this run's checkpoints only (an earlier
+        # run's were signed with that run's random key).
+        if (old.startswith("server-") and old.endswith(".log")) or (
+            old.startswith("checkpoints-") and old.endswith(".jsonl")
+        ):
             os.remove(os.path.join(OUT, old))
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.time()
