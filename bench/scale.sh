@@ -22,10 +22,11 @@ ROUNDS=${ROUNDS:-20}
 # The CSV export and the audit verification read everything: this many
 # times each, without a warm-up.
 HEAVY=${HEAVY:-1}
-# VERIFY=0 leaves the audit verification out: the seed writes its audit
-# events without placing them in the log, so the first verification places a
-# million entries before it checks them (minutes), which is not what an
-# installation whose sequencer runs all along would see.
+# VERIFY=0 leaves the audit verification out. With it, the seed's audit
+# events are first placed in the log (by `duban audit verify`, timed apart:
+# the seed writes them without the sequencer an installation runs all
+# along), then the verification of one chain, of one day and of everything
+# are timed.
 VERIFY=${VERIFY:-1}
 BACKENDS=${BACKENDS:-sqlite postgres}
 for v in CASES DUE ROUNDS HEAVY; do
@@ -71,6 +72,18 @@ for backend in $BACKENDS; do
                 || '.' || id FROM complaints ORDER BY received_at DESC, id DESC LIMIT 1 OFFSET $(( CASES / 2 ))") ;;
     esac
     echo $(( $(date +%s) - start )) >"$OUT/seed-$backend.s"
+    # What a running installation has done all along: the seed's reporting
+    # deltas folded into their buckets, and (VERIFY=1) its audit events
+    # placed in the log by the sequencer (`duban audit verify` places what
+    # waits before it checks; its progress goes to the log file).
+    start=$(date +%s)
+    duban "$url" tallies fold >"$OUT/fold-$backend.txt"
+    echo $(( $(date +%s) - start )) >"$OUT/fold-$backend.s"
+    if [[ $VERIFY == 1 ]]; then
+        start=$(date +%s)
+        duban "$url" audit verify >"$OUT/sequence-$backend.json" 2>"$OUT/sequence-$backend.log" || true
+        echo $(( $(date +%s) - start )) >"$OUT/sequence-$backend.s"
+    fi
     add_bench_users "$url" supervisor auditor
     server_log=$OUT/server-$backend.log
     start_server "$url" "$server_log"
@@ -82,6 +95,8 @@ import http.client, json, sys, time, urllib.parse
 base, password, rounds, pid, mid, unit, out, cases, heavy, verify = sys.argv[1:11]
 rounds, depth, heavy = int(rounds), int(cases) // 2, int(heavy)
 host = urllib.parse.urlparse(base).netloc
+# A day the seed wrote cases on (received a week before their deadlines).
+today = time.strftime("%Y-%m-%d", time.localtime(time.time() - 5 * 86400))
 
 def peak_rss_kib():
     for line in open(f"/proc/{pid}/status"):
@@ -109,16 +124,19 @@ reads = [
     ("`GET /ranking`", "/api/v1/ranking", sup, rounds),
     ("`GET /stats`", "/api/v1/stats", sup, rounds),
     ("`GET /complaints.csv`, every case", "/api/v1/complaints.csv", sup, heavy),
-    ("`GET /audit/verify`", "/api/v1/audit/verify", aud, heavy),
+    ("`GET /audit/verify?chain=` (one case)", "/api/v1/audit/verify?chain=BX0000000001", aud, rounds),
+    (f"`GET /audit/verify?from=&to=` (one day, {today})", f"/api/v1/audit/verify?from={today}&to={today}", aud, heavy),
+    ("`GET /audit/verify`, everything", "/api/v1/audit/verify", aud, heavy),
 ]
 if verify == "0":
-    reads = reads[:-1]
+    reads = reads[:-3]
 results = []
 conn = http.client.HTTPConnection(host, timeout=900)
 for name, path, tok, n in reads:
     times, size, status = [], 0, None
     # The first is the warm-up, except for the reads of everything.
-    whole = path.startswith(("/api/v1/complaints.csv", "/api/v1/audit/verify"))
+    whole = path.startswith("/api/v1/complaints.csv") or path.startswith("/api/v1/audit/verify?from") \
+        or path == "/api/v1/audit/verify"
     for i in range(n + (0 if whole else 1)):
         t0 = time.perf_counter()
         conn.request("GET", path, headers={"authorization": "Bearer " + tok})

@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         Some("floor") => floor(conn),
         Some("verify") => {
             let t = Instant::now();
-            let report = audit_log::verify_all(conn, &keys, &[], chrono::Utc::now())
+            let report = audit_log::verify_all(conn, &keys, &[], chrono::Utc::now(), &mut |_| {})
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "{}",

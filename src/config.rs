@@ -264,6 +264,10 @@ pub struct RankingSettings {
     pub base_score: f64,
     /// Units with fewer cases in the period are listed but not ranked.
     pub min_cases: i64,
+    /// How often `duban serve` folds the reporting deltas into their
+    /// buckets (docs/architecture.md, "Ranking and statistics"). Reads are
+    /// exact either way; folding keeps them short.
+    pub fold_interval_ms: u64,
 }
 
 /// The Open311 GeoReport v2 endpoint (README, "Open311").
@@ -451,6 +455,10 @@ impl Settings {
         ensure!(
             self.ranking.min_cases >= 0,
             "ranking.min_cases must not be negative"
+        );
+        ensure!(
+            (100..=600_000).contains(&self.ranking.fold_interval_ms),
+            "ranking.fold_interval_ms must be from 100 to 600000"
         );
         ensure!(
             (1..=200).contains(&self.open311.list_limit)

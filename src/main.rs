@@ -59,6 +59,25 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The ranking's and the statistics' aggregates (README, "Ranking and
+    /// statistics").
+    Tallies {
+        #[command(subcommand)]
+        command: TalliesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TalliesCommand {
+    /// Compare every stored bucket with a fresh count from the cases, letters,
+    /// calls and score events; exits 1 and lists the differences if any.
+    Check,
+    /// Count everything afresh and replace the buckets (writers wait
+    /// meanwhile). Only needed if `check` found a difference.
+    Rebuild,
+    /// Fold the waiting deltas now (`duban serve` does this every
+    /// `ranking.fold_interval_ms`).
+    Fold,
 }
 
 #[derive(Subcommand)]
@@ -66,11 +85,23 @@ enum AuditCommand {
     /// Verify the audit log: every entry, the tree, every checkpoint's
     /// signature and root, and every case's state. Prints the report (JSON)
     /// and exits 1 when anything was found.
+    /// Progress goes to standard error while the whole log is walked.
     Verify {
         /// Checkpoints kept outside the system (the file `audit.checkpoint_file`
         /// writes, or lines copied from the e-mails): one JSON object a line.
         #[arg(long)]
         checkpoints: Option<PathBuf>,
+        /// Verify one chain only: `admin`, `case:<tracking no>` or the
+        /// tracking number.
+        #[arg(long)]
+        chain: Option<String>,
+        /// Verify only what was written from this local date (2026-11-27) or
+        /// RFC 3339 time.
+        #[arg(long)]
+        from: Option<String>,
+        /// … up to this local date (included) or RFC 3339 time.
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Sign a checkpoint now; prints it as the JSON line auditors keep.
     Checkpoint,
@@ -145,6 +176,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::ImportUnits { file, dry_run } => import_units(&settings, &file, dry_run),
         Command::Audit { command } => audit(settings, command),
+        Command::Tallies { command } => tallies(&settings, command),
         Command::User {
             command:
                 UserCommand::Add {
@@ -201,6 +233,7 @@ fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
     let outside = match &command {
         AuditCommand::Verify {
             checkpoints: Some(path),
+            ..
         } => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
@@ -216,9 +249,27 @@ fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
     let now = state.clock.now();
     let fail = |e: AppError| anyhow::anyhow!("{e}");
     match command {
-        AuditCommand::Verify { .. } => {
-            let report =
-                audit_log::verify_all(&mut conn, &state.audit, &outside, now).map_err(fail)?;
+        AuditCommand::Verify {
+            chain, from, to, ..
+        } => {
+            let tz = state.intake.tz;
+            let from = from.map(|t| local_instant(&t, tz, false)).transpose()?;
+            let to = to.map(|t| local_instant(&t, tz, true)).transpose()?;
+            let report = if chain.is_some() || from.is_some() || to.is_some() {
+                anyhow::ensure!(
+                    outside.is_empty(),
+                    "--checkpoints needs the whole log: leave out --chain, --from and --to"
+                );
+                let part =
+                    audit_log::part_of(&mut conn, chain.as_deref(), from, to).map_err(fail)?;
+                audit_log::verify_part(&mut conn, &state.audit, &part, now).map_err(fail)?
+            } else {
+                let mut shown = Progress::default();
+                audit_log::verify_all(&mut conn, &state.audit, &outside, now, &mut |p| {
+                    shown.show(p)
+                })
+                .map_err(fail)?
+            };
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.ok {
                 std::process::exit(1);
@@ -231,6 +282,91 @@ fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
                 .map_err(fail)?
                 .context("no checkpoint was made")?;
             println!("{}", serde_json::to_string(&made)?);
+            Ok(())
+        }
+    }
+}
+
+/// A local date (the start of that day, or of the next for an end) or an
+/// RFC 3339 time, in the stored form.
+fn local_instant(
+    text: &str,
+    tz: chrono_tz::Tz,
+    end: bool,
+) -> anyhow::Result<chrono::NaiveDateTime> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(duban::db::to_db(t.with_timezone(&chrono::Utc)));
+    }
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{text}: a date (2026-11-27) or an RFC 3339 time"))?;
+    let day = if end { d.succ_opt().unwrap_or(d) } else { d };
+    duban::domain::calendar::start_of_day(day, tz)
+        .map(duban::db::to_db)
+        .context("no such local day")
+}
+
+/// Progress of a whole verification on standard error: a line when a stage
+/// starts and at most every two seconds.
+#[derive(Default)]
+struct Progress {
+    stage: &'static str,
+    last: Option<std::time::Instant>,
+}
+
+impl Progress {
+    fn show(&mut self, p: duban::domain::audit_log::Progress) {
+        let due = self
+            .last
+            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(2));
+        if p.stage != self.stage || due {
+            let share = (p.done * 100)
+                .checked_div(p.total)
+                .map(|pct| format!(" ({}%)", pct.min(100)))
+                .unwrap_or_default();
+            let what = match p.stage {
+                "chains" => "chain events",
+                "log" => "log entries",
+                _ => "cases",
+            };
+            eprintln!("verifying: {} of {} {what}{share}", p.done, p.total);
+            self.stage = p.stage;
+            self.last = Some(std::time::Instant::now());
+        }
+    }
+}
+
+/// `duban tallies check|rebuild|fold`.
+fn tallies(settings: &Settings, command: TalliesCommand) -> anyhow::Result<()> {
+    use duban::db::tallies;
+
+    let pool = startup::prepare_database(settings, std::time::Duration::from_secs(30))?;
+    let mut conn = pool.get()?;
+    match command {
+        TalliesCommand::Check => {
+            let found = tallies::check(&mut conn)?;
+            if found.is_empty() {
+                println!("the aggregates equal a fresh count");
+                return Ok(());
+            }
+            println!("{} buckets differ from a fresh count:", found.len());
+            for m in found.iter().take(50) {
+                println!(
+                    "  {} {} {} {:?}: stored {}, counted {}",
+                    m.metric, m.grain, m.bucket, m.key, m.stored, m.counted
+                );
+            }
+            println!("`duban tallies rebuild` counts everything afresh.");
+            std::process::exit(1);
+        }
+        TalliesCommand::Rebuild => {
+            tallies::rebuild(&mut conn)?;
+            println!("the aggregates were counted afresh");
+            Ok(())
+        }
+        TalliesCommand::Fold => {
+            let before = tallies::pending(&mut conn)?;
+            tallies::fold_all(&mut conn)?;
+            println!("{before} deltas folded");
             Ok(())
         }
     }

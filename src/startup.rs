@@ -218,6 +218,7 @@ impl Application {
         spawn_housekeeping(state.clone());
         crate::jobs::audit::spawn(state.clone());
         crate::jobs::escalation::spawn(state.clone());
+        crate::jobs::tallies::spawn(state.clone());
         crate::jobs::outbox::spawn(
             state.pool.clone(),
             state.settings.smtp.clone(),

@@ -50,7 +50,7 @@ pub async fn get_ranking(
         min_cases: s.min_cases,
     };
     let result = state
-        .db(move |c| ranking::ranking(c, &actor, rules, tz, year, now))
+        .db(move |c| ranking::ranking(c, &actor, rules, tz, year, now, ranking::Source::Aggregates))
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -90,7 +90,7 @@ pub async fn get_stats(
     }
     p.finish()?;
     let result = state
-        .db(move |c| ranking::stats(c, &actor, from, to))
+        .db(move |c| ranking::stats(c, &actor, from, to, ranking::Source::Aggregates))
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }

@@ -225,14 +225,3 @@ pub fn events_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ScoreEvent>>
         .select(ScoreEvent::as_select())
         .load(conn)
 }
-
-/// Each unit's sum of score events for a year, in hundredths of a point.
-pub fn totals(conn: &mut DbConn, year: i32) -> QueryResult<Vec<(String, i64)>> {
-    use diesel::dsl::sum;
-    let rows: Vec<(String, Option<i64>)> = score_events::table
-        .filter(score_events::year.eq(year))
-        .group_by(score_events::unit_code)
-        .select((score_events::unit_code, sum(score_events::centipoints)))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(u, s)| (u, s.unwrap_or(0))).collect())
-}

@@ -134,10 +134,28 @@ pub fn search(
     Ok((items, total))
 }
 
-/// A page of all events in chain order, for verification; `after` is the
-/// last (chain, seq) of the previous page.
+/// A part of the trail to verify (`GET /audit/verify?chain=&from=&to=`):
+/// one chain, the entries written in a period, or both. The default is all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Part {
+    /// `case:<tracking no>` or `admin`.
+    pub chain: Option<String>,
+    /// The case of a case chain (its letters and score events belong to it).
+    pub complaint_id: Option<i64>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+impl Part {
+    pub fn is_whole(&self) -> bool {
+        self.chain.is_none() && self.from.is_none() && self.to.is_none()
+    }
+}
+
+/// Events of `part` in chain order after `after` (chain, seq), up to `limit`.
 pub fn page_in_chain_order(
     conn: &mut DbConn,
+    part: &Part,
     after: Option<(&str, i64)>,
     limit: i64,
 ) -> QueryResult<Vec<AuditEvent>> {
@@ -156,10 +174,37 @@ pub fn page_in_chain_order(
                 .sql(")"),
         );
     }
+    if let Some(chain) = &part.chain {
+        q = q.filter(audit_events::chain.eq(chain.clone()));
+    }
+    if let Some(from) = part.from {
+        q = q.filter(audit_events::created_at.ge(from));
+    }
+    if let Some(to) = part.to {
+        q = q.filter(audit_events::created_at.lt(to));
+    }
     q.order((audit_events::chain.asc(), audit_events::seq.asc()))
         .limit(limit)
         .select(AuditEvent::as_select())
         .load(conn)
+}
+
+/// The hash of event `seq` of `chain`, if there is one.
+pub fn hash_at(conn: &mut DbConn, chain: &str, seq: i64) -> QueryResult<Option<String>> {
+    audit_events::table
+        .filter(audit_events::chain.eq(chain))
+        .filter(audit_events::seq.eq(seq))
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()
+}
+
+/// Whether any event is on `chain`.
+pub fn chain_exists(conn: &mut DbConn, chain: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        audit_events::table.filter(audit_events::chain.eq(chain)),
+    ))
+    .get_result(conn)
 }
 
 /// The last event (seq, hash) of each of these chains that has one: the

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::accountability::ScoreEvent;
-use super::audit::AuditEvent;
+use super::audit::{AuditEvent, Part};
 use super::letters::Letter;
 use super::schema::{
     audit_checkpoints, audit_events, audit_tree, complaints, letters, score_events,
@@ -96,6 +96,69 @@ pub fn page_from(
     let scores = placed_after!(score_events, LoggedScore, after.1);
     let letters = placed_after!(letters, LoggedLetter, after.2);
     Ok((events, scores, letters))
+}
+
+/// Entries of a part of the trail ([`Part`]) after the ids `after`, in id
+/// order, up to `limit` of each table: the events of the part, and the
+/// letters and score events of its case (a case chain) or period.
+pub fn part_page(
+    conn: &mut DbConn,
+    part: &Part,
+    after: (i64, i64, i64),
+    limit: i64,
+) -> QueryResult<(Vec<LoggedEvent>, Vec<LoggedScore>, Vec<LoggedLetter>)> {
+    macro_rules! part_of {
+        ($table:ident, $row:ty, $after:expr) => {{
+            let mut q = $table::table.filter($table::id.gt($after)).into_boxed();
+            if let Some(from) = part.from {
+                q = q.filter($table::created_at.ge(from));
+            }
+            if let Some(to) = part.to {
+                q = q.filter($table::created_at.lt(to));
+            }
+            q
+        }};
+    }
+    let mut events = part_of!(audit_events, LoggedEvent, after.0);
+    if let Some(chain) = &part.chain {
+        events = events.filter(audit_events::chain.eq(chain.clone()));
+    }
+    let events = events
+        .order(audit_events::id.asc())
+        .limit(limit)
+        .select(LoggedEvent::as_select())
+        .load(conn)?;
+    // The administration chain has no letters or score events of its own.
+    if part.chain.is_some() && part.complaint_id.is_none() {
+        return Ok((events, Vec::new(), Vec::new()));
+    }
+    let mut scores = part_of!(score_events, LoggedScore, after.1);
+    let mut letters_q = part_of!(letters, LoggedLetter, after.2);
+    if let Some(id) = part.complaint_id {
+        scores = scores.filter(score_events::complaint_id.eq(id));
+        letters_q = letters_q.filter(letters::complaint_id.eq(id));
+    }
+    let scores = scores
+        .order(score_events::id.asc())
+        .limit(limit)
+        .select(LoggedScore::as_select())
+        .load(conn)?;
+    let letters = letters_q
+        .order(letters::id.asc())
+        .limit(limit)
+        .select(LoggedLetter::as_select())
+        .load(conn)?;
+    Ok((events, scores, letters))
+}
+
+/// About how much a whole verification reads: (audit events, entries in
+/// the log by the stored head, cases).
+pub fn sizes(conn: &mut DbConn) -> QueryResult<(u64, u64, u64)> {
+    let events: i64 = audit_events::table.count().get_result(conn)?;
+    let entries = tree(conn)?.map_or(0, |t| t.size);
+    let cases: i64 = complaints::table.count().get_result(conn)?;
+    let u = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok((u(events), u(entries), u(cases)))
 }
 
 /// Rows of the three tables not in the log yet.

@@ -464,6 +464,30 @@ pub fn list(
     Ok((items, total))
 }
 
+/// The columns of a case the CSV export writes (no identity, no text
+/// beyond the title): an export reads only these.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
+pub struct ExportRow {
+    pub id: i64,
+    pub tracking_no: String,
+    pub channel: String,
+    pub status: String,
+    pub received_at: NaiveDateTime,
+    pub category_code: Option<String>,
+    pub subject_unit_code: Option<String>,
+    pub subject_person: Option<String>,
+    pub township: Option<String>,
+    pub title: String,
+    pub responsible_unit_code: Option<String>,
+    pub ack_due_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub due_at: Option<NaiveDateTime>,
+    pub satisfaction: Option<String>,
+    pub return_requested: bool,
+    pub delivery_failed: bool,
+}
+
 /// The next `limit` cases after `after_id` in id order (an export walks the
 /// whole list this way without offsets).
 pub fn after(
@@ -471,12 +495,12 @@ pub fn after(
     f: &ComplaintFilter,
     after_id: i64,
     limit: i64,
-) -> QueryResult<Vec<Complaint>> {
+) -> QueryResult<Vec<ExportRow>> {
     filtered(f)
         .filter(complaints::id.gt(after_id))
         .order(complaints::id.asc())
         .limit(limit)
-        .select(Complaint::as_select())
+        .select(ExportRow::as_select())
         .load(conn)
 }
 

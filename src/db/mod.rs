@@ -554,6 +554,7 @@ pub mod duplicates;
 pub mod idempotency;
 pub mod queue;
 pub mod supplements;
+pub mod tallies;
 pub mod units;
 pub mod users;
 
@@ -576,5 +577,4 @@ pub mod assignments;
 pub mod escalations;
 pub mod letters;
 pub mod notices;
-pub mod reports;
 pub mod workflow;

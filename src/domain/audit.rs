@@ -243,9 +243,16 @@ pub struct VerifyReport {
     pub broken_total: u64,
 }
 
-/// Recomputes every chain, page by page, and names the first broken link of
-/// each (ordered by chain; the first 100, and how many).
-pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
+/// Recomputes every chain (or those events of `part`), page by page, and
+/// names the first broken link of each (ordered by chain; the first 100,
+/// and how many). A part's first event in a chain is held against the
+/// event before it, wherever that lies. `progress` hears the events
+/// walked after every page.
+pub fn verify(
+    conn: &mut DbConn,
+    part: &rows::Part,
+    progress: &mut dyn FnMut(u64),
+) -> diesel::QueryResult<VerifyReport> {
     const PAGE: i64 = 5_000;
     let mut report = VerifyReport {
         ok: true,
@@ -259,8 +266,12 @@ pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
     // State of the chain being walked: name, expected seq, previous hash, broken?
     let mut current: Option<(String, i64, String, bool)> = None;
     loop {
-        let page: Vec<AuditEvent> =
-            rows::page_in_chain_order(conn, cursor.as_ref().map(|(c, s)| (c.as_str(), *s)), PAGE)?;
+        let page: Vec<AuditEvent> = rows::page_in_chain_order(
+            conn,
+            part,
+            cursor.as_ref().map(|(c, s)| (c.as_str(), *s)),
+            PAGE,
+        )?;
         let Some(last) = page.last() else { break };
         cursor = Some((last.chain.clone(), last.seq));
         for ev in &page {
@@ -268,7 +279,20 @@ pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
             let starts_chain = current.as_ref().is_none_or(|(name, ..)| *name != ev.chain);
             if starts_chain {
                 report.chains += 1;
-                current = Some((ev.chain.clone(), 1, GENESIS.to_owned(), false));
+                // Walking all of a chain starts at its genesis; a part
+                // starts at the link before its first event.
+                let before = if part.is_whole() || ev.seq <= 1 {
+                    Some(GENESIS.to_owned())
+                } else {
+                    rows::hash_at(conn, &ev.chain, ev.seq - 1)?
+                };
+                current = Some(match before {
+                    Some(hash) if part.is_whole() => (ev.chain.clone(), 1, hash, false),
+                    Some(hash) => (ev.chain.clone(), ev.seq.max(1), hash, false),
+                    // The event before is gone: expect it, so the link is
+                    // named broken.
+                    None => (ev.chain.clone(), ev.seq - 1, String::new(), false),
+                });
             }
             let (_, expected_seq, prev_hash, broken) = current.as_mut().expect("set above");
             if !*broken {
@@ -297,6 +321,7 @@ pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<VerifyReport> {
             *expected_seq = ev.seq + 1;
             *prev_hash = ev.hash.clone();
         }
+        progress(report.events);
     }
     report.ok = report.broken_total == 0;
     Ok(report)

@@ -11,6 +11,7 @@ use diesel::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuditSettings;
+use crate::db::audit::Part;
 use crate::db::audit_log::{
     self as rows, CaseState, LogTable, LoggedEvent, LoggedLetter, LoggedScore, TreeRow,
 };
@@ -573,6 +574,8 @@ struct Expect {
 pub struct AuditReport {
     /// Nothing found, in the chains or the log.
     pub ok: bool,
+    /// What was verified: everything, or a part.
+    pub scope: Scope,
     /// Per-case chains (and `admin`) walked, and their events.
     pub chains: u64,
     pub events: u64,
@@ -584,42 +587,197 @@ pub struct AuditReport {
     pub log: LogReport,
 }
 
+/// What a verification covered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Scope {
+    /// Everything: every chain, the whole log, its tree, every checkpoint
+    /// and every case. A part checks its chains' links, its entries' MACs
+    /// and (for a case chain) the case's state; the tree, the checkpoints
+    /// and the completeness of the log need the whole log.
+    pub whole: bool,
+    pub chain: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// How far a verification has come: `done` of about `total` in `stage`
+/// (`chains`: events; `log`: entries; `cases`: cases).
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Places what waits in the log, unless the stored head fails its MAC
+/// (which stops the sequencer; the report names it).
+fn sequence_first(conn: &mut DbConn, keys: &AuditKeys, now: DateTime<Utc>) -> AppResult<()> {
+    let head_sound = db::read_snapshot(conn, |c| Ok::<_, AppError>(stored_tree(c, keys).is_ok()))?;
+    if head_sound {
+        sequence(conn, keys, now)?;
+    }
+    Ok(())
+}
+
+/// The chains' broken links as findings of the report.
+fn report_of(
+    scope: Scope,
+    chains: crate::domain::audit::VerifyReport,
+    mut log: LogReport,
+) -> AuditReport {
+    for b in &chains.broken {
+        let mut f = Finding::new(
+            "chain_broken",
+            format!("链{}第{}条断开：{}", b.chain, b.seq, b.problem),
+        );
+        f.table = Some("audit_events");
+        f.row_id = Some(b.event_id);
+        f.chain = Some(format!("{} #{}", b.chain, b.seq));
+        log.find(f);
+    }
+    // Chains past the first 100 are counted, not listed.
+    log.findings_total += chains.broken_total - chains.broken.len() as u64;
+    AuditReport {
+        ok: log.findings_total == 0,
+        scope,
+        chains: chains.chains,
+        events: chains.events,
+        first_broken: chains.first_broken,
+        broken: chains.broken,
+        broken_total: chains.broken_total,
+        log,
+    }
+}
+
 /// Sequences what waits, then verifies the chains and the log together.
+/// `progress` hears how far it has come after every page.
 pub fn verify_all(
     conn: &mut DbConn,
     keys: &AuditKeys,
     outside: &[Checkpoint],
     now: DateTime<Utc>,
+    progress: &mut dyn FnMut(Progress),
 ) -> AppResult<AuditReport> {
-    // A head that fails its MAC stops the sequencer; the report names it.
-    let head_sound = db::read_snapshot(conn, |c| Ok::<_, AppError>(stored_tree(c, keys).is_ok()))?;
-    if head_sound {
-        sequence(conn, keys, now)?;
-    }
+    sequence_first(conn, keys, now)?;
     db::read_snapshot(conn, |c| -> AppResult<AuditReport> {
-        let chains = crate::domain::audit::verify(c)?;
-        let mut log = verify_in(c, keys, outside)?;
-        for b in &chains.broken {
-            let mut f = Finding::new(
-                "chain_broken",
-                format!("链{}第{}条断开：{}", b.chain, b.seq, b.problem),
-            );
-            f.table = Some("audit_events");
-            f.row_id = Some(b.event_id);
-            f.chain = Some(format!("{} #{}", b.chain, b.seq));
-            log.find(f);
+        let (events, entries, cases) = rows::sizes(c)?;
+        let chains = crate::domain::audit::verify(c, &Part::default(), &mut |done| {
+            progress(Progress {
+                stage: "chains",
+                done,
+                total: events,
+            })
+        })?;
+        let log = verify_in(c, keys, outside, &mut |stage, done| {
+            let total = if stage == "log" { entries } else { cases };
+            progress(Progress { stage, done, total })
+        })?;
+        let scope = Scope {
+            whole: true,
+            chain: None,
+            from: None,
+            to: None,
+        };
+        Ok(report_of(scope, chains, log))
+    })
+}
+
+/// The part `GET /audit/verify?chain=&from=&to=` asks for. A chain is
+/// named `admin`, `case:<tracking no>`, or by the tracking number alone; a
+/// chain that does not exist is a bad field, not an empty success.
+pub fn part_of(
+    conn: &mut DbConn,
+    chain: Option<&str>,
+    from: Option<chrono::NaiveDateTime>,
+    to: Option<chrono::NaiveDateTime>,
+) -> AppResult<Part> {
+    let mut part = Part {
+        from,
+        to,
+        ..Part::default()
+    };
+    if let Some(text) = chain.map(str::trim) {
+        let name = if text == "admin" || text.starts_with("case:") {
+            text.to_owned()
+        } else {
+            format!("case:{}", db::complaints::normalise_tracking_no(text))
+        };
+        if !db::audit::chain_exists(conn, &name)? {
+            return Err(AppError::field(
+                "chain",
+                "no such chain: give admin, case:<tracking no> or a tracking number",
+            ));
         }
-        // Chains past the first 100 are counted, not listed.
-        log.findings_total += chains.broken_total - chains.broken.len() as u64;
-        Ok(AuditReport {
-            ok: log.findings_total == 0,
-            chains: chains.chains,
-            events: chains.events,
-            first_broken: chains.first_broken,
-            broken: chains.broken,
-            broken_total: chains.broken_total,
-            log,
-        })
+        if let Some(no) = name.strip_prefix("case:") {
+            part.complaint_id = db::complaints::by_tracking_no(conn, no)?.map(|c| c.id);
+        }
+        part.chain = Some(name);
+    }
+    Ok(part)
+}
+
+/// Verifies a part of the trail ([`Part`]): the links of its events (the
+/// first of each chain against the event before it), the MAC of each of
+/// its entries in the log, and for a case chain the case's state against
+/// its latest entry. Reads only the part, from the indexes by chain and
+/// by time.
+pub fn verify_part(
+    conn: &mut DbConn,
+    keys: &AuditKeys,
+    part: &Part,
+    now: DateTime<Utc>,
+) -> AppResult<AuditReport> {
+    sequence_first(conn, keys, now)?;
+    db::read_snapshot(conn, |c| -> AppResult<AuditReport> {
+        let chains = crate::domain::audit::verify(c, part, &mut |_| {})?;
+        let mut log = LogReport::default();
+        let mut after = (0i64, 0i64, 0i64);
+        loop {
+            let (events, scores, letters) = rows::part_page(c, part, after, PAGE)?;
+            let full = [events.len(), scores.len(), letters.len()]
+                .iter()
+                .any(|n| *n as i64 == PAGE);
+            after.0 = events.last().map_or(after.0, |e| e.event.id);
+            after.1 = scores.last().map_or(after.1, |s| s.score.id);
+            after.2 = letters.last().map_or(after.2, |l| l.letter.id);
+            let items = events
+                .into_iter()
+                .map(Item::Event)
+                .chain(scores.into_iter().map(Item::Score))
+                .chain(letters.into_iter().map(Item::Letter));
+            for item in items {
+                let Some(pos) = item.position() else {
+                    log.unsequenced += 1;
+                    continue;
+                };
+                log.entries += 1;
+                let mac = item.mac().unwrap_or_default();
+                if !keys.mac_matches(item.bytes(pos).as_bytes(), mac) {
+                    let mut f = Finding::new(
+                        "entry_altered",
+                        format!("日志第{pos}位的记录与其校验码不符：记录被改动"),
+                    );
+                    f.position = Some(pos);
+                    f.table = Some(item.log_table().name());
+                    f.row_id = Some(item.row_id());
+                    f.chain = item.chain();
+                    log.find(f);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if let Some(id) = part.complaint_id {
+            check_cases_in(c, id - 1, Some(id), &mut log, &mut |_, _| {})?;
+        }
+        let scope = Scope {
+            whole: false,
+            chain: part.chain.clone(),
+            from: part.from.map(db::from_db),
+            to: part.to.map(db::from_db),
+        };
+        Ok(report_of(scope, chains, log))
     })
 }
 
@@ -629,7 +787,12 @@ pub fn verify_all(
 /// every signature, and every case's state against its latest digest.
 /// Memory stays bounded: pages of rows, the tree's right edge, the
 /// checkpoints (about one an hour), at most [`MAX_FINDINGS`] findings.
-fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> AppResult<LogReport> {
+fn verify_in(
+    conn: &mut DbConn,
+    keys: &AuditKeys,
+    outside: &[Checkpoint],
+    progress: &mut dyn FnMut(&'static str, u64),
+) -> AppResult<LogReport> {
     let mut report = LogReport {
         unsequenced: rows::count_unsequenced(conn)?,
         ..LogReport::default()
@@ -679,8 +842,8 @@ fn verify_in(conn: &mut DbConn, keys: &AuditKeys, outside: &[Checkpoint]) -> App
         }
     }
     expected.sort_by_key(|e| e.head.tree_size);
-    walk_log(conn, keys, &expected, head.as_ref(), &mut report)?;
-    check_cases(conn, &mut report)?;
+    walk_log(conn, keys, &expected, head.as_ref(), &mut report, progress)?;
+    check_cases_in(conn, 0, None, &mut report, progress)?;
     Ok(report)
 }
 
@@ -690,6 +853,7 @@ fn walk_log(
     expected: &[Expect],
     head: Option<&TreeRow>,
     report: &mut LogReport,
+    progress: &mut dyn FnMut(&'static str, u64),
 ) -> AppResult<()> {
     let mut tree = Frontier::default();
     let mut next = expected.iter().peekable();
@@ -801,6 +965,7 @@ fn walk_log(
             check_at(&tree, &mut next, report);
         }
         report.entries = last_position;
+        progress("log", last_position as u64);
         if bound == i64::MAX {
             break;
         }
@@ -849,15 +1014,22 @@ fn walk_log(
     Ok(())
 }
 
-/// Every case's state against the digest of its latest entry, page by page.
-fn check_cases(conn: &mut DbConn, report: &mut LogReport) -> AppResult<()> {
-    let mut after = 0i64;
+/// Every case's state (with ids after `after`, up to `last`) against the
+/// digest of its latest entry, page by page.
+fn check_cases_in(
+    conn: &mut DbConn,
+    mut after: i64,
+    last: Option<i64>,
+    report: &mut LogReport,
+    progress: &mut dyn FnMut(&'static str, u64),
+) -> AppResult<()> {
     loop {
-        let page = rows::case_states_page(conn, after, PAGE)?;
-        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+        let limit = last.map_or(PAGE, |l| (l - after).clamp(0, PAGE));
+        let page = rows::case_states_page(conn, after, limit)?;
+        let (Some(first), Some(end)) = (page.first(), page.last()) else {
             return Ok(());
         };
-        let (from, to) = (first.id, last.id);
+        let (from, to) = (first.id, end.id);
         after = to;
         let digests: std::collections::HashMap<i64, String> =
             rows::latest_digests(conn, from, to)?.into_iter().collect();
@@ -884,5 +1056,6 @@ fn check_cases(conn: &mut DbConn, report: &mut LogReport) -> AppResult<()> {
             f.row_id = Some(s.id);
             report.find(f);
         }
+        progress("cases", report.records_checked);
     }
 }

@@ -1,5 +1,7 @@
 //! Reporting (docs/architecture.md, "Accountability and points"): the units' yearly ranking (红黑榜) and the
-//! office's period statistics. Counting happens in the database.
+//! office's period statistics, read from the aggregates the database keeps
+//! in every writing transaction (docs/architecture.md, "Ranking and
+//! statistics").
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +11,8 @@ use serde::Serialize;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
-use crate::db::reports::{self as rows, KeyCount, Tally, UnitRatio};
+pub use crate::db::tallies::Source;
+use crate::db::tallies::{self, Family};
 use crate::db::{self, DbConn};
 use crate::domain::accountability::points;
 use crate::domain::escalation::LEVELS;
@@ -73,15 +76,49 @@ fn rate(part: i64, of: i64) -> Option<f64> {
     (of > 0).then(|| (part as f64 / of as f64 * 10_000.0).round() / 10_000.0)
 }
 
-fn ratios(list: Vec<UnitRatio>) -> HashMap<String, (i64, i64)> {
-    list.into_iter()
-        .map(|r| (r.unit_code, (r.part, r.total)))
-        .collect()
+/// A unit's figures for a period, as the aggregates hold them.
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    cases: i64,
+    ack_due: i64,
+    ack_on_time: i64,
+    handle_due: i64,
+    handle_on_time: i64,
+    returns: i64,
+    reviewed: i64,
+    redo: i64,
+    rated: i64,
+    satisfied: i64,
+    follow_ups: i64,
+    points: i64,
+}
+
+impl Figures {
+    fn add(&mut self, metric: &str, n: i64) {
+        let slot = match metric {
+            tallies::CASES => &mut self.cases,
+            tallies::ACK_DUE => &mut self.ack_due,
+            tallies::ACK_ON_TIME => &mut self.ack_on_time,
+            tallies::HANDLE_DUE => &mut self.handle_due,
+            tallies::HANDLE_ON_TIME => &mut self.handle_on_time,
+            tallies::RETURNS => &mut self.returns,
+            tallies::REVIEWED => &mut self.reviewed,
+            tallies::REDO => &mut self.redo,
+            tallies::RATED => &mut self.rated,
+            tallies::SATISFIED => &mut self.satisfied,
+            tallies::FOLLOW_UPS => &mut self.follow_ups,
+            tallies::POINTS => &mut self.points,
+            _ => return,
+        };
+        *slot += n;
+    }
 }
 
 /// `GET /ranking?year=` (all staff): every unit with its figures for the
 /// year, ranked by score; units under the minimum case count come after,
-/// unranked.
+/// unranked. Read from the aggregates ([`Source::Aggregates`]) or counted
+/// afresh ([`Source::Recount`], which must give the same answer).
+#[allow(clippy::too_many_arguments)]
 pub fn ranking(
     conn: &mut DbConn,
     actor: &Actor,
@@ -89,34 +126,32 @@ pub fn ranking(
     tz: Tz,
     year: i32,
     now: DateTime<Utc>,
+    source: Source,
 ) -> AppResult<Ranking> {
     policy::require(actor, Action::ReadRanking)?;
     let (from, to) = year_bounds(year, tz);
     let now_db = db::to_db(now);
-    let work: HashMap<String, rows::UnitWork> = rows::unit_work(conn, from, to, now_db)?
-        .into_iter()
-        .map(|w| (w.unit_code.clone(), w))
-        .collect();
-    let redo = ratios(rows::redo(conn, from, to)?);
-    let satisfaction = ratios(rows::satisfaction(conn, from, to)?);
-    let chased: HashMap<String, i64> = rows::follow_ups(conn, from, to)?
-        .into_iter()
-        .map(|r| (r.unit_code, r.n))
-        .collect();
-    let totals: HashMap<String, i64> = db::accountability::totals(conn, year)?
-        .into_iter()
-        .collect();
-    let (units, _) = db::units::list(conn, 0, 100_000)?;
+    let (sums, running, units) = db::read_snapshot(conn, |c| {
+        let sums = tallies::sums(c, Family::Ranking, source, from, to)?;
+        let running = tallies::running(c, from, to, now_db)?;
+        let (units, _) = db::units::list(c, 0, 100_000)?;
+        Ok::<_, diesel::result::Error>((sums, running, units))
+    })?;
+    let mut figures: HashMap<String, Figures> = HashMap::new();
+    for s in sums {
+        figures.entry(s.key).or_default().add(&s.metric, s.n);
+    }
+    for r in running {
+        let f = figures.entry(r.unit_code).or_default();
+        f.ack_due += r.ack_due;
+        f.handle_due += r.handle_due;
+    }
     let mut rows_out: Vec<UnitRow> = units
         .into_iter()
-        .filter(|u| u.active || work.contains_key(&u.code) || totals.contains_key(&u.code))
+        .filter(|u| u.active || figures.contains_key(&u.code))
         .map(|u| {
-            let w = work.get(&u.code).cloned().unwrap_or_default();
-            let pts = totals.get(&u.code).copied().unwrap_or(0);
-            let (redo_part, redo_total) = redo.get(&u.code).copied().unwrap_or((0, 0));
-            let (sat_part, sat_total) = satisfaction.get(&u.code).copied().unwrap_or((0, 0));
-            let score_centi = rules.base_centipoints + pts;
-            let follow_ups = chased.get(&u.code).copied().unwrap_or(0);
+            let w = figures.get(&u.code).cloned().unwrap_or_default();
+            let score_centi = rules.base_centipoints + w.points;
             UnitRow {
                 rank: None,
                 ranked: w.cases >= rules.min_cases && w.cases > 0,
@@ -127,10 +162,10 @@ pub fn ranking(
                 on_time_acknowledge_rate: rate(w.ack_on_time, w.ack_due),
                 on_time_handling_rate: rate(w.handle_on_time, w.handle_due),
                 return_rate: rate(w.returns, w.cases),
-                redo_rate: rate(redo_part, redo_total),
-                satisfaction_rate: rate(sat_part, sat_total),
-                follow_ups,
-                points: points(pts),
+                redo_rate: rate(w.redo, w.reviewed),
+                satisfaction_rate: rate(w.satisfied, w.rated),
+                follow_ups: w.follow_ups,
+                points: points(w.points),
                 score: points(score_centi),
                 score_centi,
             }
@@ -230,54 +265,69 @@ pub struct Stats {
     pub closed_by_unit: Vec<Named>,
 }
 
-fn map(list: &[KeyCount]) -> BTreeMap<String, i64> {
-    list.iter().map(|k| (k.key.clone(), k.n)).collect()
+/// One metric's counts per key, largest first (then by key).
+type Counts = Vec<(String, i64)>;
+
+fn map(list: &Counts) -> BTreeMap<String, i64> {
+    list.iter().cloned().collect()
 }
 
-fn total(list: &[KeyCount]) -> i64 {
-    list.iter().map(|k| k.n).sum()
+fn total(list: &Counts) -> i64 {
+    list.iter().map(|k| k.1).sum()
 }
 
-fn named(list: Vec<KeyCount>, names: &HashMap<String, String>, none: &str) -> Vec<Named> {
+fn named(list: Counts, names: &HashMap<String, String>, none: &str) -> Vec<Named> {
     list.into_iter()
-        .map(|k| Named {
-            name: if k.key.is_empty() {
+        .map(|(code, count)| Named {
+            name: if code.is_empty() {
                 none.to_owned()
             } else {
-                names.get(&k.key).cloned().unwrap_or_default()
+                names.get(&code).cloned().unwrap_or_default()
             },
-            code: k.key,
-            count: k.n,
+            code,
+            count,
         })
         .collect()
 }
 
-/// `GET /stats?from=&to=` (supervisor, auditor): the period's counts.
+/// `GET /stats?from=&to=` (supervisor, auditor): the period's counts, from
+/// the aggregates or counted afresh (see [`ranking`]).
 pub fn stats(
     conn: &mut DbConn,
     actor: &Actor,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    source: Source,
 ) -> AppResult<Stats> {
     policy::require(actor, Action::ReadStats)?;
-    let mut count = |t: Tally| rows::count_by(conn, t, from, to);
-    let channel = count(Tally::ComplaintsByChannel)?;
-    let status = count(Tally::ComplaintsByStatus)?;
-    let category = count(Tally::ComplaintsByCategory)?;
-    let unit = count(Tally::ComplaintsByUnit)?;
-    let letters = count(Tally::LettersByKind)?;
-    let levels = count(Tally::EscalationsByLevel)?;
-    let triggers = count(Tally::AccountabilityByTrigger)?;
-    let decisions = count(Tally::AccountabilityByDecision)?;
-    let feedback = count(Tally::FeedbackBySatisfaction)?;
-    let calls = count(Tally::CallsByDisposition)?;
-    let closures = count(Tally::ClosuresByUnit)?;
-    let (minus, plus) = rows::score_movements(conn, from, to)?;
-    let mut unit_codes: Vec<String> = unit.iter().map(|k| k.key.clone()).collect();
-    unit_codes.extend(closures.iter().map(|k| k.key.clone()));
+    let sums = tallies::sums(conn, Family::Stats, source, from, to)?;
+    let mut by: HashMap<String, Counts> = HashMap::new();
+    for s in sums {
+        by.entry(s.metric).or_default().push((s.key, s.n));
+    }
+    let mut take = |metric: &str| {
+        let mut list = by.remove(metric).unwrap_or_default();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        list
+    };
+    let channel = take(tallies::CHANNEL);
+    let status = take(tallies::STATUS);
+    let category = take(tallies::CATEGORY);
+    let unit = take(tallies::UNIT);
+    let letters = take(tallies::LETTER_KIND);
+    let levels = take(tallies::ESCALATION_LEVEL);
+    let triggers = take(tallies::ACCOUNTABILITY_TRIGGER);
+    let decisions = take(tallies::ACCOUNTABILITY_DECISION);
+    let feedback = take(tallies::SATISFACTION);
+    let calls = take(tallies::DISPOSITION);
+    let closures = take(tallies::CLOSED);
+    let minus = total(&take(tallies::POINTS_MINUS));
+    let plus = total(&take(tallies::POINTS_PLUS));
+    let mut unit_codes: Vec<String> = unit.iter().map(|k| k.0.clone()).collect();
+    unit_codes.extend(closures.iter().map(|k| k.0.clone()));
     let unit_names: HashMap<String, String> =
         db::units::names(conn, &unit_codes)?.into_iter().collect();
-    let cat_codes: Vec<String> = category.iter().map(|k| k.key.clone()).collect();
+    let cat_codes: Vec<String> = category.iter().map(|k| k.0.clone()).collect();
     let cat_names: HashMap<String, String> = db::categories::names(conn, &cat_codes)?
         .into_iter()
         .collect();
@@ -285,14 +335,13 @@ pub fn stats(
     let kind = |k: &str| letters_by_kind.get(k).copied().unwrap_or(0);
     let escalations_by_level: BTreeMap<String, i64> = levels
         .iter()
-        .map(|k| {
-            let name = k
-                .key
+        .map(|(key, n)| {
+            let name = key
                 .parse::<usize>()
                 .ok()
                 .and_then(|l| LEVELS.get(l))
-                .map_or(k.key.clone(), |s| (*s).to_owned());
-            (name, k.n)
+                .map_or(key.clone(), |s| (*s).to_owned());
+            (name, *n)
         })
         .collect();
     let by_answer = map(&feedback);
@@ -315,8 +364,8 @@ pub fn stats(
             calls_logged: total(&calls),
             follow_ups: calls
                 .iter()
-                .filter(|k| k.key == "follow_up")
-                .map(|k| k.n)
+                .filter(|k| k.0 == "follow_up")
+                .map(|k| k.1)
                 .sum(),
         },
         complaints: ComplaintStats {

@@ -1,6 +1,8 @@
 //! Background work inside `duban serve`: the e-mail outbox worker, the
-//! escalation sweep and the audit log's sequencer.
+//! escalation sweep, the audit log's sequencer and the folding of the
+//! reporting aggregates.
 
 pub mod audit;
 pub mod escalation;
 pub mod outbox;
+pub mod tallies;

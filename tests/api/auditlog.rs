@@ -610,3 +610,133 @@ async fn a_tree_head_edited_in_the_database_stops_the_sequencer_and_is_named() {
     assert_found(&report, "tree_head_invalid");
     assert!(report["unsequenced"].as_i64().unwrap() > 0, "{report:#}");
 }
+
+#[tokio::test]
+async fn a_verification_finding_many_broken_chains_lists_the_first_100_and_counts_all() {
+    let app = spawn_app().await;
+    let aud = app.token_for(Role::Auditor, None).await;
+    app.file_complaint().await;
+    // 150 chains written behind the service's back, each with a hash that
+    // is not its own.
+    exec(
+        &app,
+        &[
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 150) \
+           INSERT INTO audit_events (chain, seq, actor_role, action, summary, created_at, \
+             prev_hash, hash) \
+           SELECT 'case:FAKE' || i, 1, 'public', 'received', '伪造', '2026-12-01 00:00:00', \
+             '0000000000000000000000000000000000000000000000000000000000000000', 'forged' \
+           FROM s",
+        ],
+    );
+    let resp = app.get("/api/v1/audit/verify", Some(&aud)).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["broken_total"], 150);
+    assert_eq!(report["broken"].as_array().unwrap().len(), 100);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 100);
+    assert!(
+        report["findings_total"].as_u64().unwrap() >= 150,
+        "{report:#}"
+    );
+    assert!(
+        text.len() < 100_000,
+        "the answer stays small: {} bytes",
+        text.len()
+    );
+}
+
+#[tokio::test]
+async fn a_part_of_the_trail_is_verified_by_chain_and_by_period() {
+    let app = spawn_app().await;
+    let aud = app.token_for(Role::Auditor, None).await;
+    let sup = app.token_for(Role::Supervisor, None).await;
+    let a = app.file_complaint().await["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b = app.file_complaint().await["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    view_identity(&app, &sup, &b).await;
+    let part = |q: String| {
+        let app = &app;
+        let aud = aud.clone();
+        async move {
+            ok_json(
+                app.get(&format!("/api/v1/audit/verify?{q}"), Some(&aud))
+                    .await,
+                "verify a part",
+            )
+            .await
+        }
+    };
+    let only_a = part(format!("chain={a}")).await;
+    assert_eq!(only_a["ok"], true, "{only_a:#}");
+    assert_eq!(only_a["scope"]["whole"], false);
+    assert_eq!(only_a["scope"]["chain"], format!("case:{a}"));
+    assert_eq!(only_a["chains"], 1);
+    assert!(
+        only_a["entries"].as_i64().unwrap() >= 2,
+        "the event and the letter"
+    );
+    assert_eq!(only_a["records_checked"], 1, "the case's state");
+
+    // B's last event rewritten: B's chain and today's entries name it, A's
+    // chain and another period do not.
+    let id = rewrite_last_event(&app, &b);
+    assert_eq!(part(format!("chain={a}")).await["ok"], true);
+    let only_b = part(format!("chain=case:{b}")).await;
+    assert_eq!(assert_found(&only_b, "entry_altered")["row_id"], id);
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let period = part(format!("from={today}&to={today}")).await;
+    assert_eq!(assert_found(&period, "entry_altered")["row_id"], id);
+    assert!(period["chains"].as_u64().unwrap() >= 2);
+    let past = part("from=2020-01-01&to=2020-01-31".into()).await;
+    assert_eq!(
+        (past["ok"].clone(), past["events"].clone()),
+        (json!(true), json!(0))
+    );
+
+    // The first event of B's chain deleted: the part starting after it is
+    // held against the link before it, and the gap is named.
+    exec(
+        &app,
+        &[&format!(
+            "DELETE FROM audit_events WHERE chain = 'case:{b}' AND seq = 1"
+        )],
+    );
+    let gap = part(format!("chain={b}")).await;
+    assert_eq!(gap["broken_total"], 1, "{gap:#}");
+    assert!(
+        gap["broken"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("missing")
+    );
+
+    // A chain that is not there and a bad date are bad fields.
+    let bad = assert_problem(
+        app.get(
+            "/api/v1/audit/verify?chain=XG000000000000&from=yesterday",
+            Some(&aud),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), vec!["from"]);
+    let bad = assert_problem(
+        app.get("/api/v1/audit/verify?chain=case:XG0000", Some(&aud))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&bad), vec!["chain"]);
+}

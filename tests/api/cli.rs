@@ -491,6 +491,25 @@ async fn audit_checkpoint_and_verify_from_the_command_line() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["outside_checkpoints_checked"], 1);
+    // The whole log is walked with progress on standard error.
+    let progress = String::from_utf8_lossy(&out.stderr);
+    for stage in ["chain events", "log entries", "cases"] {
+        assert!(progress.contains(stage), "{stage}: {progress}");
+    }
+    // One chain alone.
+    let no = app.file_complaint().await["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = verify(&["--chain", &no]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let part: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(part["scope"]["chain"], format!("case:{no}"));
+    assert_eq!(part["chains"], 1);
 
     // An edited case: exit 1, and the finding named.
     app.tamper();
@@ -509,4 +528,43 @@ async fn audit_checkpoint_and_verify_from_the_command_line() {
     let out = verify(&["--checkpoints", kept.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1"));
+}
+
+#[tokio::test]
+async fn the_aggregates_are_checked_and_rebuilt_from_the_command_line() {
+    let app = spawn_app().await;
+    app.file_complaint().await;
+    let dir = app.dir.path();
+    let url = app.db.url();
+    let run = |what: &str| duban(dir, &url).args(["tallies", what]).output().unwrap();
+    let out = run("fold");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run("check");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A bucket changed behind the service's back is found, and a rebuild
+    // counts it afresh.
+    {
+        use diesel::RunQueryDsl;
+        let mut conn = app.conn();
+        diesel::sql_query("UPDATE tallies SET n = n + 1 WHERE metric = 'c.channel'")
+            .execute(&mut *conn as &mut duban::db::DbConn)
+            .unwrap();
+    }
+    let out = run("check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("c.channel h") && text.contains("stored 2, counted 1"),
+        "{text}"
+    );
+    assert!(run("rebuild").status.success());
+    assert!(run("check").status.success());
 }

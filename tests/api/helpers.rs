@@ -228,6 +228,7 @@ impl Drop for TestApp {
             &self.state.audit,
             &[],
             chrono::Utc::now(),
+            &mut |_| {},
         )
         .expect("the audit log can be verified");
         assert!(
@@ -557,4 +558,35 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `n` received cases (`{prefix}1`, `{prefix}2`, …, received 5 Jan 2026)
+/// written straight into the database, where filing them one by one over
+/// HTTP would take minutes. They carry no audit events, so the app is marked
+/// tampered.
+pub fn insert_cases(app: &TestApp, prefix: &str, n: i64) {
+    use diesel::RunQueryDsl;
+    app.tamper();
+    let cols = "tracking_no, query_code_hash, channel, status, title, content, anonymous, \
+                received_at, created_at, updated_at, return_requested, delivery_failed, \
+                needs_confirmation";
+    let row = format!(
+        "'{prefix}' || i, 'x', 'web', 'received', '标题', '内容', false, \
+         TIMESTAMP '2026-01-05 08:00:00', TIMESTAMP '2026-01-05 08:00:00', \
+         TIMESTAMP '2026-01-05 08:00:00', false, false, false"
+    );
+    let mut conn = app.conn();
+    let sql = match &*conn {
+        duban::db::DbConn::Pg(_) => format!(
+            "INSERT INTO complaints ({cols}) SELECT {row} FROM generate_series(1, {n}) AS i"
+        ),
+        duban::db::DbConn::Sqlite(_) => format!(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+             INSERT INTO complaints ({cols}) SELECT {} FROM s",
+            row.replace("TIMESTAMP ", "").replace("false", "0")
+        ),
+    };
+    diesel::sql_query(sql)
+        .execute(&mut *conn as &mut duban::db::DbConn)
+        .expect("cases inserted");
 }

@@ -25,6 +25,7 @@ mod ops;
 mod procedure;
 mod reading;
 mod security;
+mod tallies;
 mod tracking;
 mod web;
 mod workflow;
