@@ -97,6 +97,7 @@ rounds, depth, heavy = int(rounds), int(cases) // 2, int(heavy)
 host = urllib.parse.urlparse(base).netloc
 # A day the seed wrote cases on (received a week before their deadlines).
 today = time.strftime("%Y-%m-%d", time.localtime(time.time() - 5 * 86400))
+year = time.strftime("%Y")
 
 def peak_rss_kib():
     for line in open(f"/proc/{pid}/status"):
@@ -122,7 +123,8 @@ reads = [
     (f"list after a cursor half-way down (`after=`, depth {depth:,})", f"/api/v1/complaints?after={mid}", sup, rounds),
     ("`GET /queue`", "/api/v1/queue", sup, rounds),
     ("`GET /ranking`", "/api/v1/ranking", sup, rounds),
-    ("`GET /stats`", "/api/v1/stats", sup, rounds),
+    ("`GET /stats` (this year up to now)", "/api/v1/stats", sup, rounds),
+    (f"`GET /stats?from=&to=` (this year by dates)", f"/api/v1/stats?from={year}-01-01&to={year}-12-31", sup, rounds),
     ("`GET /complaints.csv`, every case", "/api/v1/complaints.csv", sup, heavy),
     ("`GET /audit/verify?chain=` (one case)", "/api/v1/audit/verify?chain=BX0000000001", aud, rounds),
     (f"`GET /audit/verify?from=&to=` (one day, {today})", f"/api/v1/audit/verify?from={today}&to={today}", aud, heavy),

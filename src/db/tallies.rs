@@ -332,19 +332,28 @@ pub fn fold(conn: &mut DbConn) -> QueryResult<usize> {
     })
 }
 
-/// Folds until no delta is left; returns how many batches it took.
+/// Folds until no delta is left; returns how many batches it took. After
+/// a backlog (more than one batch: a bulk import, an instance that was
+/// down) PostgreSQL's deltas table is vacuumed at once, since reads scan
+/// what is left of it and dead rows would make them slow until autovacuum
+/// came by. Must not run inside a transaction.
 pub fn fold_all(conn: &mut DbConn) -> QueryResult<usize> {
     let mut batches = 0;
     loop {
         let n = fold(conn)?;
-        if n == 0 {
-            return Ok(batches);
+        if n > 0 {
+            batches += 1;
         }
-        batches += 1;
         if n < FOLD_BATCH as usize {
-            return Ok(batches);
+            break;
         }
     }
+    if batches > 1
+        && let DbConn::Pg(_) = conn
+    {
+        diesel::sql_query("VACUUM tally_deltas").execute(conn)?;
+    }
+    Ok(batches)
 }
 
 /// How many deltas wait to be folded.

@@ -537,12 +537,18 @@ async fn the_aggregates_are_checked_and_rebuilt_from_the_command_line() {
     let dir = app.dir.path();
     let url = app.db.url();
     let run = |what: &str| duban(dir, &url).args(["tallies", what]).output().unwrap();
+    // More than one batch of deltas (four a case): folded in batches, then
+    // (PostgreSQL) the deltas table vacuumed.
+    insert_cases(&app, "BF", 6_000);
     let out = run("fold");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let folded = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(folded.starts_with("2400"), "{folded}");
+    assert_eq!(duban::db::tallies::pending(&mut app.conn()).unwrap(), 0);
     let out = run("check");
     assert!(
         out.status.success(),

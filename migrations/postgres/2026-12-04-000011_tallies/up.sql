@@ -128,6 +128,11 @@ CREATE TABLE tally_deltas (
     n BIGINT NOT NULL
 );
 
+-- Every read scans what is left of the deltas: vacuum it after every few
+-- thousand folded rows, not after a fifth of the table has died.
+ALTER TABLE tally_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_insert_threshold = 5000);
+
 -- The folded sums: grain 'h' (bucket = hour number) and 'd' (day number).
 CREATE TABLE tallies (
     metric TEXT NOT NULL,
