@@ -413,25 +413,33 @@ pub fn case_states_page(conn: &mut DbConn, after: i64, limit: i64) -> QueryResul
 }
 
 /// For cases with ids in `from..=to`: the digest of each one's latest
-/// entry that carries one (on the index of case and position).
+/// entry that carries one. One statement led by the index of case and
+/// position; each case's latest position from its own few events (not a
+/// list of positions looked up afterwards, which SQLite planned as a scan
+/// of the table when its statistics were taken before the log was filled).
 pub fn latest_digests(conn: &mut DbConn, from: i64, to: i64) -> QueryResult<Vec<(i64, String)>> {
-    use diesel::dsl::max;
-    let last: Vec<(Option<i64>, Option<i64>)> = audit_events::table
-        .filter(audit_events::complaint_id.between(from, to))
-        .filter(audit_events::record_digest.is_not_null())
-        .group_by(audit_events::complaint_id)
-        .select((audit_events::complaint_id, max(audit_events::log_seq)))
-        .load(conn)?;
-    let seqs: Vec<i64> = last.into_iter().filter_map(|(_, s)| s).collect();
-    let mut out = Vec::with_capacity(seqs.len());
-    for chunk in seqs.chunks(1000) {
-        let rows: Vec<(Option<i64>, Option<String>)> = audit_events::table
-            .filter(audit_events::log_seq.eq_any(chunk))
-            .select((audit_events::complaint_id, audit_events::record_digest))
-            .load(conn)?;
-        out.extend(rows.into_iter().filter_map(|(c, d)| Some((c?, d?))));
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        complaint_id: i64,
+        #[diesel(sql_type = Text)]
+        digest: String,
     }
-    Ok(out)
+    let rows: Vec<Row> = diesel::sql_query(super::placeholders(
+        conn,
+        "SELECT a.complaint_id AS complaint_id, a.record_digest AS digest FROM audit_events a \
+         WHERE a.complaint_id BETWEEN $1 AND $2 AND a.record_digest IS NOT NULL \
+           AND a.log_seq = (SELECT MAX(b.log_seq) FROM audit_events b \
+             WHERE b.complaint_id = a.complaint_id AND b.record_digest IS NOT NULL)",
+    ))
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.complaint_id, r.digest))
+        .collect())
 }
 
 /// Cases with ids in `from..=to` that have entries not in the log yet
