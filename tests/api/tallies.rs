@@ -107,6 +107,78 @@ fn assert_consistent(app: &TestApp, dice: &mut Dice, start: DateTime<Utc>, now: 
     }
 }
 
+/// Each kind of change once: a case routed, chased, signed for, reported,
+/// sent back for redo, reported again, closed, rated and reopened; a case
+/// returned, taken back and given to another unit; a case no rule routes,
+/// assigned by hand; a sweep. Returns the three cases.
+async fn scripted(app: &TestApp, t: &Tokens) -> [(String, String); 3] {
+    async fn must(resp: reqwest::Response, what: &str) {
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{what}: {status} {text}");
+    }
+    let gaj = t.unit("GAJ").unwrap();
+    let x = file(app, &routed_body()).await;
+    let call = json!({
+        "caller_phone": "13912345678",
+        "started_at": (app.state.clock.now() - Duration::minutes(3)).to_rfc3339(),
+        "duration_seconds": 90, "summary": "来电", "disposition": "follow_up",
+        "tracking_no": x.0,
+    });
+    must(
+        app.post_json("/api/v1/calls", &call, Some(&t.op)).await,
+        "call",
+    )
+    .await;
+    must(
+        act(app, &x.0, "acknowledge", json!({}), gaj).await,
+        "acknowledge",
+    )
+    .await;
+    must(act(app, &x.0, "report", report(), gaj).await, "report").await;
+    let redo = json!({"decision": "redo", "comment": "未说明处理结果"});
+    must(act(app, &x.0, "review", redo, &t.sup).await, "redo").await;
+    must(
+        act(app, &x.0, "report", report(), gaj).await,
+        "report again",
+    )
+    .await;
+    let accept = json!({"decision": "accept"});
+    must(act(app, &x.0, "review", accept, &t.sup).await, "accept").await;
+    let rating = json!({"tracking_no": x.0, "query_code": x.1, "satisfaction": "unsatisfied"});
+    must(
+        app.post_json("/api/v1/track/feedback", &rating, None).await,
+        "feedback",
+    )
+    .await;
+    let why = json!({"reason": "群众不满意，要求重新核查"});
+    must(act(app, &x.0, "reopen", why, &t.sup).await, "reopen").await;
+
+    let y = file(app, &routed_body()).await;
+    let back = json!({"reason": "不属于本单位职责"});
+    must(act(app, &y.0, "return", back, gaj).await, "return").await;
+    let approve = json!({"decision": "approve"});
+    must(
+        act(app, &y.0, "return/decision", approve, &t.sup).await,
+        "approve",
+    )
+    .await;
+    let to_jtj = json!({"unit": "JTJ"});
+    must(act(app, &y.0, "assign", to_jtj, &t.sup).await, "assign").await;
+
+    let mut unrouted = routed_body();
+    unrouted.as_object_mut().unwrap().remove("subject_unit");
+    let z = file(app, &unrouted).await;
+    let to_jjdd = json!({"unit": "JJDD"});
+    must(
+        act(app, &z.0, "assign", to_jjdd, &t.sup).await,
+        "assign by hand",
+    )
+    .await;
+    sweep(app).await;
+    [x, y, z]
+}
+
 #[tokio::test]
 async fn the_aggregates_equal_a_full_recount_after_a_random_sequence_of_actions() {
     let app = spawn_with(Spawn {
@@ -121,9 +193,12 @@ async fn the_aggregates_equal_a_full_recount_after_a_random_sequence_of_actions(
     let mut now = start;
     at(&app, now);
     let mut t = Tokens::take(&app).await;
-    let mut cases: Vec<(String, String)> = Vec::new();
     let mut folds = 0;
     let mut done: std::collections::BTreeMap<&str, u32> = Default::default();
+    // First every kind of change once, in order, so that whatever the dice
+    // do next, each part of the aggregates has moved.
+    let mut cases = scripted(&app, &t).await.to_vec();
+    assert_consistent(&app, &mut dice, start, now);
 
     for step in 0..160 {
         let choice = if cases.is_empty() { 0 } else { dice.below(14) };
@@ -273,23 +348,7 @@ async fn the_aggregates_equal_a_full_recount_after_a_random_sequence_of_actions(
             assert_consistent(&app, &mut dice, start, now);
         }
     }
-    // The sequence reached the parts of the aggregates that move.
     println!("actions done: {done:?}, folds: {folds}");
-    for action in [
-        "file",
-        "acknowledge",
-        "report",
-        "review",
-        "feedback",
-        "call",
-        "assign",
-        "return",
-    ] {
-        assert!(
-            done.contains_key(action),
-            "{action} never happened: {done:?}"
-        );
-    }
     assert_consistent(&app, &mut dice, start, now);
     tallies::fold_all(&mut app.conn()).unwrap();
     assert_eq!(tallies::pending(&mut app.conn()).unwrap(), 0);
