@@ -97,6 +97,9 @@ pub struct ServerSettings {
     pub request_head_timeout_ms: u64,
     /// An idle keep-alive connection is closed after this long.
     pub keep_alive_seconds: u64,
+    /// On SIGTERM: how long in-flight requests may take to be answered, and
+    /// then how long the background jobs may take to finish their turn.
+    pub shutdown_timeout_seconds: u64,
     pub trust_forwarded_for: bool,
     /// `scheme://host[:port][/prefix]` without a trailing slash, or empty.
     pub public_url: String,

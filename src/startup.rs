@@ -103,6 +103,7 @@ pub fn build_state(
     )?;
     Ok(AppState {
         delivery: crate::jobs::outbox::Delivery::of(&settings.smtp),
+        jobs: crate::jobs::runner::Jobs::new(),
         pool: pool.clone(),
         tokens: TokenKeys::new(
             &secrets.jwt_secret,
@@ -213,13 +214,15 @@ impl Application {
         .keep_alive(Duration::from_secs(
             state.settings.server.keep_alive_seconds,
         ))
+        .shutdown_timeout(state.settings.server.shutdown_timeout_seconds)
         .listen(listener)?
         .run();
-        spawn_housekeeping(state.clone());
+        crate::jobs::housekeeping::spawn(state.clone());
         crate::jobs::audit::spawn(state.clone());
         crate::jobs::escalation::spawn(state.clone());
         crate::jobs::tallies::spawn(state.clone());
         crate::jobs::outbox::spawn(
+            &state.jobs,
             state.pool.clone(),
             state.settings.smtp.clone(),
             state.delivery,
@@ -245,48 +248,16 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server stops (SIGTERM or SIGINT: in-flight requests
+    /// are answered first), then lets every background job finish the turn
+    /// it is in and stops them.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
-    }
-}
-
-/// Every few minutes: drop ended throttle windows and old idempotency
-/// records; keep the metrics histograms drained.
-fn spawn_housekeeping(state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        let mut n: u64 = 0;
-        loop {
-            tick.tick().await;
-            if let Some(h) = &state.metrics {
-                h.run_upkeep();
-            }
-            n += 1;
-            if n % 10 != 1 {
-                continue;
-            }
-            let now = state.clock.now();
-            // Counters live as long as the longest window any limit counts.
-            let longest = [
-                state.tracking.window,
-                state.login.window,
-                state.intake.limits.window,
-                chrono::Duration::seconds(state.settings.open311.read_window_seconds),
-            ]
-            .into_iter()
-            .max()
-            .unwrap_or(state.tracking.window);
-            let throttle_before = now - longest;
-            let idem_before =
-                now - chrono::Duration::hours(state.settings.intake.idempotency_retention_hours);
-            match state
-                .db(move |c| Ok(db::purge_expired(c, throttle_before, idem_before)?))
-                .await
-            {
-                Ok(removed) if removed > 0 => tracing::info!(removed, "expired records purged"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
-            }
+        let served = self.server.await;
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_timeout_seconds);
+        if !self.state.jobs.shutdown(grace).await {
+            tracing::warn!("background jobs still busy at the end of the shutdown grace period");
         }
-    });
+        tracing::info!("stopped");
+        served
+    }
 }

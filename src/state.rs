@@ -56,6 +56,8 @@ pub struct AppState {
     pub writer: Option<crate::db::batch::GroupWriter>,
     /// Whether the outbox's e-mail can go out from this instance.
     pub delivery: crate::jobs::outbox::Delivery,
+    /// This instance's periodic jobs, watched and stopped at shutdown.
+    pub jobs: crate::jobs::runner::Jobs,
     /// The audit log's keys (never in the database).
     pub audit: Arc<crate::domain::merkle::AuditKeys>,
 }

@@ -104,6 +104,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             w.waiting_before,
         );
     }
+    // Per instance too: this process's own jobs.
+    body.push_str(
+        "# HELP duban_job_failures_total Turns of a background job that panicked \
+         (logged; the job runs again at its next turn)\n\
+         # TYPE duban_job_failures_total counter\n",
+    );
+    for (job, n) in state.jobs.failures() {
+        body.push_str(&format!("duban_job_failures_total{{job=\"{job}\"}} {n}\n"));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body)

@@ -4,6 +4,8 @@
 //! last is older than `audit.checkpoint_interval_minutes` and the log grew.
 //! Several instances may run it: the log's lock makes them take turns.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -18,13 +20,12 @@ pub fn spawn(state: web::Data<AppState>) {
     }
     let every = Duration::from_millis(state.settings.audit.sequence_interval_ms);
     let ticks_per_minute = (60_000 / state.settings.audit.sequence_interval_ms).max(1);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut n: u64 = 0;
-        loop {
-            tick.tick().await;
-            n += 1;
+    let turns = Arc::new(AtomicU64::new(0));
+    let jobs = state.jobs.clone();
+    jobs.spawn_periodic("audit", every, move || {
+        let state = state.clone();
+        let n = turns.fetch_add(1, Ordering::Relaxed) + 1;
+        async move {
             let st = state.clone();
             let sign = n % ticks_per_minute == 1;
             let result = state

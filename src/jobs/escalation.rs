@@ -18,11 +18,10 @@ pub fn spawn(state: web::Data<AppState>) {
         return;
     }
     let every = Duration::from_millis(settings.interval_ms);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+    let jobs = state.jobs.clone();
+    jobs.spawn_periodic("escalation", every, move || {
+        let state = state.clone();
+        async move {
             let now = state.clock.now();
             let st = state.clone();
             match state

@@ -4,5 +4,7 @@
 
 pub mod audit;
 pub mod escalation;
+pub mod housekeeping;
 pub mod outbox;
+pub mod runner;
 pub mod tallies;

@@ -5,6 +5,7 @@
 //! and its case is flagged for the office. Delivery is at least once; every
 //! e-mail of a letter carries the letter's stable Message-ID.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use crate::config::{AppEnv, SmtpSettings};
 use crate::db::letters::{self as rows, OutboxRow};
 use crate::db::{self, DbConn, Pool};
 use crate::error::{AppError, AppResult};
+use crate::jobs::runner::Jobs;
 use crate::state::Clock;
 
 /// How long a claim keeps other workers off a row.
@@ -226,7 +228,7 @@ pub async fn run_once(
 /// The worker loop of `duban serve`, given what [`Delivery::of`] found for
 /// `settings`. Without a usable SMTP URL, or with delivery disabled, e-mails
 /// wait (and the log says which).
-pub fn spawn(pool: Pool, settings: SmtpSettings, delivery: Delivery, clock: Clock) {
+pub fn spawn(jobs: &Jobs, pool: Pool, settings: SmtpSettings, delivery: Delivery, clock: Clock) {
     let mailer = match delivery {
         Delivery::Smtp => match Mailer::new(&settings) {
             Ok(m) => m,
@@ -241,12 +243,16 @@ pub fn spawn(pool: Pool, settings: SmtpSettings, delivery: Delivery, clock: Cloc
             return;
         }
     };
-    tokio::spawn(async move {
-        let mut tick =
-            tokio::time::interval(Duration::from_millis(settings.poll_interval_ms.max(50)));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+    let every = Duration::from_millis(settings.poll_interval_ms.max(50));
+    let (mailer, settings) = (Arc::new(mailer), Arc::new(settings));
+    jobs.spawn_periodic("outbox", every, move || {
+        let (pool, mailer, settings, clock) = (
+            pool.clone(),
+            mailer.clone(),
+            settings.clone(),
+            clock.clone(),
+        );
+        async move {
             if let Err(e) = run_once(&pool, &mailer, &settings, clock.now()).await {
                 tracing::warn!(error = %e, "outbox pass failed");
             }

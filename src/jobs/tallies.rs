@@ -12,18 +12,17 @@ use crate::state::AppState;
 
 pub fn spawn(state: web::Data<AppState>) {
     let every = Duration::from_millis(state.settings.ranking.fold_interval_ms);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let result = state.db(|c| Ok(tallies::fold_all(c)?)).await;
-            match result {
+    let jobs = state.jobs.clone();
+    jobs.spawn_periodic("tallies", every, move || {
+        let state = state.clone();
+        async move {
+            match state.db(|c| Ok(tallies::fold_all(c)?)).await {
                 Ok(batches) if batches > 1 => tracing::info!(batches, "reporting deltas folded"),
                 Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "folding the reporting deltas failed; the next run retries")
-                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "folding the reporting deltas failed; the next run retries"
+                ),
             }
         }
     });

@@ -574,3 +574,84 @@ async fn the_aggregates_are_checked_and_rebuilt_from_the_command_line() {
     assert!(run("rebuild").status.success());
     assert!(run("check").status.success());
 }
+
+#[tokio::test]
+async fn sigterm_under_load_answers_what_it_accepted_stops_the_jobs_and_exits_0() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let db = std::sync::Arc::new(fresh_db(dir.path()));
+    let port = free_port();
+    let mut child = duban_keyed(dir.path(), &db.url())
+        .env("DUBAN_INTAKE__MAX_FILINGS_PER_ADDRESS", "100000")
+        .env("DUBAN_LOG", "info")
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        assert!(child.try_wait().unwrap().is_none(), "duban serve exited");
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Eight clients filing until the server stops taking connections.
+    let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (client, base, accepted) = (client.clone(), base.clone(), accepted.clone());
+        clients.push(tokio::spawn(async move {
+            let mut refused = 0;
+            while let Ok(r) = client
+                .post(format!("{base}/api/v1/complaints"))
+                .json(&complaint_body())
+                .send()
+                .await
+            {
+                if r.status() == 201 {
+                    let v: serde_json::Value = r.json().await.unwrap();
+                    let no = v["tracking_no"].as_str().unwrap().to_owned();
+                    accepted.lock().unwrap().push(no);
+                } else {
+                    refused += 1;
+                }
+            }
+            refused
+        }));
+    }
+    while accepted.lock().unwrap().len() < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    for c in clients {
+        c.await.unwrap();
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        (status, err)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.0.code(), Some(0), "{}", status.1);
+
+    // Every filing answered 201 is stored (and the audit log of the run
+    // verifies when the app below is dropped).
+    let accepted = accepted.lock().unwrap().clone();
+    let app = spawn_with(Spawn {
+        db: Some(db),
+        dir: Some(dir),
+        ..Default::default()
+    })
+    .await;
+    let stored = app.complaint_count();
+    assert!(accepted.len() >= 30);
+    assert_eq!(stored, accepted.len() as i64, "every 201 and nothing else");
+}

@@ -305,3 +305,37 @@ async fn readyz_says_the_outbox_delivers_with_an_smtp_url_and_waits_when_disable
     assert_eq!(r["outbox"]["waiting"], 1, "the letter waits");
     assert!(smtp.messages().is_empty(), "nothing was sent");
 }
+
+#[tokio::test]
+async fn metrics_count_the_background_jobs_failures_per_job() {
+    let app = spawn_app().await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE duban_job_failures_total counter"),
+        "{text}"
+    );
+    // (The test configuration switches the sweep and the sequencer off.)
+    for job in ["tallies", "purge", "metrics_upkeep"] {
+        let line = format!("duban_job_failures_total{{job=\"{job}\"}} 0");
+        assert!(text.contains(&line), "{line} in {text}");
+    }
+    // A turn that panics is counted, and the job is still there.
+    app.state.jobs.spawn_periodic(
+        "test_panics",
+        std::time::Duration::from_secs(3600),
+        || async { panic!("a job that fails") },
+    );
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app.get("/metrics", None).await.text().await.unwrap();
+        if text.contains("duban_job_failures_total{job=\"test_panics\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        text.contains("duban_job_failures_total{job=\"test_panics\"} 1"),
+        "{text}"
+    );
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
