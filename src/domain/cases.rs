@@ -314,7 +314,8 @@ fn overdue(c: &Complaint, r: &Reading<'_>, level: Option<i32>) -> Option<Overdue
         days,
         workdays: r.calendar.workdays_between(due_day, today),
         ladder_level: level,
-        ladder_level_name: level.and_then(|l| escalation::LEVELS.get(l as usize).copied()),
+        ladder_level_name: level
+            .and_then(|l| escalation::Rung::from_level(l).map(escalation::Rung::name)),
     })
 }
 

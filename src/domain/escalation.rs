@@ -34,12 +34,96 @@ use crate::domain::labels;
 use crate::domain::letters::{self, Fact, LetterRequest, NoticeKind};
 use crate::error::{AppError, AppResult};
 
-/// The rungs, by level.
-pub const LEVELS: [&str; 4] = ["warning", "reminder", "supervision", "accountability"];
-pub const WARNING: i32 = 0;
-pub const REMINDER: i32 = 1;
-pub const SUPERVISION: i32 = 2;
-pub const ACCOUNTABILITY: i32 = 3;
+/// A rung of the ladder, stored as its level (0–3) in `escalations.level`.
+/// Every use matches all four, so a rung added here is a compile error
+/// wherever it needs a decision (what it issues, its words, its counter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rung {
+    /// 预警: a notice before the deadline.
+    Warning = 0,
+    /// 催办: a reminder letter once the deadline has passed.
+    Reminder = 1,
+    /// 督办: a letter to the unit's leader.
+    Supervision = 2,
+    /// 问责: an accountability case with a provisional deduction.
+    Accountability = 3,
+}
+
+impl Rung {
+    pub const ALL: [Rung; 4] = [
+        Rung::Warning,
+        Rung::Reminder,
+        Rung::Supervision,
+        Rung::Accountability,
+    ];
+
+    /// The level stored for it.
+    pub const fn level(self) -> i32 {
+        self as i32
+    }
+
+    pub fn from_level(level: i32) -> Option<Rung> {
+        Self::ALL.into_iter().find(|r| r.level() == level)
+    }
+
+    /// Its code in the API and the metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Rung::Warning => "warning",
+            Rung::Reminder => "reminder",
+            Rung::Supervision => "supervision",
+            Rung::Accountability => "accountability",
+        }
+    }
+
+    /// Its Chinese name.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Rung::Warning => "预警",
+            Rung::Reminder => "催办",
+            Rung::Supervision => "督办",
+            Rung::Accountability => "问责",
+        }
+    }
+
+    /// The rung after it on the same clock.
+    pub const fn next(self) -> Option<Rung> {
+        match self {
+            Rung::Warning => Some(Rung::Reminder),
+            Rung::Reminder => Some(Rung::Supervision),
+            Rung::Supervision => Some(Rung::Accountability),
+            Rung::Accountability => None,
+        }
+    }
+
+    /// The kind of numbered letter it issues (a warning is a notice).
+    pub const fn letter_kind(self) -> Option<&'static str> {
+        match self {
+            Rung::Warning => None,
+            Rung::Reminder => Some("reminder"),
+            Rung::Supervision => Some("supervision"),
+            Rung::Accountability => Some("accountability"),
+        }
+    }
+
+    /// The audit action that records it.
+    pub const fn action(self) -> &'static str {
+        match self {
+            Rung::Warning => "escalation_warning",
+            Rung::Reminder => "escalation_reminder",
+            Rung::Supervision => "escalation_supervision",
+            Rung::Accountability => "escalation_accountability",
+        }
+    }
+}
+
+/// The rungs' codes, by level (the API's `level` filter).
+pub const LEVELS: [&str; 4] = [
+    Rung::Warning.name(),
+    Rung::Reminder.name(),
+    Rung::Supervision.name(),
+    Rung::Accountability.name(),
+];
 
 /// The two clocks of an assignment.
 pub const ACKNOWLEDGE: &str = "acknowledge";
@@ -92,7 +176,7 @@ impl Ladder {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     pub clock: &'static str,
-    pub level: i32,
+    pub level: Rung,
     /// The clock's deadline the step belongs to (part of its unique key).
     pub deadline: DateTime<Utc>,
     pub at: DateTime<Utc>,
@@ -116,7 +200,7 @@ pub fn steps(ladder: &Ladder, cal: &Calendar, tz: Tz, clocks: &Clocks) -> Vec<St
     if let Some(ack) = clocks.ack_due {
         out.push(Step {
             clock: ACKNOWLEDGE,
-            level: REMINDER,
+            level: Rung::Reminder,
             deadline: ack,
             at: ack,
         });
@@ -127,17 +211,20 @@ pub fn steps(ladder: &Ladder, cal: &Calendar, tz: Tz, clocks: &Clocks) -> Vec<St
         if at > clocks.assigned_at {
             out.push(Step {
                 clock: HANDLING,
-                level: WARNING,
+                level: Rung::Warning,
                 deadline: due,
                 at,
             });
         }
     }
     for (level, at) in [
-        (REMINDER, due),
-        (SUPERVISION, cal.deadline(due, ladder.supervision_after, tz)),
+        (Rung::Reminder, due),
         (
-            ACCOUNTABILITY,
+            Rung::Supervision,
+            cal.deadline(due, ladder.supervision_after, tz),
+        ),
+        (
+            Rung::Accountability,
             cal.deadline(due, ladder.accountability_after, tz),
         ),
     ] {
@@ -243,14 +330,14 @@ pub fn sweep(
         }
     }
     report.duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    for (level, n) in [
-        (WARNING, report.warnings),
-        (REMINDER, report.reminders),
-        (SUPERVISION, report.supervisions),
-        (ACCOUNTABILITY, report.accountability_cases),
+    for (rung, n) in [
+        (Rung::Warning, report.warnings),
+        (Rung::Reminder, report.reminders),
+        (Rung::Supervision, report.supervisions),
+        (Rung::Accountability, report.accountability_cases),
     ] {
         if n > 0 {
-            metrics::counter!("duban_escalations_total", "level" => LEVELS[level as usize])
+            metrics::counter!("duban_escalations_total", "level" => rung.name())
                 .increment(n as u64);
         }
     }
@@ -327,30 +414,17 @@ struct Firing<'a> {
 /// How a step already taken reads in a later letter.
 fn fact_of(l: &letters::LetterEnv, e: &Escalation, number: Option<&String>) -> Fact {
     let date = l.local_date(db::from_db(e.fired_at));
-    match (e.level, number) {
-        (WARNING, _) => Fact {
-            date,
-            text: "发出办理期限预警通知".into(),
+    let text = match Rung::from_level(e.level) {
+        Some(Rung::Warning) => "发出办理期限预警通知".to_owned(),
+        Some(rung) => match (rung.letter_kind(), number) {
+            (Some(kind), Some(n)) => return Fact::letter(date, kind, n),
+            _ => format!("予以{}", rung.title()),
         },
-        (_, Some(n)) => Fact::letter(date, letter_kind(e.level), n),
-        (_, None) => Fact {
-            date,
-            text: format!("予以{}", LEVEL_TITLES[e.level as usize]),
-        },
-    }
+        // Not a level the service writes (the row was edited): said as it is.
+        None => format!("第{}级督办措施", e.level),
+    };
+    Fact { date, text }
 }
-
-/// The letter kind a rung issues.
-fn letter_kind(level: i32) -> &'static str {
-    match level {
-        REMINDER => "reminder",
-        SUPERVISION => "supervision",
-        _ => "accountability",
-    }
-}
-
-/// The rungs' Chinese names, by level.
-pub const LEVEL_TITLES: [&str; 4] = ["预警", "催办", "督办", "问责"];
 
 /// A step of this sweep, with what it needs once the letters are numbered.
 struct Effect<'a> {
@@ -444,14 +518,14 @@ fn process(
         let all = steps(ladder, &env.calendar, env.tz, &clocks);
         for step in all.iter().filter(|s| s.at < now) {
             // A warning after its deadline has nothing left to warn about.
-            if step.level == WARNING && now > step.deadline {
+            if step.level == Rung::Warning && now > step.deadline {
                 continue;
             }
             let key = (
                 case.id,
                 step.clock.to_owned(),
                 db::to_db(step.deadline),
-                step.level,
+                step.level.level(),
             );
             if fired.contains(&key) {
                 continue;
@@ -462,14 +536,14 @@ fn process(
                 unit,
                 next_rung: all
                     .iter()
-                    .find(|s| s.clock == step.clock && s.level == step.level + 1)
+                    .find(|s| s.clock == step.clock && Some(s.level) == step.level.next())
                     .map(|s| s.at),
                 step: step.clone(),
                 history: history.clone(),
             });
             // A warning of this sweep precedes its later letters; its
             // letters are added as they are numbered (letters::issue_many).
-            if step.level == WARNING {
+            if step.level == Rung::Warning {
                 history.push(Fact {
                     date: l.local_date(now),
                     text: "发出办理期限预警通知".into(),
@@ -501,7 +575,7 @@ fn process(
             opened: None,
         };
         match step.level {
-            WARNING => {
+            Rung::Warning => {
                 notices.push(letters::draft_notice(
                     l,
                     Some(case),
@@ -518,8 +592,8 @@ fn process(
                 ));
                 counts.warnings += 1;
             }
-            REMINDER | SUPERVISION => {
-                let (kind, cc) = if step.level == REMINDER {
+            Rung::Reminder | Rung::Supervision => {
+                let (kind, cc) = if step.level == Rung::Reminder {
                     counts.reminders += 1;
                     ("reminder", None)
                 } else {
@@ -547,7 +621,7 @@ fn process(
                     }),
                 });
             }
-            ACCOUNTABILITY => {
+            Rung::Accountability => {
                 // Rare, and the case needs the step's id: recorded here,
                 // one by one.
                 let entry = new_entry(f, now_db, None);
@@ -591,11 +665,6 @@ fn process(
                 effect.opened = Some((acc, id, defence_due));
                 counts.accountability_cases += 1;
             }
-            other => {
-                return Err(AppError::Internal(anyhow::anyhow!(
-                    "the ladder has no rung {other}"
-                )));
-            }
         }
         effects.push(effect);
     }
@@ -626,7 +695,7 @@ fn process(
         } else {
             rest.push(new_entry(f, now_db, letter_id));
             lines.push((
-                action_of(f.step.level),
+                f.step.level.action(),
                 step_words(l, f, number.as_deref()),
                 f,
             ));
@@ -635,8 +704,8 @@ fn process(
             tracking_no: f.case.tracking_no.clone(),
             unit: f.unit.code.clone(),
             clock: f.step.clock,
-            level: f.step.level,
-            level_name: LEVELS[f.step.level as usize],
+            level: f.step.level.level(),
+            level_name: f.step.level.name(),
             deadline_at: f.step.deadline,
             letter_number: number,
             accountability_id: acc_id,
@@ -683,40 +752,31 @@ fn new_entry<'a>(
         assignment_id: f.assignment.id,
         unit_code: &f.unit.code,
         clock: f.step.clock,
-        level: f.step.level,
+        level: f.step.level.level(),
         deadline_at: db::to_db(f.step.deadline),
         fired_at: now_db,
         letter_id,
     }
 }
 
-fn action_of(level: i32) -> &'static str {
-    match level {
-        WARNING => "escalation_warning",
-        REMINDER => "escalation_reminder",
-        SUPERVISION => "escalation_supervision",
-        _ => "escalation_accountability",
-    }
-}
-
-/// The words of a warning, reminder or supervision step for each reader.
+/// The words of a step for each reader.
 fn step_words(l: &letters::LetterEnv, f: &Firing<'_>, number: Option<&str>) -> Words {
     let due = l.local_date(f.step.deadline);
     let clock = labels::clock_label(f.step.clock);
     let number = number.unwrap_or("");
     match f.step.level {
-        WARNING => Words::new(format!(
+        Rung::Warning => Words::new(format!(
             "办理期限预警：期限{due}，已向{}发出预警通知",
             f.unit.name
         ))
         .to_unit(format!("办理期限预警：本件将于{due}办理期限届满")),
-        REMINDER => Words::new(format!(
+        Rung::Reminder => Words::new(format!(
             "{clock}期限{due}已过，向{}发出催办函{number}",
             f.unit.name
         ))
         .to_unit(format!("{clock}期限{due}已过，作风办发出催办函{number}"))
         .to_public("已向承办单位发出催办函"),
-        _ => Words::new(format!(
+        Rung::Supervision => Words::new(format!(
             "办理期限{due}已过仍未办结，向{}主要负责人发出督办函{number}（抄送作风办）",
             f.unit.name
         ))
@@ -724,6 +784,14 @@ fn step_words(l: &letters::LetterEnv, f: &Firing<'_>, number: Option<&str>) -> W
             "办理期限{due}已过仍未办结，作风办向你单位主要负责人发出督办函{number}"
         ))
         .to_public("已向承办单位主要负责人发出督办函"),
+        // The sweep words an accountability step with the case it opens
+        // (`accountability::escalation_opened_words`); these are the words
+        // should one be recorded without it.
+        Rung::Accountability => Words::new(format!(
+            "办理期限{due}已过仍未办结，对{}予以问责{number}",
+            f.unit.name
+        ))
+        .to_unit(format!("办理期限{due}已过仍未办结，作风办予以问责{number}")),
     }
 }
 
@@ -794,7 +862,7 @@ pub fn views(conn: &mut DbConn, items: Vec<Escalation>) -> AppResult<Vec<Escalat
             unit: e.unit_code,
             clock: e.clock,
             level: e.level,
-            level_name: LEVELS.get(e.level as usize).copied().unwrap_or(""),
+            level_name: Rung::from_level(e.level).map_or("", Rung::name),
             deadline_at: db::from_db(e.deadline_at),
             fired_at: db::from_db(e.fired_at),
             letter_id: e.letter_id,
@@ -844,19 +912,35 @@ mod tests {
             due: eod(2026, 11, 30),
         };
         let s = steps(&ladder(), &cal, Shanghai, &clocks);
-        let at: Vec<(&str, i32, DateTime<Utc>)> =
+        let at: Vec<(&str, Rung, DateTime<Utc>)> =
             s.iter().map(|s| (s.clock, s.level, s.at)).collect();
         assert_eq!(
             at,
             vec![
-                (ACKNOWLEDGE, REMINDER, eod(2026, 11, 24)),
-                (HANDLING, WARNING, eod(2026, 11, 27)), // the Friday before
-                (HANDLING, REMINDER, eod(2026, 11, 30)),
-                (HANDLING, SUPERVISION, eod(2026, 12, 3)),
-                (HANDLING, ACCOUNTABILITY, eod(2026, 12, 7)), // over the weekend
+                (ACKNOWLEDGE, Rung::Reminder, eod(2026, 11, 24)),
+                (HANDLING, Rung::Warning, eod(2026, 11, 27)), // the Friday before
+                (HANDLING, Rung::Reminder, eod(2026, 11, 30)),
+                (HANDLING, Rung::Supervision, eod(2026, 12, 3)),
+                (HANDLING, Rung::Accountability, eod(2026, 12, 7)), // over the weekend
             ]
         );
         assert!(s.iter().skip(1).all(|s| s.deadline == eod(2026, 11, 30)));
+    }
+
+    #[test]
+    fn each_rung_is_stored_as_its_level_and_climbs_to_accountability() {
+        for (i, rung) in Rung::ALL.into_iter().enumerate() {
+            assert_eq!(rung.level(), i as i32);
+            assert_eq!(Rung::from_level(rung.level()), Some(rung));
+            assert_eq!(LEVELS[i], rung.name());
+        }
+        assert_eq!(Rung::from_level(4), None);
+        let mut climb = vec![Rung::Warning];
+        while let Some(next) = climb.last().and_then(|r| r.next()) {
+            climb.push(next);
+        }
+        assert_eq!(climb, Rung::ALL);
+        assert_eq!(Rung::Warning.letter_kind(), None, "a warning is a notice");
     }
 
     #[test]
@@ -869,8 +953,8 @@ mod tests {
             due: eod(2026, 9, 30),
         };
         let s = steps(&ladder(), &cal, Shanghai, &clocks);
-        let sup = s.iter().find(|s| s.level == SUPERVISION).unwrap();
-        let acc = s.iter().find(|s| s.level == ACCOUNTABILITY).unwrap();
+        let sup = s.iter().find(|s| s.level == Rung::Supervision).unwrap();
+        let acc = s.iter().find(|s| s.level == Rung::Accountability).unwrap();
         assert_eq!(sup.at, eod(2026, 10, 10), "8, 9 and the worked Saturday");
         assert_eq!(acc.at, eod(2026, 10, 13));
     }
@@ -889,7 +973,7 @@ mod tests {
         assert!(
             steps(&ladder(), &cal, Shanghai, &fri)
                 .iter()
-                .any(|s| s.level == WARNING)
+                .any(|s| s.level == Rung::Warning)
         );
         let mon = Clocks {
             assigned_at: eod(2026, 11, 30) - chrono::Duration::hours(5),
@@ -899,7 +983,7 @@ mod tests {
         assert!(
             !steps(&ladder(), &cal, Shanghai, &mon)
                 .iter()
-                .any(|s| s.level == WARNING)
+                .any(|s| s.level == Rung::Warning)
         );
     }
 }

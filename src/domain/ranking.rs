@@ -15,7 +15,7 @@ pub use crate::db::tallies::Source;
 use crate::db::tallies::{self, Family};
 use crate::db::{self, DbConn};
 use crate::domain::accountability::points;
-use crate::domain::escalation::LEVELS;
+use crate::domain::escalation::Rung;
 use crate::error::AppResult;
 
 /// Start of a local day, in the stored form.
@@ -337,9 +337,9 @@ pub fn stats(
         .iter()
         .map(|(key, n)| {
             let name = key
-                .parse::<usize>()
+                .parse::<i32>()
                 .ok()
-                .and_then(|l| LEVELS.get(l))
+                .and_then(|l| Rung::from_level(l).map(Rung::name))
                 .map_or(key.clone(), |s| (*s).to_owned());
             (name, *n)
         })
