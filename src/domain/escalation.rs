@@ -31,7 +31,7 @@ use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::Calendar;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
-use crate::domain::letters::{self, Fact, LetterRequest, NoticeKind};
+use crate::domain::letters::{self, Fact, LetterKind, LetterRequest, NoticeKind};
 use crate::error::{AppError, AppResult};
 
 /// A rung of the ladder, stored as its level (0–3) in `escalations.level`.
@@ -97,12 +97,12 @@ impl Rung {
     }
 
     /// The kind of numbered letter it issues (a warning is a notice).
-    pub const fn letter_kind(self) -> Option<&'static str> {
+    pub const fn letter_kind(self) -> Option<LetterKind> {
         match self {
             Rung::Warning => None,
-            Rung::Reminder => Some("reminder"),
-            Rung::Supervision => Some("supervision"),
-            Rung::Accountability => Some("accountability"),
+            Rung::Reminder => Some(LetterKind::Reminder),
+            Rung::Supervision => Some(LetterKind::Supervision),
+            Rung::Accountability => Some(LetterKind::Accountability),
         }
     }
 
@@ -595,10 +595,10 @@ fn process(
             Rung::Reminder | Rung::Supervision => {
                 let (kind, cc) = if step.level == Rung::Reminder {
                     counts.reminders += 1;
-                    ("reminder", None)
+                    (LetterKind::Reminder, None)
                 } else {
                     counts.supervisions += 1;
-                    ("supervision", office.map(|o| o.email.clone()))
+                    (LetterKind::Supervision, office.map(|o| o.email.clone()))
                 };
                 let respond_by = f.next_rung.unwrap_or_else(|| {
                     env.calendar
@@ -646,7 +646,7 @@ fn process(
                 )?;
                 effect.letter = Some(letter_requests.len());
                 letter_requests.push(LetterRequest {
-                    kind: "accountability",
+                    kind: LetterKind::Accountability,
                     complaint: case,
                     unit,
                     category_name,

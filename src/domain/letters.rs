@@ -23,16 +23,65 @@ use crate::db::units::Unit;
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult};
 
-pub const KINDS: &[&str] = &["transfer", "reminder", "supervision", "accountability"];
+/// A kind of numbered letter, stored as its code in `letters.kind`, and
+/// naming its template (`config/templates/letters/<code>.txt`), its number
+/// prefix (`[letters]`), its counter and its Message-IDs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LetterKind {
+    /// 转办单: a case sent to the unit responsible.
+    Transfer,
+    /// 催办函: a deadline passed.
+    Reminder,
+    /// 督办函: to the unit's leader, copy to the office.
+    Supervision,
+    /// 效能问责通知: an accountability case opened by the ladder.
+    Accountability,
+}
 
-pub fn kind_title(kind: &str) -> &'static str {
-    match kind {
-        "transfer" => "转办单",
-        "reminder" => "催办函",
-        "supervision" => "督办函",
-        "accountability" => "效能问责通知",
-        _ => "函",
+impl LetterKind {
+    pub const ALL: [LetterKind; 4] = [
+        LetterKind::Transfer,
+        LetterKind::Reminder,
+        LetterKind::Supervision,
+        LetterKind::Accountability,
+    ];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            LetterKind::Transfer => "transfer",
+            LetterKind::Reminder => "reminder",
+            LetterKind::Supervision => "supervision",
+            LetterKind::Accountability => "accountability",
+        }
     }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// Its Chinese name, as subjects and timelines say it.
+    pub const fn title(self) -> &'static str {
+        match self {
+            LetterKind::Transfer => "转办单",
+            LetterKind::Reminder => "催办函",
+            LetterKind::Supervision => "督办函",
+            LetterKind::Accountability => "效能问责通知",
+        }
+    }
+}
+
+/// The kinds' codes (the API's `kind` filter).
+pub const KINDS: &[&str] = &[
+    LetterKind::Transfer.code(),
+    LetterKind::Reminder.code(),
+    LetterKind::Supervision.code(),
+    LetterKind::Accountability.code(),
+];
+
+/// The Chinese name of a stored kind (`函` for a code the service does not
+/// write).
+pub fn kind_title(code: &str) -> &'static str {
+    LetterKind::parse(code).map_or("函", LetterKind::title)
 }
 
 /// Templates and numbering settings, loaded once at start-up.
@@ -40,7 +89,8 @@ pub struct LetterEnv {
     templates: Environment<'static>,
     pub office_name: String,
     pub office_unit: String,
-    prefixes: [(String, String); 4],
+    /// Number prefixes, in the order of [`LetterKind::ALL`].
+    prefixes: [String; 4],
     pub tz: Tz,
     message_id_domain: String,
 }
@@ -65,40 +115,36 @@ impl LetterEnv {
         let mut templates = Environment::new();
         templates.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         templates.set_keep_trailing_newline(true);
-        for kind in KINDS {
+        for kind in LetterKind::ALL {
             let path = config_dir
                 .join("templates/letters")
-                .join(format!("{kind}.txt"));
+                .join(format!("{}.txt", kind.code()));
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             templates
-                .add_template_owned(kind.to_string(), text)
+                .add_template_owned(kind.code(), text)
                 .with_context(|| format!("template {}", path.display()))?;
         }
         Ok(Self {
             templates,
             office_name: letters.office_name.clone(),
             office_unit: letters.office_unit.clone(),
-            prefixes: [
-                ("transfer".into(), letters.transfer_prefix.clone()),
-                ("reminder".into(), letters.reminder_prefix.clone()),
-                ("supervision".into(), letters.supervision_prefix.clone()),
-                (
-                    "accountability".into(),
-                    letters.accountability_prefix.clone(),
-                ),
-            ],
+            prefixes: LetterKind::ALL.map(|k| {
+                match k {
+                    LetterKind::Transfer => &letters.transfer_prefix,
+                    LetterKind::Reminder => &letters.reminder_prefix,
+                    LetterKind::Supervision => &letters.supervision_prefix,
+                    LetterKind::Accountability => &letters.accountability_prefix,
+                }
+                .clone()
+            }),
             tz,
             message_id_domain: smtp.message_id_domain.clone(),
         })
     }
 
-    fn prefix(&self, kind: &str) -> &str {
-        self.prefixes
-            .iter()
-            .find(|(k, _)| k == kind)
-            .map(|(_, p)| p.as_str())
-            .unwrap_or("函")
+    fn prefix(&self, kind: LetterKind) -> &str {
+        &self.prefixes[kind as usize]
     }
 
     /// A local date as letters write it: 2026年11月27日.
@@ -161,10 +207,10 @@ pub struct Fact {
 
 impl Fact {
     /// A letter of `kind` issued under `number` on `date`.
-    pub fn letter(date: String, kind: &str, number: &str) -> Self {
+    pub fn letter(date: String, kind: LetterKind, number: &str) -> Self {
         Self {
             date,
-            text: format!("发出{}（{number}）", kind_title(kind)),
+            text: format!("发出{}（{number}）", kind.title()),
         }
     }
 }
@@ -181,7 +227,7 @@ pub fn facts_text(facts: &[Fact]) -> String {
 /// What a letter is about; `extra` adds the kind's own fields to the
 /// template, `history` the steps taken on the case before this letter.
 pub struct LetterRequest<'a> {
-    pub kind: &'a str,
+    pub kind: LetterKind,
     pub complaint: &'a Complaint,
     pub unit: &'a Unit,
     pub category_name: Option<String>,
@@ -248,7 +294,7 @@ impl Mail {
 
 /// A letter rendered under its number, ready to store and send.
 struct Drafted {
-    kind: String,
+    kind: LetterKind,
     year: i32,
     seq: i64,
     number: String,
@@ -283,17 +329,19 @@ fn draft(
     };
     let body = env
         .templates
-        .get_template(req.kind)
+        .get_template(req.kind.code())
         .and_then(|t| t.render(&ctx))
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("letter template {}: {e}", req.kind)))?;
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("letter template {}: {e}", req.kind.code()))
+        })?;
     let subject = format!(
         "【{}】{} 受理编号{}",
-        kind_title(req.kind),
+        req.kind.title(),
         number,
         c.tracking_no
     );
     Ok(Drafted {
-        kind: req.kind.to_owned(),
+        kind: req.kind,
         year,
         seq,
         number,
@@ -304,7 +352,7 @@ fn draft(
             cc: req.cc.clone(),
             subject,
             body,
-            message_id: env.letter_message_id(req.kind, year, seq),
+            message_id: env.letter_message_id(req.kind.code(), year, seq),
         },
     })
 }
@@ -317,7 +365,7 @@ fn store(conn: &mut DbConn, drafts: &[Drafted], now: DateTime<Utc>) -> AppResult
         &drafts
             .iter()
             .map(|d| NewLetter {
-                kind: &d.kind,
+                kind: d.kind.code(),
                 year: d.year,
                 seq: d.seq,
                 number: &d.number,
@@ -339,13 +387,13 @@ fn store(conn: &mut DbConn, drafts: &[Drafted], now: DateTime<Utc>) -> AppResult
             .collect::<Vec<_>>(),
     )?;
     for d in drafts {
-        metrics::counter!("duban_letters_issued_total", "kind" => d.kind.clone()).increment(1);
+        metrics::counter!("duban_letters_issued_total", "kind" => d.kind.code()).increment(1);
     }
     Ok(ids)
 }
 
-fn counter_name(kind: &str, year: i32) -> String {
-    format!("letter:{kind}:{year}")
+fn counter_name(kind: LetterKind, year: i32) -> String {
+    format!("letter:{}:{year}", kind.code())
 }
 
 /// Issues a letter: takes the next number of its kind and year, renders it,
@@ -375,17 +423,17 @@ pub fn issue_many(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<i64>> {
     let year = now.with_timezone(&env.tz).year();
-    let mut next: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-    for kind in KINDS {
-        let n = reqs.iter().filter(|r| r.kind == *kind).count() as i64;
+    let mut next: std::collections::HashMap<LetterKind, i64> = std::collections::HashMap::new();
+    for kind in LetterKind::ALL {
+        let n = reqs.iter().filter(|r| r.kind == kind).count() as i64;
         if n > 0 {
             next.insert(kind, db::take_counter(conn, &counter_name(kind, year), n)?);
         }
     }
     let mut drafts: Vec<Drafted> = Vec::with_capacity(reqs.len());
     for req in reqs {
-        let seq = next.get_mut(req.kind).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("unknown letter kind {}", req.kind))
+        let seq = next.get_mut(&req.kind).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("no number taken for {}", req.kind.code()))
         })?;
         // A letter states the letters this batch issued on the same case
         // before it (a sweep that finds a reminder and a supervision due at
@@ -395,7 +443,7 @@ pub fn issue_many(
             drafts
                 .iter()
                 .filter(|d| d.mail.complaint_id == Some(req.complaint.id))
-                .map(|d| Fact::letter(env.local_date(now), &d.kind, &d.number)),
+                .map(|d| Fact::letter(env.local_date(now), d.kind, &d.number)),
         );
         let req = LetterRequest {
             history,
@@ -718,4 +766,25 @@ pub fn for_complaint(conn: &mut DbConn, complaint_id: i64) -> AppResult<Vec<Lett
     };
     let (list, _) = rows::list(conn, &filter, 0, 1_000)?;
     views(conn, list)
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_stored_as_its_code_and_has_a_template() {
+        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        for (i, kind) in LetterKind::ALL.into_iter().enumerate() {
+            assert_eq!(LetterKind::parse(kind.code()), Some(kind));
+            assert_eq!(KINDS[i], kind.code());
+            assert_eq!(kind_title(kind.code()), kind.title());
+            let template = config
+                .join("templates/letters")
+                .join(format!("{}.txt", kind.code()));
+            assert!(template.is_file(), "{}", template.display());
+        }
+        assert_eq!(LetterKind::parse("memo"), None);
+        assert_eq!(kind_title("memo"), "函");
+    }
 }

@@ -16,6 +16,7 @@ use crate::db::tallies::{self, Family};
 use crate::db::{self, DbConn};
 use crate::domain::accountability::points;
 use crate::domain::escalation::Rung;
+use crate::domain::letters::LetterKind;
 use crate::error::AppResult;
 
 /// Start of a local day, in the stored form.
@@ -354,10 +355,10 @@ pub fn stats(
             complaints_received: total(&channel),
             cases_closed: total(&closures),
             letters_issued: total(&letters),
-            transfer_letters: kind("transfer"),
-            reminder_letters: kind("reminder"),
-            supervision_letters: kind("supervision"),
-            accountability_notices: kind("accountability"),
+            transfer_letters: kind(LetterKind::Transfer.code()),
+            reminder_letters: kind(LetterKind::Reminder.code()),
+            supervision_letters: kind(LetterKind::Supervision.code()),
+            accountability_notices: kind(LetterKind::Accountability.code()),
             escalations: total(&levels),
             accountability_cases_opened: total(&triggers),
             accountability_cases_decided: total(&decisions),

@@ -248,7 +248,7 @@ fn assign_to(
         conn,
         l,
         LetterRequest {
-            kind: "transfer",
+            kind: crate::domain::letters::LetterKind::Transfer,
             complaint: &updated,
             unit,
             category_name,
