@@ -1,4 +1,4 @@
--- The escalation ladder (DESIGN §5): the sweep's schedule on the case, the
+-- The escalation ladder (docs/architecture.md, "Escalation"): the sweep's schedule on the case, the
 -- steps fired, accountability cases and the units' score events.
 
 -- When the sweep should next look at the case: set to "now" by every change
