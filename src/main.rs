@@ -294,15 +294,9 @@ fn local_instant(
     tz: chrono_tz::Tz,
     end: bool,
 ) -> anyhow::Result<chrono::NaiveDateTime> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(duban::db::to_db(t.with_timezone(&chrono::Utc)));
-    }
-    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("{text}: a date (2026-11-27) or an RFC 3339 time"))?;
-    let day = if end { d.succ_opt().unwrap_or(d) } else { d };
-    duban::domain::calendar::start_of_day(day, tz)
+    duban::domain::calendar::instant_of(text, tz, end)
         .map(duban::db::to_db)
-        .context("no such local day")
+        .with_context(|| format!("{text}: a date (2026-11-27) or an RFC 3339 time"))
 }
 
 /// Progress of a whole verification on standard error: a line when a stage
@@ -364,9 +358,7 @@ fn tallies(settings: &Settings, command: TalliesCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TalliesCommand::Fold => {
-            let before = tallies::pending(&mut conn)?;
-            tallies::fold_all(&mut conn)?;
-            println!("{before} deltas folded");
+            println!("{} deltas folded", tallies::fold_all(&mut conn)?);
             Ok(())
         }
     }

@@ -24,7 +24,7 @@ pub mod workflow;
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -316,14 +316,8 @@ impl Params {
     /// day's start) or an RFC 3339 instant.
     pub fn instant(&mut self, name: &str, tz: Tz, end: bool) -> Option<NaiveDateTime> {
         let s = self.raw(name)?.to_owned();
-        if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
-            return Some(crate::db::to_db(t.with_timezone(&Utc)));
-        }
-        if let Ok(d) = NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
-            let day = if end { d.succ_opt().unwrap_or(d) } else { d };
-            if let Some(t) = crate::domain::calendar::start_of_day(day, tz) {
-                return Some(crate::db::to_db(t));
-            }
+        if let Some(t) = crate::domain::calendar::instant_of(&s, tz, end) {
+            return Some(crate::db::to_db(t));
         }
         self.errors
             .add(name, "must be a date (2026-11-27) or an RFC 3339 time");

@@ -332,28 +332,26 @@ pub fn fold(conn: &mut DbConn) -> QueryResult<usize> {
     })
 }
 
-/// Folds until no delta is left; returns how many batches it took. After
-/// a backlog (more than one batch: a bulk import, an instance that was
-/// down) PostgreSQL's deltas table is vacuumed at once, since reads scan
-/// what is left of it and dead rows would make them slow until autovacuum
-/// came by. Must not run inside a transaction.
+/// Folds until no delta is left; returns how many it folded. After a
+/// backlog (more than one batch: a bulk import, an instance that was down)
+/// PostgreSQL's deltas table is vacuumed at once, since reads scan what is
+/// left of it and dead rows would make them slow until autovacuum came by.
+/// Must not run inside a transaction.
 pub fn fold_all(conn: &mut DbConn) -> QueryResult<usize> {
-    let mut batches = 0;
+    let mut folded = 0;
     loop {
         let n = fold(conn)?;
-        if n > 0 {
-            batches += 1;
-        }
+        folded += n;
         if n < FOLD_BATCH as usize {
             break;
         }
     }
-    if batches > 1
+    if folded > FOLD_BATCH as usize
         && let DbConn::Pg(_) = conn
     {
         diesel::sql_query("VACUUM tally_deltas").execute(conn)?;
     }
-    Ok(batches)
+    Ok(folded)
 }
 
 /// How many deltas wait to be folded.

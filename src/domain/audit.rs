@@ -281,14 +281,13 @@ pub fn verify(
                 report.chains += 1;
                 // Walking all of a chain starts at its genesis; a part
                 // starts at the link before its first event.
-                let before = if part.is_whole() || ev.seq <= 1 {
-                    Some(GENESIS.to_owned())
+                let (seq, before) = if part.is_whole() || ev.seq <= 1 {
+                    (1, Some(GENESIS.to_owned()))
                 } else {
-                    rows::hash_at(conn, &ev.chain, ev.seq - 1)?
+                    (ev.seq, rows::hash_at(conn, &ev.chain, ev.seq - 1)?)
                 };
                 current = Some(match before {
-                    Some(hash) if part.is_whole() => (ev.chain.clone(), 1, hash, false),
-                    Some(hash) => (ev.chain.clone(), ev.seq.max(1), hash, false),
+                    Some(hash) => (ev.chain.clone(), seq, hash, false),
                     // The event before is gone: expect it, so the link is
                     // named broken.
                     None => (ev.chain.clone(), ev.seq - 1, String::new(), false),

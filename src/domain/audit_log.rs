@@ -167,6 +167,25 @@ impl Item {
             _ => None,
         }
     }
+
+    /// A finding about this entry, found at position `pos` of the log.
+    fn finding(&self, pos: i64, kind: &'static str, message: String) -> Finding {
+        let mut f = Finding::new(kind, message);
+        f.position = Some(pos);
+        f.table = Some(self.log_table().name());
+        f.row_id = Some(self.row_id());
+        f.chain = self.chain();
+        f
+    }
+
+    /// The finding for an entry that no longer matches its MAC.
+    fn altered(&self, pos: i64) -> Finding {
+        self.finding(
+            pos,
+            "entry_altered",
+            format!("日志第{pos}位的记录与其校验码不符：记录被改动"),
+        )
+    }
 }
 
 fn lock_log(conn: &mut DbConn) -> diesel::QueryResult<()> {
@@ -600,6 +619,17 @@ pub struct Scope {
     pub to: Option<DateTime<Utc>>,
 }
 
+impl Scope {
+    fn of(part: &Part) -> Self {
+        Self {
+            whole: part.is_whole(),
+            chain: part.chain.clone(),
+            from: part.from.map(db::from_db),
+            to: part.to.map(db::from_db),
+        }
+    }
+}
+
 /// How far a verification has come: `done` of about `total` in `stage`
 /// (`chains`: events; `log`: entries; `cases`: cases).
 #[derive(Clone, Copy, Debug)]
@@ -672,13 +702,7 @@ pub fn verify_all(
             let total = if stage == "log" { entries } else { cases };
             progress(Progress { stage, done, total })
         })?;
-        let scope = Scope {
-            whole: true,
-            chain: None,
-            from: None,
-            to: None,
-        };
-        Ok(report_of(scope, chains, log))
+        Ok(report_of(Scope::of(&Part::default()), chains, log))
     })
 }
 
@@ -753,15 +777,7 @@ pub fn verify_part(
                 log.entries += 1;
                 let mac = item.mac().unwrap_or_default();
                 if !keys.mac_matches(item.bytes(pos).as_bytes(), mac) {
-                    let mut f = Finding::new(
-                        "entry_altered",
-                        format!("日志第{pos}位的记录与其校验码不符：记录被改动"),
-                    );
-                    f.position = Some(pos);
-                    f.table = Some(item.log_table().name());
-                    f.row_id = Some(item.row_id());
-                    f.chain = item.chain();
-                    log.find(f);
+                    log.find(item.altered(pos));
                 }
             }
             if !full {
@@ -771,13 +787,7 @@ pub fn verify_part(
         if let Some(id) = part.complaint_id {
             check_cases_in(c, id - 1, Some(id), &mut log, &mut |_, _| {})?;
         }
-        let scope = Scope {
-            whole: false,
-            chain: part.chain.clone(),
-            from: part.from.map(db::from_db),
-            to: part.to.map(db::from_db),
-        };
-        Ok(report_of(scope, chains, log))
+        Ok(report_of(Scope::of(part), chains, log))
     })
 }
 
@@ -924,35 +934,27 @@ fn walk_log(
                 Item::Score(_) => cursors.1 = pos,
                 Item::Letter(_) => cursors.2 = pos,
             }
-            let locate = |mut f: Finding| {
-                f.position = Some(pos);
-                f.table = Some(item.log_table().name());
-                f.row_id = Some(item.row_id());
-                f.chain = item.chain();
-                f
-            };
             if pos <= last_position {
-                report.find(locate(Finding::new(
+                report.find(item.finding(
+                    pos,
                     "entry_duplicated",
                     format!("日志第{pos}位出现了不止一条记录：有记录被插入"),
-                )));
+                ));
                 continue;
             }
             if pos > last_position + 1 {
                 let (from, to) = (last_position + 1, pos - 1);
-                report.find(locate(Finding::new(
+                report.find(item.finding(
+                    pos,
                     "entries_missing",
                     format!("日志第{from}至{to}位的记录不见了：记录被删除"),
-                )));
+                ));
             }
             last_position = pos;
             let bytes = item.bytes(pos);
             let mac = item.mac().unwrap_or_default();
             if !keys.mac_matches(bytes.as_bytes(), mac) {
-                report.find(locate(Finding::new(
-                    "entry_altered",
-                    format!("日志第{pos}位的记录与其校验码不符：记录被改动"),
-                )));
+                report.find(item.altered(pos));
             }
             let mac = merkle::hash_from_hex(mac).unwrap_or([0u8; 32]);
             // A missing position still counts as a leaf, so that what

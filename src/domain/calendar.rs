@@ -302,6 +302,17 @@ pub fn start_of_day(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// A bound given as an RFC 3339 time or a local date — the start of that day,
+/// or for an `end` (a date included) the start of the next — in UTC; `None`
+/// when the text is neither.
+pub fn instant_of(text: &str, tz: Tz, end: bool) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    start_of_day(if end { d.succ_opt().unwrap_or(d) } else { d }, tz)
+}
+
 /// 23:59:59 local time of `day`, in UTC.
 pub fn end_of_day(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));

@@ -1,6 +1,7 @@
-//! Background work inside `duban serve`: the e-mail outbox worker, the
-//! escalation sweep, the audit log's sequencer and the folding of the
-//! reporting aggregates.
+//! Background work inside `duban serve`, each job run and watched by
+//! `runner::Jobs`: the e-mail outbox worker, the escalation sweep, the audit
+//! log's sequencer, the folding of the reporting aggregates and
+//! housekeeping.
 
 pub mod audit;
 pub mod escalation;

@@ -17,7 +17,9 @@ pub fn spawn(state: web::Data<AppState>) {
         let state = state.clone();
         async move {
             match state.db(|c| Ok(tallies::fold_all(c)?)).await {
-                Ok(batches) if batches > 1 => tracing::info!(batches, "reporting deltas folded"),
+                Ok(folded) if folded > tallies::FOLD_BATCH as usize => {
+                    tracing::info!(folded, "reporting deltas folded")
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(
                     error = %e,

@@ -45,6 +45,18 @@ impl Dice {
     }
 }
 
+/// A call about case `no` that began three minutes before `now`.
+fn call_about(no: &str, disposition: &str, now: DateTime<Utc>) -> Value {
+    json!({
+        "caller_phone": "13912345678",
+        "started_at": (now - Duration::minutes(3)).to_rfc3339(),
+        "duration_seconds": 90,
+        "summary": "来电",
+        "disposition": disposition,
+        "tracking_no": no,
+    })
+}
+
 fn report() -> Value {
     json!({
         "findings": "经调查，反映问题基本属实。", "measures": "批评教育，开展培训。",
@@ -112,65 +124,55 @@ fn assert_consistent(app: &TestApp, dice: &mut Dice, start: DateTime<Utc>, now: 
 /// returned, taken back and given to another unit; a case no rule routes,
 /// assigned by hand; a sweep. Returns the three cases.
 async fn scripted(app: &TestApp, t: &Tokens) -> [(String, String); 3] {
-    async fn must(resp: reqwest::Response, what: &str) {
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        assert!(status.is_success(), "{what}: {status} {text}");
-    }
     let gaj = t.unit("GAJ").unwrap();
     let x = file(app, &routed_body()).await;
-    let call = json!({
-        "caller_phone": "13912345678",
-        "started_at": (app.state.clock.now() - Duration::minutes(3)).to_rfc3339(),
-        "duration_seconds": 90, "summary": "来电", "disposition": "follow_up",
-        "tracking_no": x.0,
-    });
-    must(
+    let call = call_about(&x.0, "follow_up", app.state.clock.now());
+    ok_json(
         app.post_json("/api/v1/calls", &call, Some(&t.op)).await,
         "call",
     )
     .await;
-    must(
+    ok_json(
         act(app, &x.0, "acknowledge", json!({}), gaj).await,
         "acknowledge",
     )
     .await;
-    must(act(app, &x.0, "report", report(), gaj).await, "report").await;
+    ok_json(act(app, &x.0, "report", report(), gaj).await, "report").await;
     let redo = json!({"decision": "redo", "comment": "未说明处理结果"});
-    must(act(app, &x.0, "review", redo, &t.sup).await, "redo").await;
-    must(
+    ok_json(act(app, &x.0, "review", redo, &t.sup).await, "redo").await;
+    ok_json(
         act(app, &x.0, "report", report(), gaj).await,
         "report again",
     )
     .await;
     let accept = json!({"decision": "accept"});
-    must(act(app, &x.0, "review", accept, &t.sup).await, "accept").await;
+    ok_json(act(app, &x.0, "review", accept, &t.sup).await, "accept").await;
     let rating = json!({"tracking_no": x.0, "query_code": x.1, "satisfaction": "unsatisfied"});
-    must(
+    ok_json(
         app.post_json("/api/v1/track/feedback", &rating, None).await,
         "feedback",
     )
     .await;
     let why = json!({"reason": "群众不满意，要求重新核查"});
-    must(act(app, &x.0, "reopen", why, &t.sup).await, "reopen").await;
+    ok_json(act(app, &x.0, "reopen", why, &t.sup).await, "reopen").await;
 
     let y = file(app, &routed_body()).await;
     let back = json!({"reason": "不属于本单位职责"});
-    must(act(app, &y.0, "return", back, gaj).await, "return").await;
+    ok_json(act(app, &y.0, "return", back, gaj).await, "return").await;
     let approve = json!({"decision": "approve"});
-    must(
+    ok_json(
         act(app, &y.0, "return/decision", approve, &t.sup).await,
         "approve",
     )
     .await;
     let to_jtj = json!({"unit": "JTJ"});
-    must(act(app, &y.0, "assign", to_jtj, &t.sup).await, "assign").await;
+    ok_json(act(app, &y.0, "assign", to_jtj, &t.sup).await, "assign").await;
 
     let mut unrouted = routed_body();
     unrouted.as_object_mut().unwrap().remove("subject_unit");
     let z = file(app, &unrouted).await;
     let to_jjdd = json!({"unit": "JJDD"});
-    must(
+    ok_json(
         act(app, &z.0, "assign", to_jjdd, &t.sup).await,
         "assign by hand",
     )
@@ -304,14 +306,7 @@ async fn the_aggregates_equal_a_full_recount_after_a_random_sequence_of_actions(
                     }
                     (12, _) => {
                         let d = *dice.pick(&["follow_up", "status_inquiry", "follow_up"]);
-                        let body = json!({
-                            "caller_phone": "13912345678",
-                            "started_at": (now - Duration::minutes(3)).to_rfc3339(),
-                            "duration_seconds": 90,
-                            "summary": "来电",
-                            "disposition": d,
-                            "tracking_no": no,
-                        });
+                        let body = call_about(no, d, now);
                         (
                             "call",
                             app.post_json("/api/v1/calls", &body, Some(&t.op)).await,
