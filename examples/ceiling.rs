@@ -48,6 +48,8 @@ use duban::auth::Actor;
 use duban::auth::policy::Role;
 use duban::config::{AppEnv, Secrets, Settings};
 use duban::db::DbConn;
+use duban::domain::command::{Source, parse};
+use duban::domain::commands::CreateComplaint;
 use duban::domain::intake::submit_web;
 use duban::domain::{callers, queue, tracking};
 use duban::startup::{build_state, prepare_database};
@@ -214,12 +216,24 @@ enum Work {
 /// The address every in-process call comes from.
 const CLIENT: &str = "127.0.0.1";
 
+/// What `POST /api/v1/complaints` does once its body is read: the parse
+/// step, then the filing.
+fn file(
+    state: &AppState,
+    conn: &mut DbConn,
+    body: &serde_json::Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> duban::error::AppResult<duban::domain::idempotency::Outcome> {
+    let cmd = parse::<CreateComplaint>(body, Source::Json, &state.context(now))?;
+    submit_web(conn, &state.intake, cmd, CLIENT, None, now)
+}
+
 impl Work {
     /// The handler's closure, minus the hop to the blocking pool.
     fn run(&self, state: &AppState, conn: &mut DbConn) -> Result<(), String> {
         let now = chrono::Utc::now();
         match self {
-            Work::Intake(body) => match submit_web(conn, &state.intake, body, CLIENT, None, now) {
+            Work::Intake(body) => match file(state, conn, body, now) {
                 Ok(o) if o.status == 201 => Ok(()),
                 Ok(o) => Err(format!("status {}: {}", o.status, o.body)),
                 Err(e) => Err(format!("submit_web: {e} ({e:?})")),
@@ -331,15 +345,8 @@ fn seed_cases(state: &AppState, body: &serde_json::Value, cases: u32) -> anyhow:
     let mut conn = state.pool.get()?;
     let mut receipt = None;
     for _ in 0..cases {
-        let o = submit_web(
-            &mut conn,
-            &state.intake,
-            body,
-            CLIENT,
-            None,
-            chrono::Utc::now(),
-        )
-        .map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
+        let o = file(state, &mut conn, body, chrono::Utc::now())
+            .map_err(|e| anyhow::anyhow!("seeding: {e}"))?;
         if o.status != 201 {
             bail!("seeding: status {}: {}", o.status, o.body);
         }

@@ -8,17 +8,143 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// One bad field of a request, with a message a person can act on.
+/// One bad field of a request: where, what kind of problem (`code`, with its
+/// parameters beside it: `{"code": "too_long", "max": 200}`), and a message a
+/// person can act on. Pages word the problem from the code, never from the
+/// message.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
+    #[serde(flatten)]
+    pub code: Code,
     pub message: String,
 }
 
+/// What is wrong with a field. The codes are part of the API: a client may
+/// branch on them, the staff and public pages word them in Chinese.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Code {
+    /// Missing or empty, and needed (perhaps only together with another
+    /// field's value: the message says when).
+    Required,
+    /// Not a field of this request (typos must not vanish silently).
+    UnknownField,
+    /// A value of the wrong JSON type.
+    WrongType {
+        expected: &'static str,
+    },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    /// Control or invisible characters that would hide or break text.
+    ControlCharacters,
+    /// A number outside its range (also: not a whole number).
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    /// Not one of the listed codes.
+    OneOf {
+        allowed: Vec<String>,
+    },
+    BadPhone,
+    BadEmail,
+    BadIdNumber,
+    BadDate,
+    BadTime,
+    /// A date or time later than now allows.
+    InFuture,
+    /// A date or time earlier than allowed (the message says the bound).
+    TooEarly,
+    NotAUnit,
+    NotACategory,
+    NotACase,
+    NotASituation,
+    /// Given where it does not belong (the message says when it does).
+    NotAllowed,
+    /// Already used by another record.
+    Taken,
+    /// Not in the required form (the message says which).
+    BadFormat,
+    /// More entries than allowed.
+    TooMany {
+        max: usize,
+    },
+    /// A bound before the other bound.
+    BadOrder,
+    /// Not a point deduction (0 to -100, two decimals).
+    BadDeduction,
+    /// The complaint concerns the chosen unit's leader.
+    LeaderConflict,
+    /// Possible only with `confirm: true`, once the supervisor has checked.
+    NeedsConfirmation,
+    /// The change would leave the service without an administrator.
+    LastAdmin,
+    /// An `Idempotency-Key` sent again with a different body.
+    KeyReused,
+}
+
+impl Code {
+    /// The English message for a code whose words need no context.
+    pub fn message(&self) -> String {
+        match self {
+            Code::Required => "is required".into(),
+            Code::UnknownField => "is not a known field".into(),
+            Code::WrongType { expected } => format!("must be {expected}"),
+            Code::TooShort { min } => format!("must be at least {min} characters"),
+            Code::TooLong { max } => format!("must be at most {max} characters"),
+            Code::ControlCharacters => {
+                "must not contain control characters or invisible characters".into()
+            }
+            Code::OutOfRange { min, max } => format!("must be a whole number from {min} to {max}"),
+            Code::OneOf { allowed } => format!("must be one of: {}", allowed.join(", ")),
+            Code::BadPhone => "must be a mainland mobile number (11 digits starting 1) or a \
+                               landline with area code (e.g. 0797-5321234)"
+                .into(),
+            Code::BadEmail => "must be an e-mail address".into(),
+            Code::BadIdNumber => "must be an 18-character resident ID number".into(),
+            Code::BadDate => "must be a date such as 2026-11-27".into(),
+            Code::BadTime => "must be an RFC 3339 time such as 2026-11-27T09:30:00+08:00".into(),
+            Code::InFuture => "must not be in the future".into(),
+            Code::TooEarly => "is too early".into(),
+            Code::NotAUnit => "is not a known unit code (see GET /api/v1/units)".into(),
+            Code::NotACategory => {
+                "is not a known category code (see GET /api/v1/categories)".into()
+            }
+            Code::NotACase => "is not a known case's tracking number".into(),
+            Code::NotASituation => "is not a situation of the catalogue".into(),
+            Code::NotAllowed => "is not accepted here".into(),
+            Code::Taken => "is already taken".into(),
+            Code::BadFormat => "is not in the required form".into(),
+            Code::TooMany { max } => format!("must have at most {max} entries"),
+            Code::BadOrder => "must not be before the start".into(),
+            Code::BadDeduction => "must be a deduction: the change to the score, from -100 to 0 \
+                                   with at most two decimals (-2 deducts two points)"
+                .into(),
+            Code::LeaderConflict => "the complaint is about this unit's leader".into(),
+            Code::NeedsConfirmation => "needs confirm: true".into(),
+            Code::LastAdmin => "would leave no active administrator".into(),
+            Code::KeyReused => "was already used with a different request body".into(),
+        }
+    }
+}
+
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error worded by its code.
+    pub fn new(field: impl Into<String>, code: Code) -> Self {
+        let message = code.message();
+        Self::with(field, code, message)
+    }
+
+    /// An error whose message says more than its code.
+    pub fn with(field: impl Into<String>, code: Code, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
+            code,
             message: message.into(),
         }
     }
@@ -67,8 +193,14 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn field(field: &str, message: &str) -> Self {
-        AppError::Validation(vec![FieldError::new(field, message)])
+    /// A 422 on one field, worded by its code.
+    pub fn field(field: &str, code: Code) -> Self {
+        AppError::Validation(vec![FieldError::new(field, code)])
+    }
+
+    /// A 422 on one field whose message says more than its code.
+    pub fn field_with(field: &str, code: Code, message: &str) -> Self {
+        AppError::Validation(vec![FieldError::with(field, code, message)])
     }
 
     fn slug_and_title(&self) -> (&'static str, &'static str) {
@@ -231,9 +363,13 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
         }
         J::OverflowKnownLength { .. } | J::Overflow { .. } => AppError::PayloadTooLarge,
         J::Deserialize(e) => match e.classify() {
-            serde_json::error::Category::Data => {
-                AppError::Validation(vec![FieldError::new("body", e.to_string())])
-            }
+            serde_json::error::Category::Data => AppError::Validation(vec![FieldError::with(
+                "body",
+                Code::WrongType {
+                    expected: "a JSON object of the documented shape",
+                },
+                e.to_string(),
+            )]),
             _ => AppError::BadRequest(format!("The body is not valid JSON: {e}")),
         },
         J::Payload(actix_web::error::PayloadError::Overflow) => AppError::PayloadTooLarge,
@@ -252,7 +388,11 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
         ),
         U::Overflow { .. } => AppError::PayloadTooLarge,
         U::Payload(e) if crate::api::deadline::timed_out(e) => AppError::RequestTimeout,
-        U::Parse(_) => AppError::Validation(vec![FieldError::new("body", err.to_string())]),
+        U::Parse(_) => AppError::Validation(vec![FieldError::with(
+            "body",
+            Code::BadFormat,
+            err.to_string(),
+        )]),
         other => AppError::BadRequest(format!("The form could not be read: {other}")),
     };
     app.into()
@@ -263,7 +403,12 @@ pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
 ) -> actix_web::Error {
-    AppError::Validation(vec![FieldError::new("query", err.to_string())]).into()
+    AppError::Validation(vec![FieldError::with(
+        "query",
+        Code::BadFormat,
+        err.to_string(),
+    )])
+    .into()
 }
 
 /// A path that does not parse names no record: 404.
@@ -279,8 +424,17 @@ impl FieldErrors {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
+    /// Adds an error worded by its code.
+    pub fn add(&mut self, field: impl Into<String>, code: Code) {
+        self.0.push(FieldError::new(field, code));
+    }
+    /// Adds an error whose message says more than its code.
+    pub fn add_with(&mut self, field: impl Into<String>, code: Code, message: impl Into<String>) {
+        self.0.push(FieldError::with(field, code, message));
+    }
+    /// The errors so far.
+    pub fn as_slice(&self) -> &[FieldError] {
+        &self.0
     }
     /// Whether `field` has an error already.
     pub fn has(&self, field: &str) -> bool {

@@ -72,6 +72,39 @@ impl AppState {
         }
     }
 
+    /// What parsing a command needs besides its fields, at `now`.
+    pub fn context(&self, now: DateTime<Utc>) -> crate::domain::command::Context<'_> {
+        crate::domain::command::Context {
+            now,
+            tz: self.intake.tz,
+            oldest_call: now
+                - crate::domain::intake::hotline_window(self.settings.intake.hotline_max_age_days),
+            catalogue: &self.ladder.catalogue,
+        }
+    }
+
+    /// Parses a command from `body` (docs/architecture.md, *Commands*). A
+    /// refusal names every bad field, and also the unknown codes among the
+    /// good ones (looked up only then: an accepted command is checked in
+    /// its own transaction).
+    pub async fn parse<C: crate::domain::command::Fields>(
+        &self,
+        body: &serde_json::Value,
+        source: crate::domain::command::Source,
+    ) -> AppResult<C> {
+        let refused = {
+            let context = self.context(self.clock.now());
+            match crate::domain::command::parse::<C>(body, source, &context) {
+                Ok(c) => return Ok(c),
+                Err(r) => r,
+            }
+        };
+        if refused.references.is_empty() {
+            return Err(refused.into());
+        }
+        Err(self.db(move |c| Ok(refused.check_references(c))).await?)
+    }
+
     /// Runs a short write job whose answer the caller waits for, such as
     /// filing a complaint, through the group-commit writer (one commit for
     /// all the filings waiting at that moment). The job's own `write_tx`

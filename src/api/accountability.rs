@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::command::Authorized;
 use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::accountability::AccountabilityFilter;
 use crate::domain::accountability;
+use crate::domain::commands::{DecideAccountability, FileDefence, OpenAccountability};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -106,7 +108,7 @@ pub async fn get_accountability(
     path = "/api/v1/accountability",
     tag = "accountability",
     summary = "Open an accountability case by hand",
-    request_body = crate::api::docs::OpenAccountability,
+    request_body = OpenAccountability,
     responses(
         (status = 201, description = "The new case", body = crate::domain::accountability::AccountabilityView),
         BadBody, Unauthorized, Forbidden, Unavailable,
@@ -114,9 +116,8 @@ pub async fn get_accountability(
     security(("bearer" = [])),
 )]
 pub async fn open_accountability(
-    actor: Actor,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Authorized(actor, cmd): Authorized<OpenAccountability>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let st = state.clone();
@@ -128,7 +129,7 @@ pub async fn open_accountability(
                 &st.ladder.catalogue,
                 st.ladder.defence_workdays,
                 &actor,
-                &body,
+                cmd,
                 now,
             )
         })
@@ -142,7 +143,7 @@ pub async fn open_accountability(
     path = "/api/v1/accountability/{id}/defence",
     tag = "accountability",
     summary = "File the unit's defence (unit)",
-    request_body = crate::api::docs::Defence,
+    request_body = FileDefence,
     params(
         ("id" = i64, Path, description = "The accountability case"),
     ),
@@ -153,14 +154,13 @@ pub async fn open_accountability(
     security(("bearer" = [])),
 )]
 pub async fn file_defence(
-    actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    Authorized(actor, cmd): Authorized<FileDefence>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (path.into_inner(), state.clock.now(), state.clone());
     let view = state
-        .db(move |c| accountability::file_defence(c, &st.ladder.catalogue, &actor, id, &body, now))
+        .db(move |c| accountability::file_defence(c, &st.ladder.catalogue, &actor, id, cmd, now))
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -171,7 +171,7 @@ pub async fn file_defence(
     path = "/api/v1/accountability/{id}/decision",
     tag = "accountability",
     summary = "Decide an accountability case",
-    request_body = crate::api::docs::AccountabilityDecision,
+    request_body = DecideAccountability,
     params(
         ("id" = i64, Path, description = "The accountability case"),
     ),
@@ -182,15 +182,14 @@ pub async fn file_defence(
     security(("bearer" = [])),
 )]
 pub async fn decide_accountability(
-    actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    Authorized(actor, cmd): Authorized<DecideAccountability>,
 ) -> AppResult<HttpResponse> {
     let (id, now, st) = (path.into_inner(), state.clock.now(), state.clone());
     let view = state
         .db(move |c| {
-            accountability::decide(c, &st.intake, &st.ladder.catalogue, &actor, id, &body, now)
+            accountability::decide(c, &st.intake, &st.ladder.catalogue, &actor, id, cmd, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

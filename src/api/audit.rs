@@ -5,16 +5,16 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
+use super::command::Authorized;
 use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::db::audit::EventFilter;
-use crate::domain::fields::Reader;
+use crate::domain::commands::VerifyOutside;
 use crate::domain::{audit, audit_log};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use serde::Deserialize;
 
 #[utoipa::path(
     get,
@@ -48,11 +48,7 @@ pub async fn verify_audit(
     let chain = p.text("chain", 80);
     let from = p.instant("from", tz, false);
     let to = p.instant("to", tz, true);
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        p.errors.add("to", "must be after from");
-    }
+    p.ordered(from, to);
     p.finish()?;
     if chain.is_none() && from.is_none() && to.is_none() {
         return run_verify(&state, Vec::new()).await;
@@ -68,21 +64,13 @@ pub async fn verify_audit(
     Ok(HttpResponse::Ok().json(report))
 }
 
-/// Checkpoints an auditor kept outside the system, to hold the log against.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutsideCheckpoints {
-    /// As `GET /audit/checkpoints`, the e-mails and the checkpoint file give them.
-    pub checkpoints: Vec<audit_log::Checkpoint>,
-}
-
 /// `POST /api/v1/audit/verify`.
 #[utoipa::path(
     post,
     path = "/api/v1/audit/verify",
     tag = "audit",
     summary = "Verify the audit log against checkpoints kept outside the system",
-    request_body = OutsideCheckpoints,
+    request_body = VerifyOutside,
     responses(
         (status = 200, description = "What was checked and what was found", body = audit_log::AuditReport),
         Invalid, Unauthorized, Forbidden, Unavailable,
@@ -90,42 +78,11 @@ pub struct OutsideCheckpoints {
     security(("bearer" = [])),
 )]
 pub async fn verify_against(
-    actor: Actor,
     state: web::Data<AppState>,
-    body: web::Json<serde_json::Value>,
+    Authorized(_actor, cmd): Authorized<VerifyOutside>,
 ) -> AppResult<HttpResponse> {
-    policy::require(&actor, Action::VerifyAudit)?;
-    let outside = read_outside(body.into_inner())?;
+    let outside = cmd.checkpoints;
     run_verify(&state, outside).await
-}
-
-/// Reads `{"checkpoints": [...]}`, naming each bad checkpoint.
-pub fn read_outside(body: serde_json::Value) -> AppResult<Vec<audit_log::Checkpoint>> {
-    let mut out = Vec::new();
-    let errors = Reader::body(&body, &["checkpoints"], |r| {
-        if !r.present("checkpoints") {
-            // A body that is no object is named already, as `body`.
-            if body.is_object() {
-                r.invalid("checkpoints", "is required");
-            }
-            return;
-        }
-        let Some(list) = body["checkpoints"].as_array() else {
-            r.invalid("checkpoints", "must be an array of checkpoints");
-            return;
-        };
-        if list.len() > 100_000 {
-            r.invalid("checkpoints", "at most 100000 checkpoints");
-        }
-        for (i, item) in list.iter().enumerate() {
-            match audit_log::Checkpoint::deserialize(item) {
-                Ok(cp) => out.push(cp),
-                Err(e) => r.invalid(&format!("checkpoints[{i}]"), &e.to_string()),
-            }
-        }
-    });
-    errors.finish()?;
-    Ok(out)
 }
 
 async fn run_verify(

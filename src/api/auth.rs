@@ -2,12 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
-use serde_json::Value;
 
+use super::command::Cmd;
 use super::docs::{BadBody, TooManyAttempts, Unauthorized, Unavailable};
-use crate::domain::fields::Reader;
+use crate::domain::commands::TokenRequest;
 use crate::domain::users;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -22,7 +22,7 @@ pub struct TokenResponse {
     path = "/api/v1/auth/token",
     tag = "auth",
     summary = "Log in: an access token",
-    request_body = crate::api::docs::TokenRequest,
+    request_body = TokenRequest,
     responses(
         (status = 200, description = "A bearer token", body = crate::api::auth::TokenResponse),
         BadBody, Unauthorized, TooManyAttempts, Unavailable,
@@ -31,22 +31,10 @@ pub struct TokenResponse {
 pub async fn issue_token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Cmd(cmd): Cmd<TokenRequest>,
 ) -> AppResult<HttpResponse> {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(&body, &mut errors);
-    r.deny_unknown(&["username", "password"]);
-    let username = r.text("username", true, 1, 64, false);
-    let password = body
-        .get("password")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty() && p.len() <= 1024)
-        .map(str::to_owned);
-    if password.is_none() {
-        errors.add("password", "is required");
-    }
-    errors.finish()?;
-    let (username, password) = (username.expect("validated"), password.expect("validated"));
+    let username = cmd.username.into_inner();
+    let password = cmd.password.expose().to_owned();
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();

@@ -8,9 +8,11 @@ use serde_json::Value;
 use super::docs::{BadBody, Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
+use crate::auth::policy;
 use crate::db::calls::CallFilter;
 use crate::domain::calls::{self, DISPOSITIONS};
-use crate::domain::intake;
+use crate::domain::command::{Command, Source};
+use crate::domain::commands::LogCall;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -20,7 +22,7 @@ use crate::state::AppState;
     path = "/api/v1/calls",
     tag = "calls",
     summary = "Log a hotline call",
-    request_body = crate::api::docs::LogCall,
+    request_body = LogCall,
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer"),
     ),
@@ -37,18 +39,17 @@ pub async fn log_call(
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
+    policy::require(&actor, LogCall::ACTION)?;
     let idem = super::idempotency(
         &req,
         format!("POST /api/v1/calls user:{}", actor.user_id),
         &body,
     )?;
+    let cmd = state.parse::<LogCall>(&body, Source::Json).await?;
     let now = state.clock.now();
-    let max_age = intake::hotline_window(state.settings.intake.hotline_max_age_days);
     let st = state.clone();
     let outcome = state
-        .db_write(move |c| {
-            calls::log_call(c, &st.intake, &actor, &body, idem.as_ref(), max_age, now)
-        })
+        .db_write(move |c| calls::log_call(c, &st.intake, &actor, cmd, idem.as_ref(), now))
         .await?;
     Ok(super::outcome_response(outcome))
 }

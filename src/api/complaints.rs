@@ -10,8 +10,9 @@ use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized,
 use crate::auth::Actor;
 use crate::db::complaints::{ComplaintFilter, Cursor, TOTAL_CAP, Window};
 use crate::domain::cases;
+use crate::domain::command::Source;
 use crate::domain::intake::{self, CHANNELS, status};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
 
 /// `POST /api/v1/complaints` (public, channel `web`).
@@ -20,7 +21,7 @@ use crate::state::AppState;
     path = "/api/v1/complaints",
     tag = "complaints",
     summary = "File a complaint (channel web)",
-    request_body = crate::api::docs::CreateComplaint,
+    request_body = crate::domain::commands::CreateComplaint,
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer"),
     ),
@@ -36,11 +37,12 @@ pub async fn create_complaint(
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let idem = super::idempotency(&req, "POST /api/v1/complaints".into(), &body)?;
+    let cmd = state.parse(&body, Source::Json).await?;
     let now = state.clock.now();
     let st = state.clone();
     let client = super::client_address(&req, &state);
     let outcome = state
-        .db_write(move |c| intake::submit_web(c, &st.intake, &body, &client, idem.as_ref(), now))
+        .db_write(move |c| intake::submit_web(c, &st.intake, cmd, &client, idem.as_ref(), now))
         .await?;
     Ok(super::outcome_response(outcome))
 }
@@ -81,21 +83,29 @@ pub fn read_filter(
     let window = match p.text("after", 40) {
         Some(after) => {
             if asked_page {
-                p.errors.add("after", "cannot be combined with page");
+                p.errors
+                    .add_with("after", Code::NotAllowed, "cannot be combined with page");
             }
             match Cursor::decode(&after) {
                 Some(c) => Window::After(c),
                 None => {
-                    p.errors
-                        .add("after", "is not a cursor this list gave (its next_cursor)");
+                    p.errors.add_with(
+                        "after",
+                        Code::BadFormat,
+                        "is not a cursor this list gave (its next_cursor)",
+                    );
                     Window::Offset(0)
                 }
             }
         }
         None => {
             if offset + per_page > TOTAL_CAP {
-                p.errors.add(
+                p.errors.add_with(
                     "page",
+                    Code::OutOfRange {
+                        min: 1,
+                        max: TOTAL_CAP / per_page,
+                    },
                     format!(
                         "reaches past the first {TOTAL_CAP} cases: page on with after \
                          (each answer's next_cursor)"
@@ -218,7 +228,8 @@ pub async fn get_identity(
     let mut p = Params::new(query.into_inner(), &["reason"]);
     let reason = p.required_text("reason", 2, 500);
     p.finish()?;
-    let reason = reason.expect("validated");
+    // `finish` refused a missing or bad reason.
+    let reason = reason.ok_or(AppError::field("reason", Code::Required))?;
     let now = state.clock.now();
     let st = state.clone();
     let view = state

@@ -3,56 +3,18 @@
 //! with a browsable page at `/api-docs/` (Swagger UI, vendored into the
 //! binary: nothing is fetched at build or run time).
 //!
-//! Handlers read their bodies field by field (so that every bad field is
-//! named at once); the request types below describe those bodies for the
-//! document only.
+//! Request bodies are described by the command types themselves
+//! (`domain::commands`): the schema is generated from the type the body is
+//! parsed into. What stays here: the shared error answers, the receipt, the
+//! query parameters of the lists and the catalogue's shape.
 
-#![allow(dead_code)] // The request types are read by utoipa, not by code.
+#![allow(dead_code)] // The query and answer types below are read by utoipa, not by code.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::error::Problem;
-
-/// The complainant. Name and a valid phone are required unless the
-/// complaint is anonymous.
-#[derive(ToSchema)]
-pub struct Complainant {
-    #[schema(max_length = 50)]
-    name: Option<String>,
-    /// Mainland mobile (11 digits starting 1) or landline with area code.
-    #[schema(example = "139 1234 5678")]
-    phone: Option<String>,
-    #[schema(max_length = 254)]
-    email: Option<String>,
-    /// 18-character resident ID number, checksum verified.
-    #[schema(max_length = 18)]
-    id_number: Option<String>,
-    #[schema(max_length = 200)]
-    address: Option<String>,
-}
-
-/// A complaint from the public web form (channel `web`).
-#[derive(ToSchema)]
-pub struct CreateComplaint {
-    #[schema(min_length = 1, max_length = 200, example = "办证被索要好处费")]
-    title: String,
-    #[schema(min_length = 10, max_length = 10000)]
-    content: String,
-    /// Category code (`GET /api/v1/categories`).
-    category: Option<String>,
-    /// Code of the unit complained about (`GET /api/v1/units`).
-    subject_unit: Option<String>,
-    #[schema(max_length = 50)]
-    subject_person: Option<String>,
-    #[schema(max_length = 50)]
-    township: Option<String>,
-    occurred_on: Option<NaiveDate>,
-    #[schema(default = false)]
-    anonymous: Option<bool>,
-    complainant: Option<Complainant>,
-}
 
 /// What the citizen is given once.
 #[derive(ToSchema)]
@@ -65,228 +27,6 @@ pub struct Receipt {
     #[schema(example = "assigned")]
     status: String,
     received_at: DateTime<Utc>,
-}
-
-#[derive(ToSchema)]
-pub struct TokenRequest {
-    username: String,
-    password: String,
-}
-
-#[derive(ToSchema)]
-pub struct TrackRequest {
-    tracking_no: String,
-    query_code: String,
-}
-
-#[derive(ToSchema)]
-pub struct FeedbackRequest {
-    tracking_no: String,
-    query_code: String,
-    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
-    satisfaction: String,
-    #[schema(max_length = 2000)]
-    comment: Option<String>,
-}
-
-/// A hotline call; `complaint` is required when `disposition` is
-/// `complaint`, and is then received at `started_at`. A call about an
-/// existing case (`status_inquiry`, `follow_up`, `supplement`, `callback`)
-/// names it by `tracking_no`; `supplement` carries the caller's added facts,
-/// `callback` the attempt; `transferred` names the line in `transferred_to`.
-#[derive(ToSchema)]
-pub struct LogCall {
-    caller_phone: Option<String>,
-    started_at: DateTime<Utc>,
-    #[schema(minimum = 0, maximum = 86400)]
-    duration_seconds: i32,
-    #[schema(max_length = 2000)]
-    summary: String,
-    /// `answered`, `consultation`, `complaint`, `invalid`, `status_inquiry`,
-    /// `follow_up`, `supplement`, `callback` or `transferred`.
-    disposition: String,
-    complaint: Option<CreateComplaint>,
-    #[schema(max_length = 40)]
-    tracking_no: Option<String>,
-    #[schema(min_length = 5, max_length = 10000)]
-    supplement: Option<String>,
-    callback: Option<Callback>,
-    /// `110`, `12345`, `12388` or `other` (then `transferred_to_name`).
-    transferred_to: Option<String>,
-    #[schema(max_length = 100)]
-    transferred_to_name: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct Screen {
-    /// `invalid` (with `reason`), `duplicate` (with `duplicate_of`) or
-    /// `not_duplicate` (clears a possible-duplicate mark).
-    decision: String,
-    reason: Option<String>,
-    duplicate_of: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct Assign {
-    unit: String,
-    #[schema(minimum = 1, maximum = 120)]
-    handle_workdays: Option<i32>,
-    note: Option<String>,
-    /// Required to assign a case that names an officer of the unit.
-    confirm: Option<bool>,
-}
-
-#[derive(ToSchema)]
-pub struct Reason {
-    #[schema(min_length = 5, max_length = 2000)]
-    reason: String,
-}
-
-#[derive(ToSchema)]
-pub struct Reopen {
-    #[schema(min_length = 5, max_length = 2000)]
-    reason: String,
-    #[schema(minimum = 1, maximum = 120)]
-    handle_workdays: Option<i32>,
-    /// `reopen` (default) or `keep_closed` (the case stays closed and leaves
-    /// the queue, with `reason`).
-    decision: Option<String>,
-}
-
-/// Why the callback needs the complainant's number.
-#[derive(ToSchema)]
-pub struct ContactRequest {
-    #[schema(min_length = 2, max_length = 500)]
-    reason: String,
-}
-
-/// `approve` or `deny`.
-#[derive(ToSchema)]
-pub struct Decide {
-    decision: String,
-    note: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct Progress {
-    #[schema(max_length = 2000)]
-    content: String,
-    /// Ask for the note to be shown on the citizen's public timeline: it
-    /// waits for a supervisor's approval (unless the office trusts the unit).
-    #[schema(default = false)]
-    public: Option<bool>,
-}
-
-#[derive(ToSchema)]
-pub struct ExtensionRequest {
-    #[schema(minimum = 1, maximum = 120)]
-    workdays: i32,
-    #[schema(min_length = 5, max_length = 1000)]
-    reason: String,
-}
-
-#[derive(ToSchema)]
-pub struct RectificationItem {
-    content: String,
-    responsible_person: String,
-    deadline: NaiveDate,
-    target: String,
-}
-
-#[derive(ToSchema)]
-pub struct Report {
-    #[schema(min_length = 10)]
-    findings: String,
-    #[schema(min_length = 5)]
-    measures: String,
-    responsible_person: String,
-    rectification_deadline: NaiveDate,
-    target: String,
-    /// Published to the citizen when the case closes.
-    #[schema(min_length = 5)]
-    public_reply: String,
-    rectification_items: Option<Vec<RectificationItem>>,
-}
-
-#[derive(ToSchema)]
-pub struct Review {
-    /// `accept` or `redo`.
-    decision: String,
-    comment: Option<String>,
-    #[schema(minimum = 1, maximum = 120)]
-    handle_workdays: Option<i32>,
-}
-
-#[derive(ToSchema)]
-pub struct Callback {
-    /// `reached` (default), `no_answer` or `refused`.
-    outcome: Option<String>,
-    /// `satisfied`, `basically_satisfied` or `unsatisfied`; required when
-    /// the citizen was reached, refused otherwise.
-    satisfaction: Option<String>,
-    #[schema(max_length = 2000)]
-    note: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct OpenAccountability {
-    unit: String,
-    #[schema(max_length = 2000)]
-    reason: String,
-    person: Option<String>,
-    tracking_no: Option<String>,
-    /// A situation code of the catalogue.
-    situation: Option<String>,
-    /// A provisional deduction, as the change to the score: -100 to 0, at
-    /// most two decimals (-1 deducts one point).
-    #[schema(minimum = -100, maximum = 0)]
-    provisional_points: Option<f64>,
-}
-
-#[derive(ToSchema)]
-pub struct Defence {
-    #[schema(max_length = 5000)]
-    content: String,
-}
-
-#[derive(ToSchema)]
-pub struct AccountabilityDecision {
-    /// `dismissed`, `criticism`, `efficiency_warning`, `admonishment`,
-    /// `organizational` or `economic_penalty`.
-    decision: String,
-    situation: Option<String>,
-    /// The deduction, as the change to the score: -100 to 0, at most two
-    /// decimals (-2 deducts two points). Default: the situation's; 0 or
-    /// absent when dismissed.
-    #[schema(minimum = -100, maximum = 0)]
-    points: Option<f64>,
-    /// Required with `defence_waived`.
-    note: Option<String>,
-    /// The unit waived its defence (recorded): lets the decision come before
-    /// the defence period ends. Otherwise a decision before `defence_due_at`
-    /// needs the unit's defence on file.
-    defence_waived: Option<bool>,
-}
-
-#[derive(ToSchema)]
-pub struct CreateUser {
-    username: String,
-    /// `admin`, `supervisor`, `operator`, `unit` or `auditor`.
-    role: String,
-    /// Required for role `unit`.
-    unit: Option<String>,
-    #[schema(min_length = 12)]
-    password: String,
-}
-
-/// Any change revokes the user's tokens.
-#[derive(ToSchema)]
-pub struct UpdateUser {
-    active: Option<bool>,
-    #[schema(min_length = 12)]
-    password: Option<String>,
-    role: Option<String>,
-    unit: Option<String>,
 }
 
 /// The paging of the lists (`api::Params::paging` with `DEFAULT_PER_PAGE`).
@@ -486,16 +226,6 @@ impl Modify for BearerAuth {
             ),
         );
     }
-}
-
-/// A new extension request.
-#[derive(ToSchema)]
-pub struct ExtensionCreated {
-    id: i64,
-    #[schema(example = "pending")]
-    status: String,
-    workdays: i32,
-    requested_at: DateTime<Utc>,
 }
 
 /// The accountability catalogue.

@@ -6,6 +6,7 @@ pub mod accountability;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod command;
 pub mod complaints;
 pub mod deadline;
 pub mod docs;
@@ -29,7 +30,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::domain::idempotency::{self, IdemRequest, Outcome};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 use crate::state::AppState;
 
 /// Every route of the service.
@@ -235,7 +236,11 @@ impl Params {
         let mut errors = FieldErrors::new();
         for key in map.keys() {
             if !allowed.contains(&key.as_str()) && key != "page" && key != "per_page" {
-                errors.add(key.clone(), "is not a known query parameter");
+                errors.add_with(
+                    key.clone(),
+                    Code::UnknownField,
+                    "is not a known query parameter",
+                );
             }
         }
         Self { map, errors }
@@ -266,8 +271,7 @@ impl Params {
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if (min..=max).contains(&n) => n,
                 _ => {
-                    self.errors
-                        .add(name, format!("must be a whole number from {min} to {max}"));
+                    self.errors.add(name, Code::OutOfRange { min, max });
                     default
                 }
             },
@@ -276,11 +280,12 @@ impl Params {
 
     pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
         let s = self.raw(name)?.to_owned();
-        if s.chars().count() > max || s.chars().any(char::is_control) {
-            self.errors.add(
-                name,
-                format!("must be at most {max} characters, without control characters"),
-            );
+        if s.chars().any(char::is_control) {
+            self.errors.add(name, Code::ControlCharacters);
+            return None;
+        }
+        if s.chars().count() > max {
+            self.errors.add(name, Code::TooLong { max });
             return None;
         }
         Some(s)
@@ -290,10 +295,9 @@ impl Params {
     pub fn required_text(&mut self, name: &str, min: usize, max: usize) -> Option<String> {
         let value = self.text(name, max);
         match &value {
-            None if !self.errors.has(name) => self.errors.add(name, "is required"),
+            None if !self.errors.has(name) => self.errors.add(name, Code::Required),
             Some(v) if v.chars().count() < min => {
-                self.errors
-                    .add(name, format!("must be at least {min} characters"));
+                self.errors.add(name, Code::TooShort { min });
                 return None;
             }
             _ => {}
@@ -306,8 +310,12 @@ impl Params {
         if allowed.contains(&s.as_str()) {
             Some(s)
         } else {
-            self.errors
-                .add(name, format!("must be one of: {}", allowed.join(", ")));
+            self.errors.add(
+                name,
+                Code::OneOf {
+                    allowed: allowed.iter().map(|a| (*a).to_owned()).collect(),
+                },
+            );
             None
         }
     }
@@ -319,9 +327,22 @@ impl Params {
         if let Some(t) = crate::domain::calendar::instant_of(&s, tz, end) {
             return Some(crate::db::to_db(t));
         }
-        self.errors
-            .add(name, "must be a date (2026-11-27) or an RFC 3339 time");
+        self.errors.add_with(
+            name,
+            Code::BadTime,
+            "must be a date (2026-11-27) or an RFC 3339 time",
+        );
         None
+    }
+
+    /// `to` must come after `from` (when both are given).
+    pub fn ordered(&mut self, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) {
+        if let (Some(f), Some(t)) = (from, to)
+            && f >= t
+        {
+            self.errors
+                .add_with("to", Code::BadOrder, "must be after from");
+        }
     }
 
     pub fn finish(self) -> AppResult<()> {
@@ -338,9 +359,13 @@ pub fn idempotency(
     match req.headers().get(idempotency::HEADER) {
         None => Ok(None),
         Some(v) => {
-            let key = v
-                .to_str()
-                .map_err(|_| AppError::field(idempotency::HEADER, "must be visible ASCII"))?;
+            let key = v.to_str().map_err(|_| {
+                AppError::field_with(
+                    idempotency::HEADER,
+                    Code::BadFormat,
+                    "must be visible ASCII",
+                )
+            })?;
             IdemRequest::new(scope, key, body).map(Some)
         }
     }

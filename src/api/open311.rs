@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
+use crate::domain::command::Source;
+use crate::domain::commands::CreateComplaint;
 use crate::domain::open311::{self as o311, Doc, Open311Error};
 use crate::domain::throttle;
 use crate::error::{AppError, AppResult};
@@ -219,6 +221,10 @@ pub async fn create_request(
     let fingerprint = serde_json::json!({"body": sub.body, "address_string": sub.address});
     let idem = super::idempotency(&req, "POST /open311/v2/requests".into(), &fingerprint)
         .map_err(|e: AppError| fail(e.into()))?;
+    let cmd = state
+        .parse::<CreateComplaint>(&sub.body, Source::Form)
+        .await
+        .map_err(|e| fail(o311::Open311Error::from_app(e, &sub.names)))?;
     let now = state.clock.now();
     let st = state.clone();
     let client = super::client_address(&req, &state);
@@ -228,6 +234,7 @@ pub async fn create_request(
                 c,
                 &st.intake,
                 &sub,
+                cmd,
                 &client,
                 idem.as_ref(),
                 now,

@@ -85,9 +85,7 @@ pub async fn get_stats(
     let to = p
         .instant("to", tz, true)
         .unwrap_or_else(|| crate::db::to_db(now));
-    if from >= to {
-        p.errors.add("to", "must be after from");
-    }
+    p.ordered(Some(from), Some(to));
     p.finish()?;
     let result = state
         .db(move |c| ranking::stats(c, &actor, from, to, ranking::Source::Aggregates))

@@ -1,12 +1,12 @@
 //! `POST /api/v1/track`: public lookup with tracking number and query code.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
 
+use super::command::Cmd;
 use super::docs::{BadBody, Conflict, NotFound, TooManyAttempts, Unavailable};
-use crate::domain::fields::Reader;
+use crate::domain::commands::{FeedbackRequest, TrackRequest};
 use crate::domain::tracking;
-use crate::error::{AppResult, FieldErrors};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -14,7 +14,7 @@ use crate::state::AppState;
     path = "/api/v1/track",
     tag = "public",
     summary = "Track a case with its tracking number and query code",
-    request_body = crate::api::docs::TrackRequest,
+    request_body = TrackRequest,
     responses(
         (status = 200, description = "What the public may see of the case", body = crate::domain::tracking::TrackView),
         BadBody, NotFound, TooManyAttempts, Unavailable,
@@ -23,18 +23,9 @@ use crate::state::AppState;
 pub async fn track_complaint(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Cmd(cmd): Cmd<TrackRequest>,
 ) -> AppResult<HttpResponse> {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(&body, &mut errors);
-    r.deny_unknown(&["tracking_no", "query_code"]);
-    let tracking_no = r.text("tracking_no", true, 1, 40, false);
-    let query_code = r.text("query_code", true, 1, 40, false);
-    errors.finish()?;
-    let (tracking_no, query_code) = (
-        tracking_no.expect("validated"),
-        query_code.expect("validated"),
-    );
+    let (tracking_no, query_code) = (cmd.tracking_no.into_inner(), cmd.query_code.into_inner());
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
@@ -60,7 +51,7 @@ pub async fn track_complaint(
     path = "/api/v1/track/feedback",
     tag = "public",
     summary = "Rate the result of a closed case",
-    request_body = crate::api::docs::FeedbackRequest,
+    request_body = FeedbackRequest,
     responses(
         (status = 201, description = "Recorded, with what happens next", body = crate::domain::workflow::FeedbackReceipt),
         BadBody, NotFound, Conflict, TooManyAttempts, Unavailable,
@@ -69,21 +60,9 @@ pub async fn track_complaint(
 pub async fn submit_feedback(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Cmd(cmd): Cmd<FeedbackRequest>,
 ) -> AppResult<HttpResponse> {
-    let body = body.into_inner();
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(&body, &mut errors);
-    let tracking_no = r.text("tracking_no", true, 1, 40, false);
-    let query_code = r.text("query_code", true, 1, 40, false);
-    if !r.present("satisfaction") {
-        r.errors.add("satisfaction", "is required");
-    }
-    errors.finish()?;
-    let (tracking_no, query_code) = (
-        tracking_no.expect("validated"),
-        query_code.expect("validated"),
-    );
+    let (tracking_no, query_code) = (cmd.tracking_no.to_string(), cmd.query_code.to_string());
     let client = super::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
@@ -96,9 +75,9 @@ pub async fn submit_feedback(
             };
             let paced = tracking::verify_pair(c, &st.intake, &st.tracking, &asked, now)?;
             Ok(tracking::Paced {
-                outcome: paced.outcome.and_then(|case| {
-                    crate::domain::workflow::public_feedback(c, &case, &body, now)
-                }),
+                outcome: paced
+                    .outcome
+                    .and_then(|case| crate::domain::workflow::public_feedback(c, &case, &cmd, now)),
                 hold: paced.hold,
             })
         })

@@ -1,10 +1,10 @@
 //! Account administration (admin).
 
 use actix_web::{HttpResponse, web};
-use serde_json::Value;
 
+use super::command::Authorized;
 use super::docs::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
-use crate::auth::Actor;
+use crate::domain::commands::{CreateUser, UpdateUser};
 use crate::domain::users::{self, UserView};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -15,7 +15,7 @@ use crate::state::AppState;
     path = "/api/v1/users",
     tag = "users",
     summary = "Create an account",
-    request_body = crate::api::docs::CreateUser,
+    request_body = CreateUser,
     responses(
         (status = 201, description = "The account", body = crate::domain::users::UserView),
         BadBody, Unauthorized, Forbidden, Conflict, Unavailable,
@@ -23,12 +23,10 @@ use crate::state::AppState;
     security(("bearer" = [])),
 )]
 pub async fn create_user(
-    actor: Actor,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    Authorized(actor, cmd): Authorized<CreateUser>,
 ) -> AppResult<HttpResponse> {
-    crate::auth::policy::require(&actor, crate::auth::policy::Action::ManageUsers)?;
-    let account = users::read_new_account(&body)?;
+    let account = users::NewAccount::from(cmd);
     let now = state.clock.now();
     let user = state
         .db(move |c| users::create(c, Some(&actor), &account, now))
@@ -43,7 +41,7 @@ pub async fn create_user(
     path = "/api/v1/users/{id}",
     tag = "users",
     summary = "Change an account (revokes its tokens)",
-    request_body = crate::api::docs::UpdateUser,
+    request_body = UpdateUser,
     params(
         ("id" = i64, Path, description = "The account"),
     ),
@@ -54,16 +52,14 @@ pub async fn create_user(
     security(("bearer" = [])),
 )]
 pub async fn update_user(
-    actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<Value>,
+    Authorized(actor, cmd): Authorized<UpdateUser>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let now = state.clock.now();
-    let body = body.into_inner();
     let user = state
-        .db(move |c| users::update(c, &actor, id, &body, now))
+        .db(move |c| users::update(c, &actor, id, cmd, now))
         .await?;
     Ok(HttpResponse::Ok().json(UserView::from(&user)))
 }

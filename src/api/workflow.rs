@@ -4,17 +4,20 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
+use super::command::Authorized;
 use super::docs::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::db::DbConn;
+use crate::domain::commands::{
+    AddProgress, AssignCase, CallbackAttempt, ContactRequest, Decide, Reopen, RequestExtension,
+    ReturnRequest, Review, Screen, SubmitReport,
+};
 use crate::domain::intake::IntakeEnv;
 use crate::domain::workflow;
 use crate::error::AppResult;
 use crate::state::AppState;
 
-type Body = web::Json<Value>;
 type No = web::Path<String>;
 
 /// Runs one workflow action on the blocking pool.
@@ -34,7 +37,7 @@ where
     path = "/api/v1/complaints/{tracking_no}/screen",
     tag = "workflow",
     summary = "Screen: invalid or duplicate",
-    request_body = crate::api::docs::Screen,
+    request_body = Screen,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -45,13 +48,12 @@ where
     security(("bearer" = [])),
 )]
 pub async fn screen_complaint(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Screen>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::screen(c, env, &actor, &no, &body, now)
+        workflow::screen(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -61,7 +63,7 @@ pub async fn screen_complaint(
     path = "/api/v1/complaints/{tracking_no}/assign",
     tag = "workflow",
     summary = "Assign to a unit, with a transfer letter",
-    request_body = crate::api::docs::Assign,
+    request_body = AssignCase,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -72,13 +74,12 @@ pub async fn screen_complaint(
     security(("bearer" = [])),
 )]
 pub async fn assign_complaint(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<AssignCase>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::assign(c, env, &actor, &no, &body, now)
+        workflow::assign(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -113,7 +114,7 @@ pub async fn acknowledge_complaint(
     path = "/api/v1/complaints/{tracking_no}/return",
     tag = "workflow",
     summary = "Ask to return the case (unit)",
-    request_body = crate::api::docs::Reason,
+    request_body = ReturnRequest,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -124,13 +125,12 @@ pub async fn acknowledge_complaint(
     security(("bearer" = [])),
 )]
 pub async fn return_complaint(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<ReturnRequest>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::request_return(c, env, &actor, &no, &body, now)
+        workflow::request_return(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -140,7 +140,7 @@ pub async fn return_complaint(
     path = "/api/v1/complaints/{tracking_no}/return/decision",
     tag = "workflow",
     summary = "Decide a return request",
-    request_body = crate::api::docs::Decide,
+    request_body = Decide,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -151,13 +151,12 @@ pub async fn return_complaint(
     security(("bearer" = [])),
 )]
 pub async fn decide_return(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Decide>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::decide_return(c, env, &actor, &no, &body, now)
+        workflow::decide_return(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -167,7 +166,7 @@ pub async fn decide_return(
     path = "/api/v1/complaints/{tracking_no}/progress",
     tag = "workflow",
     summary = "Add a progress note (unit)",
-    request_body = crate::api::docs::Progress,
+    request_body = AddProgress,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -178,13 +177,12 @@ pub async fn decide_return(
     security(("bearer" = [])),
 )]
 pub async fn add_progress(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<AddProgress>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::add_progress(c, env, &actor, &no, &body, now)
+        workflow::add_progress(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -194,7 +192,7 @@ pub async fn add_progress(
     path = "/api/v1/complaints/{tracking_no}/progress/{id}/publication",
     tag = "workflow",
     summary = "Decide whether a unit's public note goes on the citizen's page",
-    request_body = crate::api::docs::Decide,
+    request_body = Decide,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
         ("id" = i64, Path, description = "The progress note"),
@@ -206,14 +204,13 @@ pub async fn add_progress(
     security(("bearer" = [])),
 )]
 pub async fn decide_publication(
-    actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Decide>,
 ) -> AppResult<HttpResponse> {
     let (no, id) = path.into_inner();
     act(state, move |c, _, now| {
-        workflow::decide_publication(c, &actor, &no, id, &body, now)
+        workflow::decide_publication(c, &actor, &no, id, cmd, now)
     })
     .await
 }
@@ -223,25 +220,24 @@ pub async fn decide_publication(
     path = "/api/v1/complaints/{tracking_no}/extensions",
     tag = "workflow",
     summary = "Ask for more time, before the deadline (unit)",
-    request_body = crate::api::docs::ExtensionRequest,
+    request_body = RequestExtension,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
     responses(
-        (status = 201, description = "The extension request", body = crate::api::docs::ExtensionCreated),
+        (status = 201, description = "The extension request", body = crate::domain::workflow::ExtensionCreated),
         BadBody, Unauthorized, Forbidden, NotFound, Conflict, Unavailable,
     ),
     security(("bearer" = [])),
 )]
 pub async fn request_extension(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<RequestExtension>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let created = state
-        .db(move |c| workflow::request_extension(c, &actor, &no, &body, now))
+        .db(move |c| workflow::request_extension(c, &actor, &no, cmd, now))
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -251,7 +247,7 @@ pub async fn request_extension(
     path = "/api/v1/complaints/{tracking_no}/extensions/{id}/decision",
     tag = "workflow",
     summary = "Decide an extension request",
-    request_body = crate::api::docs::Decide,
+    request_body = Decide,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
         ("id" = i64, Path, description = "The extension request"),
@@ -263,14 +259,13 @@ pub async fn request_extension(
     security(("bearer" = [])),
 )]
 pub async fn decide_extension(
-    actor: Actor,
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Decide>,
 ) -> AppResult<HttpResponse> {
     let (no, id) = path.into_inner();
     act(state, move |c, env, now| {
-        workflow::decide_extension(c, env, &actor, &no, id, &body, now)
+        workflow::decide_extension(c, env, &actor, &no, id, cmd, now)
     })
     .await
 }
@@ -280,7 +275,7 @@ pub async fn decide_extension(
     path = "/api/v1/complaints/{tracking_no}/report",
     tag = "workflow",
     summary = "Report the result (unit)",
-    request_body = crate::api::docs::Report,
+    request_body = SubmitReport,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -291,14 +286,12 @@ pub async fn decide_extension(
     security(("bearer" = [])),
 )]
 pub async fn submit_report(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<SubmitReport>,
 ) -> AppResult<HttpResponse> {
-    act(state, move |c, env, now| {
-        let today = now.with_timezone(&env.tz).date_naive();
-        workflow::submit_report(c, &actor, &no, &body, today, now)
+    act(state, move |c, _, now| {
+        workflow::submit_report(c, &actor, &no, cmd, now)
     })
     .await
 }
@@ -308,7 +301,7 @@ pub async fn submit_report(
     path = "/api/v1/complaints/{tracking_no}/review",
     tag = "workflow",
     summary = "Accept the report or order a redo",
-    request_body = crate::api::docs::Review,
+    request_body = Review,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -319,13 +312,12 @@ pub async fn submit_report(
     security(("bearer" = [])),
 )]
 pub async fn review_report(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Review>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::review(c, env, &actor, &no, &body, now)
+        workflow::review(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -335,7 +327,7 @@ pub async fn review_report(
     path = "/api/v1/complaints/{tracking_no}/callback",
     tag = "workflow",
     summary = "Record the citizen's satisfaction (callback)",
-    request_body = crate::api::docs::Callback,
+    request_body = CallbackAttempt,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -346,13 +338,12 @@ pub async fn review_report(
     security(("bearer" = [])),
 )]
 pub async fn record_callback(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<CallbackAttempt>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::callback(c, env, &actor, &no, &body, now)
+        workflow::callback(c, env, &actor, &no, cmd, now)
     })
     .await
 }
@@ -362,7 +353,7 @@ pub async fn record_callback(
     path = "/api/v1/complaints/{tracking_no}/callback/contact",
     tag = "workflow",
     summary = "The phone number for a callback, with a reason (an audit event)",
-    request_body = crate::api::docs::ContactRequest,
+    request_body = ContactRequest,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -373,15 +364,14 @@ pub async fn record_callback(
     security(("bearer" = [])),
 )]
 pub async fn callback_contact(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<ContactRequest>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let st = state.clone();
     let contact = state
-        .db(move |c| crate::domain::callbacks::contact(c, &st.intake, &actor, &no, &body, now))
+        .db(move |c| crate::domain::callbacks::contact(c, &st.intake, &actor, &no, cmd, now))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -393,7 +383,7 @@ pub async fn callback_contact(
     path = "/api/v1/complaints/{tracking_no}/reopen",
     tag = "workflow",
     summary = "Reopen after an unsatisfied answer",
-    request_body = crate::api::docs::Reopen,
+    request_body = Reopen,
     params(
         ("tracking_no" = String, Path, description = "The case's tracking number"),
     ),
@@ -404,13 +394,12 @@ pub async fn callback_contact(
     security(("bearer" = [])),
 )]
 pub async fn reopen_complaint(
-    actor: Actor,
     state: web::Data<AppState>,
     no: No,
-    body: Body,
+    Authorized(actor, cmd): Authorized<Reopen>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::reopen(c, env, &actor, &no, &body, now)
+        workflow::reopen(c, env, &actor, &no, cmd, now)
     })
     .await
 }

@@ -15,7 +15,6 @@ use std::path::Path;
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
@@ -27,21 +26,17 @@ use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::units::Unit;
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
-use crate::domain::fields::Reader;
+use crate::domain::command::Command;
+use crate::domain::commands::{
+    AccountabilityDecision, DecideAccountability, FileDefence, OpenAccountability,
+};
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
 use crate::domain::letters::{self, NoticeKind};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 /// The decisions a supervisor may take.
-pub const DECISIONS: &[&str] = &[
-    "dismissed",
-    "criticism",
-    "efficiency_warning",
-    "admonishment",
-    "organizational",
-    "economic_penalty",
-];
+pub const DECISIONS: &[&str] = AccountabilityDecision::CODES;
 
 pub fn decision_title(d: &str) -> &'static str {
     match d {
@@ -345,61 +340,31 @@ pub fn open_manual(
     catalogue: &Catalogue,
     defence_workdays: u32,
     actor: &Actor,
-    body: &Value,
+    cmd: OpenAccountability,
     now: DateTime<Utc>,
 ) -> AppResult<AccountabilityView> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut unit, mut person, mut no, mut situation, mut reason, mut provisional) =
-        (None, None, None, None, None, None);
-    // Shape and references checked together: every bad field named at once.
-    let mut errors = Reader::body(
-        body,
-        &[
-            "unit",
-            "person",
-            "tracking_no",
-            "situation",
-            "reason",
-            "provisional_points",
-        ],
-        |r| {
-            unit = r.text("unit", true, 1, 16, false);
-            person = r.text("person", false, 1, 50, false);
-            no = r.text("tracking_no", false, 1, 40, false);
-            situation = r.text("situation", false, 1, 16, false);
-            reason = r.text("reason", true, 1, 2000, true);
-            provisional = r.deduction("provisional_points", false);
-            if let Some(code) = &situation
-                && catalogue.find(code).is_none()
-            {
-                r.invalid("situation", "is not a situation of the catalogue");
-            }
-        },
-    );
-    let target = match &unit {
-        Some(code) => {
-            let u = db::units::find(conn, code)?.filter(|u| u.active);
-            if u.is_none() {
-                errors.add("unit", "is not an active unit code");
-            }
-            u
-        }
-        None => None,
-    };
-    let complaint = match &no {
+    policy::require(actor, <OpenAccountability as Command>::ACTION)?;
+    let mut errors = FieldErrors::new();
+    let target = db::units::find(conn, &cmd.unit)?.filter(|u| u.active);
+    if target.is_none() {
+        errors.add_with("unit", Code::NotAUnit, "is not an active unit code");
+    }
+    let complaint = match &cmd.tracking_no {
         Some(no) => {
             let c = complaint_rows::by_tracking_no(conn, no)?;
             if c.is_none() {
-                errors.add("tracking_no", "is not a known tracking number");
+                errors.add("tracking_no", Code::NotACase);
             }
             c
         }
         None => None,
     };
     errors.finish()?;
-    let reason = reason.unwrap_or_default();
     let target = target.ok_or(AppError::NotFound)?;
-    let provisional = provisional.unwrap_or(0);
+    let person = cmd.person.map(String::from);
+    let situation = cmd.situation.map(|s| s.0);
+    let reason = cmd.reason.into_inner();
+    let provisional = cmd.provisional_points.map_or(0, |d| d.0);
     let by = AuditActor::from(actor);
     db::write_tx(conn, |conn| {
         let now_db = db::to_db(now);
@@ -486,16 +451,11 @@ pub fn file_defence(
     catalogue: &Catalogue,
     actor: &Actor,
     id: i64,
-    body: &Value,
+    cmd: FileDefence,
     now: DateTime<Utc>,
 ) -> AppResult<AccountabilityView> {
-    policy::require(actor, Action::Handle)?;
-    let mut text = None;
-    Reader::body(body, &["content"], |r| {
-        text = r.text("content", true, 1, 5000, true);
-    })
-    .finish()?;
-    let text = text.unwrap_or_default();
+    policy::require(actor, <FileDefence as Command>::ACTION)?;
+    let text = cmd.content.into_inner();
     db::write_tx(conn, |conn| {
         let case = rows::lock(conn, id)?.ok_or(AppError::NotFound)?;
         if policy::unit_scope(actor) != Some(case.unit_code.as_str()) {
@@ -543,39 +503,15 @@ pub fn decide(
     catalogue: &Catalogue,
     actor: &Actor,
     id: i64,
-    body: &Value,
+    cmd: DecideAccountability,
     now: DateTime<Utc>,
 ) -> AppResult<AccountabilityView> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut decision, mut situation, mut pts, mut note) = (None, None, None, None);
-    let mut waived = false;
-    let allowed = ["decision", "situation", "points", "note", "defence_waived"];
-    Reader::body(body, &allowed, |r| {
-        decision = r.choice("decision", true, DECISIONS);
-        situation = r.text("situation", false, 1, 16, false);
-        pts = r.deduction("points", false);
-        note = r.text("note", false, 1, 2000, true);
-        waived = r.boolean("defence_waived", false);
-        if situation
-            .as_deref()
-            .is_some_and(|c| catalogue.find(c).is_none())
-        {
-            r.invalid("situation", "is not a situation of the catalogue");
-        }
-        if decision.as_deref() == Some("dismissed") && pts.is_some_and(|p| p != 0) {
-            r.invalid("points", "must be 0 or absent when the case is dismissed");
-        }
-        if waived && !r.present("note") {
-            r.invalid(
-                "note",
-                "is required with defence_waived: say how the unit waived its defence",
-            );
-        }
-    })
-    .finish()?;
-    let dismissed = decision.as_deref() == Some("dismissed");
-    let found = situation.as_deref().and_then(|c| catalogue.find(c));
-    let decision = decision.unwrap_or_default();
+    policy::require(actor, <DecideAccountability as Command>::ACTION)?;
+    let dismissed = cmd.decision == AccountabilityDecision::Dismissed;
+    let found = cmd.situation.as_deref().and_then(|c| catalogue.find(c));
+    let decision = cmd.decision.as_str().to_owned();
+    let (pts, waived) = (cmd.points.map(|d| d.0), cmd.defence_waived);
+    let note = cmd.note.map(String::from);
     let by = AuditActor::from(actor);
     db::write_tx(conn, |conn| {
         let case = rows::lock(conn, id)?.ok_or(AppError::NotFound)?;
@@ -588,8 +524,9 @@ pub fn decide(
         // Due process: no decision before the defence period ends unless the
         // unit has defended itself or the office records that it waived.
         if waived && case.defence.is_some() {
-            return Err(AppError::field(
+            return Err(AppError::field_with(
                 "defence_waived",
+                Code::NotAllowed,
                 "the unit has filed its defence: it cannot have waived it",
             ));
         }
@@ -626,8 +563,9 @@ pub fn decide(
                 .and_then(|c| catalogue.find(c))
         });
         if !dismissed && situation.is_none() {
-            return Err(AppError::field(
+            return Err(AppError::field_with(
                 "situation",
+                Code::Required,
                 "is required: the case was opened without one",
             ));
         }

@@ -17,7 +17,7 @@ use crate::db::audit_log::{
 };
 use crate::db::{self, DbConn};
 use crate::domain::merkle::{self, AuditKeys, Canonical, Frontier, TreeHead};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 /// Entries sequenced per transaction: small enough that the write lock is
 /// held for a few milliseconds, so intake does not wait behind it.
@@ -727,8 +727,9 @@ pub fn part_of(
             format!("case:{}", db::complaints::normalise_tracking_no(text))
         };
         if !db::audit::chain_exists(conn, &name)? {
-            return Err(AppError::field(
+            return Err(AppError::field_with(
                 "chain",
+                Code::NotACase,
                 "no such chain: give admin, case:<tracking no> or a tracking number",
             ));
         }

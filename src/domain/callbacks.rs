@@ -17,10 +17,10 @@ use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::start_of_day;
-use crate::domain::fields::Reader;
+use crate::domain::command::Command;
+use crate::domain::commands::{CallbackAttempt, ContactRequest};
 use crate::domain::intake::{self, IntakeEnv};
 use crate::domain::labels;
-use crate::domain::workflow::SATISFACTION;
 use crate::error::{AppError, AppResult};
 
 pub const OUTCOMES: &[&str] = &["reached", "no_answer", "refused"];
@@ -42,35 +42,14 @@ pub struct Attempt {
     pub note: Option<String>,
 }
 
-/// Reads `outcome` (default `reached`), `satisfaction` (required when the
-/// citizen was reached, refused otherwise) and `note`; the caller reports
-/// the errors.
-pub fn read_attempt(r: &mut Reader<'_>) -> Option<Attempt> {
-    let outcome = if r.present("outcome") {
-        r.choice("outcome", true, OUTCOMES)
-    } else {
-        Some("reached".to_owned())
-    };
-    let satisfaction = r.choice("satisfaction", false, SATISFACTION);
-    let note = r.text("note", false, 1, 2000, true);
-    match outcome.as_deref() {
-        Some("reached") if satisfaction.is_none() && !r.present("satisfaction") => {
-            let path = r.path("satisfaction");
-            r.errors
-                .add(path, "is required when the citizen was reached");
+impl From<CallbackAttempt> for Attempt {
+    fn from(a: CallbackAttempt) -> Self {
+        Attempt {
+            outcome: a.outcome.as_str().to_owned(),
+            satisfaction: a.satisfaction.map(|s| s.as_str().to_owned()),
+            note: a.note.map(String::from),
         }
-        Some("no_answer" | "refused") if r.present("satisfaction") => {
-            let path = r.path("satisfaction");
-            r.errors
-                .add(path, "is given only when the citizen was reached");
-        }
-        _ => {}
     }
-    Some(Attempt {
-        outcome: outcome?,
-        satisfaction,
-        note,
-    })
 }
 
 /// On closing a case: its callback falls due, or is not possible.
@@ -298,16 +277,11 @@ pub fn contact(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &serde_json::Value,
+    cmd: ContactRequest,
     now: DateTime<Utc>,
 ) -> AppResult<Contact> {
-    policy::require(actor, Action::Callback)?;
-    let mut reason = None;
-    Reader::body(body, &["reason"], |r| {
-        reason = r.text("reason", true, 2, 500, true);
-    })
-    .finish()?;
-    let reason = reason.expect("validated");
+    policy::require(actor, <ContactRequest as Command>::ACTION)?;
+    let reason = cmd.reason.into_inner();
     db::write_tx(conn, |tx| {
         let c = crate::domain::workflow::lock_case(tx, no)?;
         if c.status != "closed" {

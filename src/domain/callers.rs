@@ -17,7 +17,7 @@ use crate::domain::audit::{self, AuditActor, Entry};
 use crate::domain::cases::CodeName;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::{labels, validation};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 /// How many calls and cases are listed.
 const LISTED: i64 = 50;
@@ -78,8 +78,8 @@ pub fn look_up(
     now: DateTime<Utc>,
 ) -> AppResult<CallerHistory> {
     policy::require(actor, Action::ListCalls)?;
-    let phone =
-        validation::normalise_phone(raw_phone).map_err(|msg| AppError::field("phone", msg))?;
+    let phone = validation::normalise_phone(raw_phone)
+        .map_err(|msg| AppError::field_with("phone", Code::BadPhone, msg))?;
     let hash = env.keys.phone_hash(&phone);
     db::write_tx(conn, |c| {
         let calls = db::calls::by_phone_hash(c, &hash, LISTED)?;

@@ -4,9 +4,8 @@
 //! existing case (status inquiry, follow-up, supplement, callback) is written
 //! on that case (docs/architecture.md, "The hotline desk").
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
@@ -15,43 +14,15 @@ use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::callbacks::{self, Attempt};
-use crate::domain::fields::Reader;
+use crate::domain::command::Command;
+use crate::domain::commands::{Disposition, LogCall};
 use crate::domain::idempotency::{self, IdemRequest, Outcome};
 use crate::domain::intake::{self, IntakeEnv};
 use crate::domain::{labels, supplements, workflow};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
-/// What came of a call. The first four stand alone (a `complaint` files a
-/// new case); the next four are about an existing case, named by
-/// `tracking_no`; `transferred` passes the caller to another line.
-pub const DISPOSITIONS: &[&str] = &[
-    "answered",
-    "consultation",
-    "complaint",
-    "invalid",
-    "status_inquiry",
-    "follow_up",
-    "supplement",
-    "callback",
-    "transferred",
-];
-/// The dispositions about an existing case.
-pub const LINKED: &[&str] = &["status_inquiry", "follow_up", "supplement", "callback"];
-/// The lines a call may be passed to; `other` names the body.
-pub const TRANSFER_TARGETS: &[&str] = &["110", "12345", "12388", "other"];
-const CALL_FIELDS: &[&str] = &[
-    "caller_phone",
-    "started_at",
-    "duration_seconds",
-    "summary",
-    "disposition",
-    "complaint",
-    "tracking_no",
-    "supplement",
-    "callback",
-    "transferred_to",
-    "transferred_to_name",
-];
+/// What came of a call (see [`Disposition`]).
+pub const DISPOSITIONS: &[&str] = Disposition::CODES;
 
 /// A call as staff see it. The caller's number is sealed and not shown here.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -101,127 +72,35 @@ struct CallInput {
     transfer: Option<(String, Option<String>)>,
 }
 
-fn read_call(
-    conn: &mut DbConn,
-    env: &IntakeEnv,
-    body: &Value,
-    max_age: Duration,
-    now: DateTime<Utc>,
-) -> AppResult<CallInput> {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(body, &mut errors);
-    r.deny_unknown(CALL_FIELDS);
-    let caller_phone = r.phone("caller_phone", false);
-    let started_at = r.instant("started_at", true);
-    if let Some(t) = started_at {
-        if t > now + Duration::minutes(1) {
-            r.errors.add("started_at", "must not be in the future");
-        } else if t < now - max_age {
-            r.errors.add(
-                "started_at",
-                format!("must be within the last {} days", max_age.num_days()),
-            );
-        }
-    }
-    let duration = r.integer("duration_seconds", true, 0, 86_400);
-    let summary = r.text("summary", true, 1, 2_000, true);
-    let disposition = r.choice("disposition", true, DISPOSITIONS);
-    let d = disposition.as_deref().unwrap_or("");
-    let only = |r: &mut Reader<'_>, name: &str, when: bool, what: &str| {
-        if !when && r.present(name) {
-            r.errors
-                .add(name, format!("is only accepted with disposition {what}"));
-        }
-    };
-    let complaint = if d == "complaint" {
-        let today = started_at
-            .unwrap_or(now)
-            .with_timezone(&env.tz)
-            .date_naive();
-        r.object("complaint", true)
-            .map(|mut c| intake::read_complaint(&mut c, caller_phone.as_deref(), today))
-    } else {
-        None
-    };
-    only(&mut r, "complaint", d == "complaint", "complaint");
-    let linked_case = LINKED.contains(&d);
-    let tracking_no = if linked_case {
-        r.text("tracking_no", true, 1, 40, false)
-    } else {
-        None
-    };
-    only(
-        &mut r,
-        "tracking_no",
-        linked_case,
-        LINKED.join(", ").as_str(),
-    );
-    let supplement = if d == "supplement" {
-        r.text("supplement", true, 5, 10_000, true)
-    } else {
-        None
-    };
-    only(&mut r, "supplement", d == "supplement", "supplement");
-    let attempt = if d == "callback" {
-        r.object("callback", true).and_then(|mut c| {
-            c.deny_unknown(&["outcome", "satisfaction", "note"]);
-            callbacks::read_attempt(&mut c)
-        })
-    } else {
-        None
-    };
-    only(&mut r, "callback", d == "callback", "callback");
-    let transfer = if d == "transferred" {
-        let to = r.choice("transferred_to", true, TRANSFER_TARGETS);
-        let name = r.text(
-            "transferred_to_name",
-            to.as_deref() == Some("other"),
-            1,
-            100,
-            false,
-        );
-        if to.as_deref().is_some_and(|t| t != "other") && name.is_some() {
-            r.errors.add(
-                "transferred_to_name",
-                "is given only when transferred_to is other",
-            );
-        }
-        to.map(|t| (t, name))
-    } else {
-        None
-    };
-    only(&mut r, "transferred_to", d == "transferred", "transferred");
-    only(
-        &mut r,
-        "transferred_to_name",
-        d == "transferred",
-        "transferred",
-    );
-    if !errors.is_empty() {
-        if let Some(input) = &complaint {
-            intake::check_references(conn, input, "complaint.", &mut errors)?;
-        }
-        return Err(errors.into_error());
-    }
-    let linked = tracking_no.map(|no| {
-        let what = match d {
-            "status_inquiry" => Linked::StatusInquiry,
-            "follow_up" => Linked::FollowUp,
-            "supplement" => Linked::Supplement(supplement.clone().expect("validated")),
-            _ => Linked::Callback(attempt.clone().expect("validated")),
+impl From<LogCall> for CallInput {
+    fn from(cmd: LogCall) -> Self {
+        let disposition = cmd.disposition;
+        let what = match disposition {
+            Disposition::StatusInquiry => Some(Linked::StatusInquiry),
+            Disposition::FollowUp => Some(Linked::FollowUp),
+            Disposition::Supplement => cmd.supplement.map(|s| Linked::Supplement(s.into())),
+            Disposition::Callback => cmd.callback.map(|a| Linked::Callback(a.into())),
+            _ => None,
         };
-        (no, what)
-    });
-    Ok(CallInput {
-        caller_phone,
-        started_at: started_at.expect("validated"),
-        duration: duration.expect("validated"),
-        summary: summary.expect("validated"),
-        disposition: disposition.expect("validated"),
-        complaint,
-        linked,
-        transfer,
-    })
+        let caller_phone = cmd.caller_phone.map(|p| p.into_inner());
+        CallInput {
+            started_at: cmd.started_at.0,
+            duration: cmd.duration_seconds.get(),
+            summary: cmd.summary.into_inner(),
+            disposition: disposition.as_str().to_owned(),
+            complaint: cmd
+                .complaint
+                .map(|c| intake::ComplaintInput::from_command(c, caller_phone.as_deref())),
+            linked: cmd.tracking_no.map(String::from).zip(what),
+            transfer: cmd.transferred_to.map(|t| {
+                (
+                    t.as_str().to_owned(),
+                    cmd.transferred_to_name.map(String::from),
+                )
+            }),
+            caller_phone,
+        }
+    }
 }
 
 /// Logs a call (operator only). `max_age` bounds how far back `started_at`
@@ -233,13 +112,12 @@ pub fn log_call(
     conn: &mut DbConn,
     env: &IntakeEnv,
     actor: &Actor,
-    body: &Value,
+    cmd: LogCall,
     idem: Option<&IdemRequest>,
-    max_age: Duration,
     now: DateTime<Utc>,
 ) -> AppResult<Outcome> {
-    policy::require(actor, Action::LogCall)?;
-    let input = read_call(conn, env, body, max_age, now)?;
+    policy::require(actor, <LogCall as Command>::ACTION)?;
+    let input = CallInput::from(cmd);
     let (counter, _) = intake::tracking_counter(input.started_at, env.tz);
     let audit_actor = AuditActor::from(actor);
     idempotency::run(
@@ -270,9 +148,7 @@ pub fn log_call(
             };
             let case = match &input.linked {
                 Some((no, _)) => Some(workflow::lock_case(c, no).map_err(|e| match e {
-                    AppError::NotFound => {
-                        AppError::field("tracking_no", "is not a known case's tracking number")
-                    }
+                    AppError::NotFound => AppError::field("tracking_no", Code::NotACase),
                     e => e,
                 })?),
                 None => None,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use crate::db::idempotency::{self as rows, IdempotencyRecord};
 use crate::db::{self, DbConn};
 use crate::domain::privacy::{PiiKeys, sha256_hex};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -30,8 +30,9 @@ impl IdemRequest {
     /// Checks the header value and fingerprints the (canonical) body.
     pub fn new(scope: String, key: &str, body: &serde_json::Value) -> AppResult<Self> {
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(AppError::field(
+            return Err(AppError::field_with(
                 HEADER,
+                Code::BadFormat,
                 "must be 1 to 255 visible ASCII characters",
             ));
         }
@@ -87,8 +88,9 @@ fn open(keys: &PiiKeys, req: &IdemRequest, stored: &str) -> AppResult<serde_json
 
 fn replay(keys: &PiiKeys, rec: IdempotencyRecord, req: &IdemRequest) -> AppResult<Outcome> {
     if rec.request_hash != req.request_hash {
-        return Err(AppError::field(
+        return Err(AppError::field_with(
             HEADER,
+            Code::KeyReused,
             "was already used with a different request body; use a new key for a new request",
         ));
     }

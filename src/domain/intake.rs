@@ -7,21 +7,20 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
-use serde_json::Value;
 use tracing::instrument;
 
 use crate::db::complaints::{self as rows, NewComplaint, SealedIdentity};
 use crate::db::{self, DbConn, categories, units};
 use crate::domain::audit::{self, AuditActor};
 use crate::domain::calendar::Calendar;
-use crate::domain::fields::Reader;
+use crate::domain::command::Fields;
+use crate::domain::commands::{Complainant, CreateComplaint};
 use crate::domain::labels;
 use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::{self, PiiKeys};
 use crate::domain::routing::Rules;
 use crate::domain::throttle;
-use crate::domain::validation;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 /// Where a complaint came from.
 pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
@@ -82,93 +81,39 @@ pub struct ComplaintInput {
     pub location: Option<String>,
 }
 
-pub const COMPLAINT_FIELDS: &[&str] = &[
-    "title",
-    "content",
-    "category",
-    "subject_unit",
-    "subject_person",
-    "township",
-    "occurred_on",
-    "anonymous",
-    "complainant",
-];
-pub const IDENTITY_FIELDS: &[&str] = &["name", "phone", "email", "id_number", "address"];
+/// The fields of a complaint, and of its complainant (the form's inputs).
+pub const COMPLAINT_FIELDS: &[&str] = <CreateComplaint as Fields>::NAMES;
+pub const IDENTITY_FIELDS: &[&str] = <Complainant as Fields>::NAMES;
 
-/// Reads a complaint object, adding every problem to `r.errors`; the result
-/// is usable only when no error was added (it still carries the valid codes,
-/// so reference checks can report alongside the other problems).
-/// `default_phone` (the hotline caller's number) stands in for a missing
-/// complainant phone. `today` is the local date, for `occurred_on`.
-pub fn read_complaint(
-    r: &mut Reader<'_>,
-    default_phone: Option<&str>,
-    today: NaiveDate,
-) -> ComplaintInput {
-    r.deny_unknown(COMPLAINT_FIELDS);
-    let title = r.text("title", true, 1, 200, false);
-    let content = r.text("content", true, 10, 10_000, true);
-    let category = r.text("category", false, 1, 32, false);
-    let subject_unit = r.text("subject_unit", false, 1, 16, false);
-    let subject_person = r.text("subject_person", false, 1, 50, false);
-    let township = r.text("township", false, 1, 50, false);
-    let occurred_on = r.date("occurred_on", false);
-    if let Some(d) = occurred_on {
-        if d > today {
-            let path = r.path("occurred_on");
-            r.errors.add(path, "must not be in the future");
-        } else if d < NaiveDate::from_ymd_opt(1990, 1, 1).expect("valid date") {
-            let path = r.path("occurred_on");
-            r.errors.add(path, "must not be before 1990");
+impl ComplaintInput {
+    /// The complaint of a parsed command. `default_phone` (the hotline
+    /// caller's number) stands in for a missing complainant phone.
+    pub fn from_command(cmd: CreateComplaint, default_phone: Option<&str>) -> Self {
+        let complainant = match cmd.complainant {
+            Some(c) if !cmd.anonymous => Identity {
+                name: Some(c.name.into_inner()),
+                phone: c
+                    .phone
+                    .map(|p| p.into_inner())
+                    .or(default_phone.map(str::to_owned)),
+                email: c.email.map(|e| e.into_inner()),
+                id_number: c.id_number.map(|i| i.into_inner()),
+                address: c.address.map(String::from),
+            },
+            _ => Identity::default(),
+        };
+        ComplaintInput {
+            title: cmd.title.into_inner(),
+            content: cmd.content.into_inner(),
+            category: cmd.category.map(|c| c.into_inner()),
+            subject_unit: cmd.subject_unit.map(|u| u.into_inner()),
+            subject_person: cmd.subject_person.map(String::from),
+            township: cmd.township.map(String::from),
+            occurred_on: cmd.occurred_on.map(|d| d.0),
+            anonymous: cmd.anonymous,
+            complainant,
+            location: None,
         }
-    }
-    let anonymous = r.boolean("anonymous", false);
-    let mut complainant = Identity::default();
-    if anonymous {
-        if r.present("complainant") {
-            let path = r.path("complainant");
-            r.errors
-                .add(path, "must be left out when anonymous is true (nothing about an anonymous complainant is stored)");
-        }
-    } else {
-        let has_default = default_phone.is_some();
-        if let Some(mut c) = r.object("complainant", true) {
-            c.deny_unknown(IDENTITY_FIELDS);
-            complainant.name = c.text("name", true, 1, 50, false);
-            complainant.phone = c.phone("phone", !has_default);
-            complainant.email = c.text("email", false, 1, 254, false);
-            if let Some(e) = &complainant.email
-                && let Some(msg) = validation::email(e)
-            {
-                let path = c.path("email");
-                c.errors.add(path, msg);
-            }
-            if let Some(raw) = c.text("id_number", false, 1, 18, false) {
-                match validation::id_number(&raw) {
-                    Ok(v) => complainant.id_number = Some(v),
-                    Err(msg) => {
-                        let path = c.path("id_number");
-                        c.errors.add(path, msg);
-                    }
-                }
-            }
-            complainant.address = c.text("address", false, 1, 200, false);
-        }
-        if complainant.phone.is_none() {
-            complainant.phone = default_phone.map(str::to_owned);
-        }
-    }
-    ComplaintInput {
-        title: title.unwrap_or_default(),
-        content: content.unwrap_or_default(),
-        category,
-        subject_unit,
-        subject_person,
-        township,
-        occurred_on,
-        anonymous,
-        complainant,
-        location: None,
     }
 }
 
@@ -183,18 +128,12 @@ pub fn check_references(
     if let Some(code) = &input.category
         && !categories::exists_active(conn, code)?
     {
-        errors.add(
-            format!("{prefix}category"),
-            "is not a known category code (see GET /api/v1/categories)",
-        );
+        errors.add(format!("{prefix}category"), Code::NotACategory);
     }
     if let Some(code) = &input.subject_unit
         && !units::exists_active(conn, code)?
     {
-        errors.add(
-            format!("{prefix}subject_unit"),
-            "is not a known unit code (see GET /api/v1/units)",
-        );
+        errors.add(format!("{prefix}subject_unit"), Code::NotAUnit);
     }
     Ok(())
 }
@@ -455,7 +394,7 @@ pub struct PublicFiling<'a> {
 pub fn submit_web(
     conn: &mut DbConn,
     env: &IntakeEnv,
-    body: &Value,
+    cmd: CreateComplaint,
     client: &str,
     idem: Option<&super::idempotency::IdemRequest>,
     now: DateTime<Utc>,
@@ -465,7 +404,7 @@ pub fn submit_web(
         client,
         location: None,
     };
-    submit(conn, env, body, &filing, idem, now)
+    submit(conn, env, cmd, &filing, idem, now)
 }
 
 /// Files a complaint that arrives as a JSON body on a public channel. An
@@ -475,18 +414,12 @@ pub fn submit_web(
 pub fn submit(
     conn: &mut DbConn,
     env: &IntakeEnv,
-    body: &Value,
+    cmd: CreateComplaint,
     filing: &PublicFiling<'_>,
     idem: Option<&super::idempotency::IdemRequest>,
     now: DateTime<Utc>,
 ) -> AppResult<super::idempotency::Outcome> {
-    let today = now.with_timezone(&env.tz).date_naive();
-    let mut errors = FieldErrors::new();
-    let mut input = read_complaint(&mut Reader::root(body, &mut errors), None, today);
-    if !errors.is_empty() {
-        check_references(conn, &input, "", &mut errors)?;
-        return Err(errors.into_error());
-    }
+    let mut input = ComplaintInput::from_command(cmd, None);
     input.location = filing.location.map(str::to_owned);
     let (counter, _) = tracking_counter(now, env.tz);
     let uses = throttle::use_key(

@@ -13,6 +13,8 @@ use subtle::ConstantTimeEq;
 use crate::config::OpenSettings;
 use crate::db::complaints::{Complaint, PublicQuery};
 use crate::db::{self, DbConn, categories, units};
+use crate::domain::command::Text;
+use crate::domain::commands::CreateComplaint;
 use crate::domain::idempotency::IdemRequest;
 use crate::domain::intake::{self, IntakeEnv};
 use crate::domain::tracking::status_label;
@@ -194,7 +196,7 @@ impl Open311Error {
 
     /// Maps an error of the rest of the service, naming fields as Open311
     /// does (`names` translates intake's field paths).
-    fn from_app(e: AppError, names: &FieldNames) -> Self {
+    pub fn from_app(e: AppError, names: &FieldNames) -> Self {
         match e {
             AppError::Validation(fields) => Self {
                 status: 400,
@@ -648,6 +650,7 @@ pub fn file_request(
     conn: &mut DbConn,
     env: &IntakeEnv,
     sub: &Submission,
+    mut cmd: CreateComplaint,
     client: &str,
     idem: Option<&IdemRequest>,
     now: DateTime<Utc>,
@@ -658,15 +661,15 @@ pub fn file_request(
             sub.service_code
         )));
     }
-    let mut body = sub.body.clone();
     let mut names = sub.names.clone();
     let mut location = None;
     if let Some(address) = sub.address.as_deref().map(str::trim) {
         let known = crate::db::units::active(conn)?
             .iter()
             .any(|u| u.name == address);
-        if known && body.get("township").is_none() {
-            body["township"] = Value::String(address.to_owned());
+        let township = known.then(|| Text::new(address)).flatten();
+        if cmd.township.is_none() && township.is_some() {
+            cmd.township = township;
             names.township_from_address = true;
         } else {
             location = Some(address);
@@ -677,7 +680,7 @@ pub fn file_request(
         client,
         location,
     };
-    let outcome = intake::submit(conn, env, &body, &filing, idem, now)
+    let outcome = intake::submit(conn, env, cmd, &filing, idem, now)
         .map_err(|e| Open311Error::from_app(e, &names))?;
     let field = |k: &str| outcome.body[k].as_str().unwrap_or_default().to_owned();
     let (tracking_no, query_code) = (field("tracking_no"), field("query_code"));

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::Actor;
 use crate::auth::password;
@@ -11,9 +10,10 @@ use crate::auth::policy::{self, Action, Role};
 use crate::db::users::{self as rows, NewUser, User, UserChanges};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor};
-use crate::domain::fields::Reader;
+use crate::domain::command::Command;
+use crate::domain::commands::{CreateUser, UpdateUser};
 use crate::domain::throttle;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -63,15 +63,21 @@ fn check_account(
     errors: &mut FieldErrors,
 ) -> diesel::QueryResult<()> {
     if !username_ok(&a.username) {
-        errors.add("username", "must be 3–64 of a–z, 0–9, '.', '_', '-'");
+        errors.add_with(
+            "username",
+            Code::BadFormat,
+            "must be 3–64 of a–z, 0–9, '.', '_', '-'",
+        );
     } else if rows::by_username(conn, &a.username)?.is_some() {
-        errors.add("username", "is already taken");
+        errors.add("username", Code::Taken);
     }
     check_role_unit(conn, a.role, a.unit.as_deref(), errors)?;
     if a.password.chars().count() < MIN_PASSWORD_CHARS {
         errors.add(
             "password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            Code::TooShort {
+                min: MIN_PASSWORD_CHARS,
+            },
         );
     }
     Ok(())
@@ -84,13 +90,13 @@ fn check_role_unit(
     errors: &mut FieldErrors,
 ) -> diesel::QueryResult<()> {
     match (role, unit) {
-        (Role::Unit, None) => errors.add("unit", "is required for role unit"),
+        (Role::Unit, None) => errors.add_with("unit", Code::Required, "is required for role unit"),
         (Role::Unit, Some(code)) => {
             if !db::units::exists_active(conn, code)? {
-                errors.add("unit", "is not a known unit code");
+                errors.add("unit", Code::NotAUnit);
             }
         }
-        (_, Some(_)) => errors.add("unit", "is only for role unit"),
+        (_, Some(_)) => errors.add_with("unit", Code::NotAllowed, "is only for role unit"),
         (_, None) => {}
     }
     Ok(())
@@ -128,7 +134,7 @@ pub fn create(
         )
         .map_err(|e| {
             if db::is_unique_violation(&e) {
-                AppError::field("username", "is already taken")
+                AppError::field("username", Code::Taken)
             } else {
                 e.into()
             }
@@ -154,22 +160,15 @@ pub fn create(
     })
 }
 
-/// Reads the body of `POST /api/v1/users`.
-pub fn read_new_account(body: &Value) -> AppResult<NewAccount> {
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(body, &mut errors);
-    r.deny_unknown(&["username", "role", "unit", "password"]);
-    let username = r.text("username", true, 1, 64, false);
-    let role = r.choice("role", true, Role::NAMES);
-    let unit = r.text("unit", false, 1, 16, false);
-    let password = r.text("password", true, 1, 1024, false);
-    errors.finish()?;
-    Ok(NewAccount {
-        username: username.expect("validated"),
-        role: role.and_then(|r| Role::parse(&r)).expect("validated"),
-        unit,
-        password: password.expect("validated"),
-    })
+impl From<CreateUser> for NewAccount {
+    fn from(cmd: CreateUser) -> Self {
+        NewAccount {
+            username: cmd.username.into_inner(),
+            role: cmd.role,
+            unit: cmd.unit.map(|u| u.into_inner()),
+            password: cmd.password.expose().to_owned(),
+        }
+    }
 }
 
 /// Applies `PATCH /api/v1/users/{id}`: `active`, `password`, `role`, `unit`.
@@ -178,21 +177,15 @@ pub fn update(
     conn: &mut DbConn,
     by: &Actor,
     id: i64,
-    body: &Value,
+    cmd: UpdateUser,
     now: DateTime<Utc>,
 ) -> AppResult<User> {
-    policy::require(by, Action::ManageUsers)?;
-    let mut errors = FieldErrors::new();
-    let mut r = Reader::root(body, &mut errors);
-    r.deny_unknown(&["active", "password", "role", "unit"]);
-    let active = r.present("active").then(|| r.boolean("active", true));
-    let password = r.text("password", false, MIN_PASSWORD_CHARS, 1024, false);
-    let role = r
-        .choice("role", false, Role::NAMES)
-        .and_then(|s| Role::parse(&s));
-    let unit_given = r.present("unit");
-    let unit = r.text("unit", false, 1, 16, false);
-    errors.finish()?;
+    policy::require(by, <UpdateUser as Command>::ACTION)?;
+    let active = cmd.active;
+    let password = cmd.password.map(String::from);
+    let role = cmd.role;
+    let unit = cmd.unit.map(|u| u.into_inner());
+    let unit_given = unit.is_some();
     let user = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
     let new_role = role.unwrap_or_else(|| Role::parse(&user.role).unwrap_or(Role::Auditor));
@@ -220,8 +213,9 @@ pub fn update(
         } else {
             "active"
         };
-        errors.add(
+        errors.add_with(
             field,
+            Code::LastAdmin,
             "would leave no active administrator: make another account admin first",
         );
     }

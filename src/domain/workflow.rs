@@ -9,11 +9,11 @@
 //! the unit (what was done and when, never intake details, routing reasons or
 //! merges) and the citizen.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::instrument;
 
 use crate::auth::Actor;
@@ -30,18 +30,22 @@ use crate::db::workflow::{
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::effective_workdays;
-use crate::domain::fields::Reader;
+use crate::domain::command::{Command, Workdays};
+use crate::domain::commands::{
+    AddProgress, Approval, AssignCase, CallbackAttempt, Decide, FeedbackRequest, Reopen,
+    ReopenDecision, RequestExtension, ReturnRequest, Review, ReviewDecision, Screen,
+    ScreenDecision, SubmitReport,
+};
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
 use crate::domain::letters::{self, LetterRequest, NoticeKind};
 use crate::domain::routing::{self, Conflict, Facts, Target, UnitInfo};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
-pub const SATISFACTION: &[&str] = &["satisfied", "basically_satisfied", "unsatisfied"];
+pub const SATISFACTION: &[&str] = crate::domain::commands::Satisfaction::CODES;
 /// Defaults when a complaint has no category.
 const DEFAULT_ACK_WORKDAYS: i32 = 1;
 const DEFAULT_STATUTORY_WORKDAYS: i32 = 15;
-const MAX_WORKDAYS: i64 = 120;
 
 /// The state of a case after an action.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -527,22 +531,17 @@ fn own_case(actor: &Actor, c: &Complaint) -> AppResult<()> {
     }
 }
 
-fn read(body: &Value, allowed: &[&str], f: impl FnOnce(&mut Reader<'_>)) -> AppResult<()> {
-    Reader::body(body, allowed, f).finish()
-}
-
 /// A supervisor's `approve` or `deny`, with an optional `note`.
-fn read_decision(body: &Value) -> AppResult<(bool, Option<String>)> {
-    let (mut decision, mut note) = (None, None);
-    read(body, &["decision", "note"], |r| {
-        decision = r.choice("decision", true, &["approve", "deny"]);
-        note = r.text("note", false, 1, 1000, true);
-    })?;
-    Ok((decision.as_deref() == Some("approve"), note))
+fn decision(cmd: Decide) -> (bool, Option<String>) {
+    (
+        cmd.decision == Approval::Approve,
+        cmd.note.map(String::from),
+    )
 }
 
-fn workdays(r: &mut Reader<'_>, name: &str, required: bool) -> Option<i32> {
-    r.integer(name, required, 1, MAX_WORKDAYS).map(|n| n as i32)
+/// Working days as the clocks count them.
+fn days(w: Option<Workdays>) -> Option<i32> {
+    w.map(|w| w.get() as i32)
 }
 
 /// `POST /complaints/{no}/screen` (supervisor): invalid → rejected,
@@ -553,29 +552,17 @@ pub fn screen(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: Screen,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut decision, mut reason, mut dup) = (None, None, None);
-    read(body, &["decision", "reason", "duplicate_of"], |r| {
-        decision = r.choice("decision", true, &["invalid", "duplicate", "not_duplicate"]);
-        reason = r.text("reason", false, 1, 500, true);
-        dup = r.text("duplicate_of", false, 1, 40, false);
-        match decision.as_deref() {
-            Some("invalid") if reason.is_none() => r
-                .errors
-                .add("reason", "is required for an invalid complaint"),
-            Some("duplicate") if dup.is_none() => {
-                r.errors.add("duplicate_of", "is required for a duplicate")
-            }
-            _ => {}
-        }
-    })?;
+    policy::require(actor, <Screen as Command>::ACTION)?;
+    let decision = cmd.decision;
+    let reason = cmd.reason.map(String::from);
+    let dup = cmd.duplicate_of.map(String::from);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         let now_db = db::to_db(now);
-        if decision.as_deref() == Some("not_duplicate") {
+        if decision == ScreenDecision::NotDuplicate {
             require_status(&c, OPEN_STATUSES)?;
             if !c.possible_duplicate {
                 return Err(AppError::Conflict(
@@ -594,7 +581,7 @@ pub fn screen(
                 }),
                 now,
             )?;
-        } else if decision.as_deref() == Some("invalid") {
+        } else if decision == ScreenDecision::Invalid {
             // Any open case can be voided: a junk case already sent out is
             // withdrawn from its unit.
             require_status(&c, OPEN_STATUSES)?;
@@ -622,8 +609,9 @@ pub fn screen(
             let target = complaint_rows::by_tracking_no(conn, &target_no)?
                 .filter(|t| t.id != c.id && !matches!(t.status.as_str(), "merged" | "rejected"));
             let Some(target) = target else {
-                return Err(AppError::field(
+                return Err(AppError::field_with(
                     "duplicate_of",
+                    Code::NotACase,
                     "must be another open case's tracking number",
                 ));
             };
@@ -732,23 +720,21 @@ pub fn assign(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: AssignCase,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut unit_code, mut handle, mut note, mut confirm) = (None, None, None, false);
-    read(body, &["unit", "handle_workdays", "note", "confirm"], |r| {
-        unit_code = r.text("unit", true, 1, 16, false);
-        handle = workdays(r, "handle_workdays", false);
-        note = r.text("note", false, 1, 1000, true);
-        confirm = r.boolean("confirm", false);
-    })?;
-    let unit_code = unit_code.expect("validated");
+    policy::require(actor, <AssignCase as Command>::ACTION)?;
+    let (unit_code, handle, confirm) = (
+        cmd.unit.into_inner(),
+        days(cmd.handle_workdays),
+        cmd.confirm,
+    );
+    let note = cmd.note.map(String::from);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         require_status(&c, &["received", "assigned", "in_progress"])?;
         let Some(target) = db::units::find(conn, &unit_code)?.filter(|u| u.active) else {
-            return Err(AppError::field("unit", "is not a known unit code"));
+            return Err(AppError::field("unit", Code::NotAUnit));
         };
         let units: Vec<UnitInfo> = db::units::active(conn)?.iter().map(info).collect();
         match routing::conflict(
@@ -758,20 +744,23 @@ pub fn assign(
             &env.routing.leader_titles,
         ) {
             Conflict::Leader => {
-                return Err(AppError::field(
+                return Err(AppError::field_with(
                     "unit",
+                    Code::LeaderConflict,
                     "the complaint is about this unit's leader: assign the case to its parent unit or the office",
                 ));
             }
             Conflict::OwnOfficer if !confirm => {
-                return Err(AppError::field(
+                return Err(AppError::field_with(
                     "confirm",
+                    Code::NeedsConfirmation,
                     "the subject person works at this unit: send confirm: true to assign it there anyway",
                 ));
             }
             Conflict::Unsure if !confirm => {
-                return Err(AppError::field(
+                return Err(AppError::field_with(
                     "confirm",
+                    Code::NeedsConfirmation,
                     "the complaint names a leader's title that may be this unit's: send confirm: true \
                      once you have checked it is not",
                 ));
@@ -843,14 +832,11 @@ pub fn request_return(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: ReturnRequest,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Handle)?;
-    let mut reason = None;
-    read(body, &["reason"], |r| {
-        reason = r.text("reason", true, 5, 1000, true)
-    })?;
+    policy::require(actor, <ReturnRequest as Command>::ACTION)?;
+    let reason = cmd.reason.into_inner();
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["assigned", "in_progress"])?;
@@ -901,11 +887,11 @@ pub fn decide_return(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: Decide,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (approve, note) = read_decision(body)?;
+    policy::require(actor, <Decide as Command>::ACTION)?;
+    let (approve, note) = decision(cmd);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         if !c.return_requested {
@@ -980,16 +966,11 @@ pub fn add_progress(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: AddProgress,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Handle)?;
-    let (mut content, mut public) = (None, false);
-    read(body, &["content", "public"], |r| {
-        content = r.text("content", true, 1, 2000, true);
-        public = r.boolean("public", false);
-    })?;
-    let content = content.expect("validated");
+    policy::require(actor, <AddProgress as Command>::ACTION)?;
+    let (content, public) = (cmd.content.into_inner(), cmd.public);
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         if c.status == "assigned" {
@@ -1057,11 +1038,11 @@ pub fn decide_publication(
     actor: &Actor,
     no: &str,
     note_id: i64,
-    body: &Value,
+    cmd: Decide,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (approve, note) = read_decision(body)?;
+    policy::require(actor, <Decide as Command>::ACTION)?;
+    let (approve, note) = decision(cmd);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         let n = records::progress(conn, c.id)?
@@ -1106,22 +1087,27 @@ pub fn decide_publication(
     })
 }
 
+/// An extension request as filed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExtensionCreated {
+    pub id: i64,
+    #[schema(example = "pending")]
+    pub status: String,
+    pub workdays: i32,
+    pub requested_at: DateTime<Utc>,
+}
+
 /// `POST /complaints/{no}/extensions` (unit): only before `due_at`, one
 /// pending request at a time.
 pub fn request_extension(
     conn: &mut DbConn,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: RequestExtension,
     now: DateTime<Utc>,
-) -> AppResult<Value> {
-    policy::require(actor, Action::Handle)?;
-    let (mut days, mut reason) = (None, None);
-    read(body, &["workdays", "reason"], |r| {
-        days = workdays(r, "workdays", true);
-        reason = r.text("reason", true, 5, 1000, true);
-    })?;
-    let (days, reason) = (days.expect("validated"), reason.expect("validated"));
+) -> AppResult<ExtensionCreated> {
+    policy::require(actor, <RequestExtension as Command>::ACTION)?;
+    let (days, reason) = (cmd.workdays.get() as i32, cmd.reason.into_inner());
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["assigned", "in_progress"])?;
@@ -1171,9 +1157,12 @@ pub fn request_extension(
                 .to_unit(format!("你单位申请延期{days}个工作日，待作风办审批")),
             now,
         )?;
-        Ok(
-            json!({"id": e.id, "status": e.status, "workdays": e.workdays, "requested_at": db::from_db(e.requested_at)}),
-        )
+        Ok(ExtensionCreated {
+            id: e.id,
+            status: e.status,
+            workdays: e.workdays,
+            requested_at: db::from_db(e.requested_at),
+        })
     })
 }
 
@@ -1185,11 +1174,11 @@ pub fn decide_extension(
     actor: &Actor,
     no: &str,
     id: i64,
-    body: &Value,
+    cmd: Decide,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (approve, note) = read_decision(body)?;
+    policy::require(actor, <Decide as Command>::ACTION)?;
+    let (approve, note) = decision(cmd);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         let e = records::extensions(conn, c.id)?
@@ -1308,76 +1297,25 @@ pub fn decide_extension(
     })
 }
 
-struct ItemInput {
-    content: String,
-    responsible_person: String,
-    deadline: NaiveDate,
-    target: String,
-}
-
 /// `POST /complaints/{no}/report` (unit): the final answer; the handling
 /// clock stops.
 pub fn submit_report(
     conn: &mut DbConn,
     actor: &Actor,
     no: &str,
-    body: &Value,
-    today: NaiveDate,
+    cmd: SubmitReport,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Handle)?;
-    const FIELDS: &[&str] = &[
-        "findings",
-        "measures",
-        "responsible_person",
-        "rectification_deadline",
-        "target",
-        "public_reply",
-        "rectification_items",
-    ];
-    let mut f: [Option<String>; 5] = Default::default();
-    let mut deadline = None;
-    let mut items = Vec::new();
-    read(body, FIELDS, |r| {
-        f[0] = r.text("findings", true, 10, 10_000, true);
-        f[1] = r.text("measures", true, 5, 10_000, true);
-        f[2] = r.text("responsible_person", true, 1, 100, false);
-        f[3] = r.text("target", true, 2, 2_000, true);
-        f[4] = r.text("public_reply", true, 5, 5_000, true);
-        deadline = r.date("rectification_deadline", true);
-        if deadline.is_some_and(|d| d < today) {
-            r.errors
-                .add("rectification_deadline", "must not be in the past");
-        }
-        match body.get("rectification_items") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(list)) if list.len() <= 50 => {
-                for (i, item) in list.iter().enumerate() {
-                    let mut ir = Reader::at(item, format!("rectification_items[{i}]."), r.errors);
-                    ir.deny_unknown(&["content", "responsible_person", "deadline", "target"]);
-                    let content = ir.text("content", true, 2, 2_000, true);
-                    let person = ir.text("responsible_person", true, 1, 100, false);
-                    let due = ir.date("deadline", true);
-                    let target = ir.text("target", true, 2, 2_000, true);
-                    if let (Some(content), Some(person), Some(due), Some(target)) =
-                        (content, person, due, target)
-                    {
-                        items.push(ItemInput {
-                            content,
-                            responsible_person: person,
-                            deadline: due,
-                            target,
-                        });
-                    }
-                }
-            }
-            Some(_) => r
-                .errors
-                .add("rectification_items", "must be a list of at most 50 items"),
-        }
-    })?;
-    let [findings, measures, person, target, reply] = f.map(|x| x.expect("validated"));
-    let deadline = deadline.expect("validated");
+    policy::require(actor, <SubmitReport as Command>::ACTION)?;
+    let deadline = cmd.rectification_deadline.0;
+    let items = cmd.rectification_items;
+    let (findings, measures, person, target, reply) = (
+        cmd.findings.into_inner(),
+        cmd.measures.into_inner(),
+        cmd.responsible_person.into_inner(),
+        cmd.target.into_inner(),
+        cmd.public_reply.into_inner(),
+    );
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
         require_status(&c, &["in_progress"])?;
@@ -1444,22 +1382,12 @@ pub fn review(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: Review,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut decision, mut comment, mut handle) = (None, None, None);
-    read(body, &["decision", "comment", "handle_workdays"], |r| {
-        decision = r.choice("decision", true, &["accept", "redo"]);
-        comment = r.text("comment", false, 1, 2000, true);
-        handle = workdays(r, "handle_workdays", false);
-        if decision.as_deref() == Some("redo") && comment.is_none() {
-            r.errors.add(
-                "comment",
-                "is required when ordering a redo: say what is missing",
-            );
-        }
-    })?;
+    policy::require(actor, <Review as Command>::ACTION)?;
+    let (decision, handle) = (cmd.decision, days(cmd.handle_workdays));
+    let comment = cmd.comment.map(String::from);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         require_status(&c, &["reported"])?;
@@ -1468,7 +1396,7 @@ pub fn review(
             .pop()
             .ok_or_else(|| conflict_status(&c))?;
         let now_db = db::to_db(now);
-        if decision.as_deref() == Some("accept") {
+        if decision == ReviewDecision::Accept {
             records::review_report(
                 conn,
                 report.id,
@@ -1567,15 +1495,11 @@ pub fn callback(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: CallbackAttempt,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Callback)?;
-    let mut attempt = None;
-    read(body, &["outcome", "satisfaction", "note"], |r| {
-        attempt = crate::domain::callbacks::read_attempt(r);
-    })?;
-    let attempt = attempt.expect("validated");
+    policy::require(actor, <CallbackAttempt as Command>::ACTION)?;
+    let attempt = crate::domain::callbacks::Attempt::from(cmd);
     with_case(conn, no, now, |conn, c| {
         crate::domain::callbacks::record(conn, env, actor, &c, &attempt, None, now)?;
         Ok(CaseState::from(&reload(conn, c.id)?))
@@ -1666,19 +1590,11 @@ pub fn feedback_message(anonymous: bool, satisfaction: &str) -> &'static str {
 pub fn public_feedback(
     conn: &mut DbConn,
     c: &Complaint,
-    body: &Value,
+    cmd: &FeedbackRequest,
     now: DateTime<Utc>,
 ) -> AppResult<FeedbackReceipt> {
-    let (mut satisfaction, mut comment) = (None, None);
-    read(
-        body,
-        &["tracking_no", "query_code", "satisfaction", "comment"],
-        |r| {
-            satisfaction = r.choice("satisfaction", true, SATISFACTION);
-            comment = r.text("comment", false, 1, 1000, true);
-        },
-    )?;
-    let satisfaction = satisfaction.expect("validated");
+    let satisfaction = cmd.satisfaction.as_str();
+    let comment = cmd.comment.as_deref();
     with_case(conn, &c.tracking_no, now, |conn, c| {
         require_status(&c, &["closed"])?;
         if !public_feedback_open(conn, &c)? {
@@ -1686,15 +1602,7 @@ pub fn public_feedback(
                 "feedback for this case has already been given".into(),
             ));
         }
-        store_satisfaction(
-            conn,
-            &c,
-            "public",
-            &satisfaction,
-            comment.as_deref(),
-            None,
-            now,
-        )?;
+        store_satisfaction(conn, &c, "public", satisfaction, comment, None, now)?;
         record(
             conn,
             &c,
@@ -1702,14 +1610,14 @@ pub fn public_feedback(
             "feedback",
             Words::new(format!(
                 "群众评价：{}",
-                labels::satisfaction_label(&satisfaction)
+                labels::satisfaction_label(satisfaction)
             ))
             .to_public("群众已评价"),
             now,
         )?;
         Ok(FeedbackReceipt {
             status: "recorded",
-            message: feedback_message(c.anonymous, &satisfaction),
+            message: feedback_message(c.anonymous, satisfaction),
         })
     })
 }
@@ -1723,21 +1631,15 @@ pub fn reopen(
     env: &IntakeEnv,
     actor: &Actor,
     no: &str,
-    body: &Value,
+    cmd: Reopen,
     now: DateTime<Utc>,
 ) -> AppResult<CaseState> {
-    policy::require(actor, Action::Supervise)?;
-    let (mut reason, mut handle, mut decision) = (None, None, None);
-    read(body, &["reason", "handle_workdays", "decision"], |r| {
-        reason = r.text("reason", true, 5, 2000, true);
-        handle = workdays(r, "handle_workdays", false);
-        decision = if r.present("decision") {
-            r.choice("decision", true, &["reopen", "keep_closed"])
-        } else {
-            Some("reopen".to_owned())
-        };
-    })?;
-    let reason = reason.expect("validated");
+    policy::require(actor, <Reopen as Command>::ACTION)?;
+    let (reason, handle, decision) = (
+        cmd.reason.into_inner(),
+        days(cmd.handle_workdays),
+        cmd.decision,
+    );
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
         require_status(&c, &["closed"])?;
@@ -1746,7 +1648,7 @@ pub fn reopen(
                 "only a closed case whose citizen is unsatisfied (callback or feedback) can be reopened".into(),
             ));
         }
-        if decision.as_deref() == Some("keep_closed") {
+        if decision == ReopenDecision::KeepClosed {
             complaint_rows::set_reopen_review(conn, c.id, false)?;
             record(
                 conn,

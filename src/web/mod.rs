@@ -18,10 +18,12 @@ use rand::Rng;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::domain::command::{Source, form_tree};
+use crate::domain::commands::{CreateComplaint, FeedbackRequest};
 use crate::domain::idempotency::IdemRequest;
 use crate::domain::intake::{COMPLAINT_FIELDS, IDENTITY_FIELDS};
 use crate::domain::{intake, tracking, workflow};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, Code, FieldError};
 use crate::state::AppState;
 
 const SITE_NAME: &str = "作风效能投诉平台";
@@ -181,7 +183,7 @@ impl PageErrors {
                 Some((id, _, _)) => {
                     out.by_input
                         .entry((*id).to_owned())
-                        .or_insert_with(|| message_zh(id, &e.message));
+                        .or_insert_with(|| message_zh(id, &e.code));
                 }
                 None => unplaced.push(e),
             }
@@ -196,11 +198,7 @@ impl PageErrors {
             }
         }
         for e in unplaced {
-            let message = if e.field == crate::domain::idempotency::HEADER {
-                "这份表单已经提交过。如需再投诉一件事，请重新打开投诉页面填写。".to_owned()
-            } else {
-                message_zh(&e.field, &e.message)
-            };
+            let message = message_zh(&e.field, &e.code);
             out.summary.push(SummaryItem {
                 id: None,
                 label: String::new(),
@@ -220,46 +218,56 @@ impl PageErrors {
     }
 }
 
-/// The domain's English messages, in the words of the page.
-fn message_zh(input: &str, message: &str) -> String {
-    let number = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.strip_suffix(" characters"))
-            .map(str::to_owned)
-    };
-    if message == "is required" {
-        return match input {
-            "category" | "subject_unit" | "satisfaction" => "请选择".into(),
-            _ => "请填写此项".into(),
-        };
+/// A field error in the words of the page: from its code, with the words
+/// an input of the complaint form needs.
+fn message_zh(input: &str, code: &Code) -> String {
+    match (code, input) {
+        (Code::Required, "category" | "subject_unit" | "satisfaction") => "请选择".into(),
+        (Code::OneOf { .. } | Code::NotACategory, "category") => "请从列表中选择问题类别".into(),
+        (Code::OneOf { .. } | Code::NotAUnit, "subject_unit") => "请从列表中选择被投诉单位".into(),
+        (Code::OneOf { .. }, "satisfaction") => "请选择满意、基本满意或不满意".into(),
+        (Code::InFuture, "occurred_on") => "发生日期不能晚于今天".into(),
+        (Code::TooEarly, "occurred_on") => "发生日期不能早于 1990 年".into(),
+        (Code::NotAllowed, "name") => "匿名投诉不保存身份信息，请清空身份信息或取消匿名".into(),
+        _ => code_zh(code),
     }
-    if let Some(n) = number("must be at least ") {
-        return format!("至少需要 {n} 个字");
-    }
-    if let Some(n) = number("must be at most ") {
-        return format!("不能超过 {n} 个字");
-    }
-    if message.starts_with("must not contain control characters") {
-        return "含有无法识别的控制字符，请删除后重试".into();
-    }
-    match input {
-        "phone" => {
+}
+
+/// Every code in Chinese (each code must have its words: the match is
+/// exhaustive).
+fn code_zh(code: &Code) -> String {
+    match code {
+        Code::Required => "请填写此项".into(),
+        Code::UnknownField => "表单中有无法识别的内容，请刷新页面后重新填写".into(),
+        Code::WrongType { .. } | Code::BadFormat => "格式不正确，请检查后重新填写".into(),
+        Code::TooShort { min } => format!("至少需要 {min} 个字"),
+        Code::TooLong { max } => format!("不能超过 {max} 个字"),
+        Code::ControlCharacters => "含有无法识别的控制字符，请删除后重试".into(),
+        Code::OutOfRange { min, max } => format!("请填写 {min} 到 {max} 之间的整数"),
+        Code::OneOf { .. } => "请从列表中选择".into(),
+        Code::BadPhone => {
             "请填写有效的电话号码：以 1 开头的 11 位手机号，或带区号的固定电话（如 0797-5321234）"
                 .into()
         }
-        "email" => "请填写有效的电子邮箱，例如 name@example.cn".into(),
-        "id_number" => "请填写有效的 18 位居民身份证号码（最后一位可以是 X）".into(),
-        "category" => "请从列表中选择问题类别".into(),
-        "subject_unit" => "请从列表中选择被投诉单位".into(),
-        "occurred_on" if message.contains("future") => "发生日期不能晚于今天".into(),
-        "occurred_on" if message.contains("1990") => "发生日期不能早于 1990 年".into(),
-        "occurred_on" => "请按“年-月-日”填写日期，例如 2026-11-27".into(),
-        "satisfaction" => "请选择满意、基本满意或不满意".into(),
-        "name" if message.starts_with("must be left out") => {
-            "匿名投诉不保存身份信息，请清空身份信息或取消匿名".into()
-        }
-        _ => message.to_owned(),
+        Code::BadEmail => "请填写有效的电子邮箱，例如 name@example.cn".into(),
+        Code::BadIdNumber => "请填写有效的 18 位居民身份证号码（最后一位可以是 X）".into(),
+        Code::BadDate => "请按“年-月-日”填写日期，例如 2026-11-27".into(),
+        Code::BadTime => "请填写有效的时间，例如 2026-11-27 09:30".into(),
+        Code::InFuture => "不能晚于当前时间".into(),
+        Code::TooEarly => "时间过早，请检查".into(),
+        Code::NotAUnit => "请从列表中选择单位".into(),
+        Code::NotACategory => "请从列表中选择问题类别".into(),
+        Code::NotACase => "没有这个受理编号的投诉".into(),
+        Code::NotASituation => "请从问责情形目录中选择".into(),
+        Code::NotAllowed => "此项在当前选择下不应填写".into(),
+        Code::Taken => "已被使用，请换一个".into(),
+        Code::TooMany { max } => format!("最多 {max} 项"),
+        Code::BadOrder => "结束时间应晚于开始时间".into(),
+        Code::BadDeduction => "请填写 0 到 -100 之间、最多两位小数的扣分".into(),
+        Code::LeaderConflict => "投诉涉及该单位负责人，请交上级单位或作风办办理".into(),
+        Code::NeedsConfirmation => "请核实后勾选确认".into(),
+        Code::LastAdmin => "至少要保留一个启用的管理员账号".into(),
+        Code::KeyReused => "这份表单已经提交过。如需再投诉一件事，请重新打开投诉页面填写。".into(),
     }
 }
 
@@ -428,9 +436,16 @@ pub async fn submit_form(req: HttpRequest, state: web::Data<AppState>, form: For
     let now = state.clock.now();
     let st = state.clone();
     let client = crate::api::client_address(&req, &state);
-    let result = state
-        .db_write(move |c| intake::submit_web(c, &st.intake, &body, &client, idem.as_ref(), now))
-        .await;
+    let result = match state.parse::<CreateComplaint>(&body, Source::Form).await {
+        Ok(cmd) => {
+            state
+                .db_write(move |c| {
+                    intake::submit_web(c, &st.intake, cmd, &client, idem.as_ref(), now)
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
     match result {
         Ok(outcome) => receipt_page(&state, &outcome.body),
         Err(AppError::Validation(errors)) => {
@@ -751,35 +766,45 @@ pub async fn submit_feedback(
         // The pair comes from hidden inputs: without it, start over.
         Err(_) => return track_failure(&AppError::NotFound, ""),
     };
-    let mut body = Map::new();
-    body.insert("tracking_no".into(), json!(pair.tracking_no));
-    body.insert("query_code".into(), json!(pair.query_code));
-    for (k, v) in known(&form, ["satisfaction", "comment"]) {
-        body.insert(k, Value::String(v));
-    }
-    let body = Value::Object(body);
+    let given = ["satisfaction", "comment"]
+        .into_iter()
+        .filter_map(|k| form.get(k).map(|v| (k, v.as_str())));
+    let body = form_tree(
+        [
+            ("tracking_no", pair.tracking_no.as_str()),
+            ("query_code", pair.query_code.as_str()),
+        ]
+        .into_iter()
+        .chain(given),
+    );
+    let parsed = state.parse::<FeedbackRequest>(&body, Source::Form).await;
     let client = crate::api::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let p = pair.clone();
-    let paced = state
-        .db(move |c| {
-            let asked = tracking::Asked {
-                client: &client,
-                tracking_no: &p.tracking_no,
-                query_code: &p.query_code,
-            };
-            let paced = tracking::verify_pair(c, &st.intake, &st.tracking, &asked, now)?;
-            Ok(tracking::Paced {
-                outcome: paced
-                    .outcome
-                    .and_then(|case| workflow::public_feedback(c, &case, &body, now)),
-                hold: paced.hold,
-            })
-        })
-        .await;
-    let result = match paced {
-        Ok(p) => crate::api::paced(p).await,
+    let result = match parsed {
+        Ok(cmd) => {
+            let paced = state
+                .db(move |c| {
+                    let asked = tracking::Asked {
+                        client: &client,
+                        tracking_no: &p.tracking_no,
+                        query_code: &p.query_code,
+                    };
+                    let paced = tracking::verify_pair(c, &st.intake, &st.tracking, &asked, now)?;
+                    Ok(tracking::Paced {
+                        outcome: paced
+                            .outcome
+                            .and_then(|case| workflow::public_feedback(c, &case, &cmd, now)),
+                        hold: paced.hold,
+                    })
+                })
+                .await;
+            match paced {
+                Ok(p) => crate::api::paced(p).await,
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     };
     let done = |status: StatusCode, heading: &str, message: &str, tone: &str| {
@@ -868,8 +893,9 @@ mod tests {
     #[test]
     fn errors_land_on_their_inputs_in_page_order() {
         let errors = vec![
-            FieldError::new("complainant.phone", "must be a mainland mobile number"),
-            FieldError::new("content", "must be at least 10 characters"),
+            FieldError::new("complainant.phone", Code::BadPhone),
+            // The page words the code, whatever the message says.
+            FieldError::with("content", Code::TooShort { min: 10 }, "anything"),
         ];
         let e = PageErrors::from_fields(&errors, COMPLAINT_INPUTS);
         assert_eq!(e.by_input["content"], "至少需要 10 个字");

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use duban::auth::policy::Role;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -195,4 +196,124 @@ async fn the_docs_page_is_served_from_the_binary() {
         !html.contains("https://") && !html.contains("http://unpkg"),
         "no external assets"
     );
+}
+
+/// The 422 of `body` sent as the first role the operation lets through to
+/// the parse (the others get 403).
+async fn refusal(
+    app: &TestApp,
+    tokens: &[String],
+    method: &reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    for token in tokens {
+        let resp = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 422 {
+            return resp.json().await.unwrap();
+        }
+        assert_eq!(resp.status(), 403, "{method} {path}");
+    }
+    panic!("{method} {path}: no role reached the parse");
+}
+
+/// The document's request bodies are the types the service parses (no
+/// hand-written copy to drift): for every operation with a JSON body, each
+/// property the schema lists is a field the service knows (sent as null, it
+/// is not "unknown"), a field the schema does not list is refused, and each
+/// property the schema requires is reported missing when left out.
+#[tokio::test]
+async fn every_request_schema_is_what_the_service_reads() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let no = app.file_complaint().await["tracking_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tokens = Vec::new();
+    for (role, unit) in [
+        (Role::Supervisor, None),
+        (Role::Unit, Some("GAJ")),
+        (Role::Operator, None),
+        (Role::Admin, None),
+        (Role::Auditor, None),
+    ] {
+        tokens.push(app.token_for(role, unit).await);
+    }
+    let schemas = &doc["components"]["schemas"];
+    let resolve = |s: &Value| -> Value {
+        match s["$ref"].as_str() {
+            Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+            None => s.clone(),
+        }
+    };
+    let mut checked = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op["requestBody"]["content"]["application/json"]
+                .get("schema")
+                .map(resolve)
+            else {
+                continue;
+            };
+            let what = format!("{method} {template}");
+            let props = schema["properties"].as_object().expect(&what);
+            let mut body = serde_json::Map::new();
+            for name in props.keys() {
+                body.insert(name.clone(), Value::Null);
+            }
+            body.insert("zz_not_a_field".into(), json!(1));
+            let path = template.replace("{tracking_no}", &no).replace("{id}", "1");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let problem = refusal(&app, &tokens, &method, &path, Value::Object(body)).await;
+            let errors = problem["errors"].as_array().unwrap();
+            let unknown: Vec<&str> = errors
+                .iter()
+                .filter(|e| e["code"] == "unknown_field")
+                .map(|e| e["field"].as_str().unwrap())
+                .collect();
+            assert_eq!(unknown, ["zz_not_a_field"], "{what}: {problem}");
+            // A choice's codes in the document are the codes it accepts.
+            for (name, prop) in props {
+                let listed = prop["enum"].as_array().or_else(|| {
+                    prop["oneOf"]
+                        .as_array()?
+                        .iter()
+                        .find_map(|s| s["enum"].as_array())
+                });
+                let Some(listed) = listed else { continue };
+                let mut one = serde_json::Map::new();
+                one.insert(name.clone(), json!("zz-not-a-code"));
+                let p = refusal(&app, &tokens, &method, &path, Value::Object(one)).await;
+                let allowed = p["errors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["field"] == *name)
+                    .map(|e| e["allowed"].clone());
+                assert_eq!(
+                    allowed.as_ref(),
+                    Some(&Value::Array(listed.clone())),
+                    "{what}: {name}"
+                );
+            }
+            for name in schema["required"].as_array().into_iter().flatten() {
+                assert!(
+                    errors
+                        .iter()
+                        .any(|e| e["field"] == *name && e["code"] == "required"),
+                    "{what}: {name} is required by the document, not by the service: {problem}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} operations");
 }
