@@ -12,6 +12,7 @@ use crate::db::complaints::{ComplaintFilter, Cursor, TOTAL_CAP, Window};
 use crate::domain::cases;
 use crate::domain::command::Source;
 use crate::domain::intake::{self, CHANNELS, status};
+use crate::domain::status::Flag;
 use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
 
@@ -126,7 +127,10 @@ pub fn read_filter(
         q: p.text("q", 100),
         overdue_at: (p.choice("overdue", &["true", "false"]).as_deref() == Some("true"))
             .then(|| crate::db::to_db(now)),
-        flag: p.choice("flag", crate::db::complaints::FLAGS),
+        flag: p
+            .choice("flag", Flag::CODES)
+            .as_deref()
+            .and_then(Flag::parse),
     };
     p.finish()?;
     Ok((filter, CasePaging { window, per_page }))

@@ -50,6 +50,26 @@ pub struct NewAssignment<'a> {
     pub calendar_provisional: bool,
 }
 
+/// Changes to an assignment's row (`None` leaves a column as it is).
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = assignments)]
+pub struct AssignmentChanges<'a> {
+    pub due_at: Option<NaiveDateTime>,
+    pub acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub reported_at: Option<Option<NaiveDateTime>>,
+    pub return_reason: Option<Option<&'a str>>,
+    pub handle_workdays: Option<i32>,
+    pub calendar_provisional: Option<bool>,
+}
+
+/// Applies `changes` to assignment `id`.
+pub fn update(conn: &mut DbConn, id: i64, changes: &AssignmentChanges<'_>) -> QueryResult<()> {
+    diesel::update(assignments::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn insert(conn: &mut DbConn, a: &NewAssignment<'_>) -> QueryResult<Assignment> {
     diesel::insert_into(assignments::table)
         .values(a)

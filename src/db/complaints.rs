@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{complainants, complaints};
+use crate::domain::status::{Flag, Status};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = complaints)]
@@ -205,8 +206,8 @@ pub struct ComplaintFilter {
     pub q: Option<String>,
     /// `Some(now)`: only open cases past a deadline at `now`.
     pub overdue_at: Option<NaiveDateTime>,
-    /// Cases waiting for the office: see [`FLAGS`].
-    pub flag: Option<String>,
+    /// Cases waiting for the office: see [`Flag`].
+    pub flag: Option<Flag>,
 }
 
 /// The statuses in which a case can be overdue, as the partial indexes
@@ -214,16 +215,50 @@ pub struct ComplaintFilter {
 /// must repeat this text for SQLite to use them).
 pub const OVERDUE_STATUS: &str = "complaints.status IN ('assigned', 'in_progress')";
 
-/// Flags the office filters on.
-pub const FLAGS: &[&str] = &[
-    "return_requested",
-    "needs_confirmation",
-    "delivery_failed",
-    "unsatisfied",
-    "extension_requested",
-    "report_awaiting_review",
-    "note_awaiting_approval",
-];
+/// Changes to a case's row. `None` leaves a column as it is; for a
+/// nullable column `Some(None)` clears it.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = complaints)]
+pub struct CaseChanges<'a> {
+    pub status: Option<&'a str>,
+    pub responsible_unit_code: Option<Option<&'a str>>,
+    pub ack_due_at: Option<Option<NaiveDateTime>>,
+    pub due_at: Option<Option<NaiveDateTime>>,
+    pub acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub return_requested: Option<bool>,
+    pub duplicate_of: Option<Option<&'a str>>,
+    pub screen_reason: Option<Option<&'a str>>,
+    pub satisfaction: Option<Option<&'a str>>,
+    pub needs_confirmation: Option<bool>,
+    pub next_escalation_at: Option<Option<NaiveDateTime>>,
+    pub calendar_provisional: Option<bool>,
+    pub extension_requested: Option<bool>,
+    pub hold_reason: Option<Option<&'a str>>,
+    pub note_awaiting_approval: Option<bool>,
+    pub public_reply: Option<Option<&'a str>>,
+    pub reopen_review: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` to case `id`.
+pub fn update(conn: &mut DbConn, id: i64, changes: &CaseChanges<'_>) -> QueryResult<()> {
+    diesel::update(complaints::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Takes the row lock of the case `tracking_no` until the transaction ends
+/// (PostgreSQL `FOR UPDATE`; a SQLite write transaction holds the whole
+/// database already).
+pub fn lock(conn: &mut DbConn, tracking_no: &str) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query("SELECT id FROM complaints WHERE tracking_no = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(tracking_no)
+            .execute(pg)?;
+    }
+    Ok(())
+}
 
 /// Filings through `channels` naming `unit` as the subject unit since
 /// `since`, counted up to `cap` (on the index of subject unit and time).
@@ -313,19 +348,21 @@ fn filtered<'a>(f: &'a ComplaintFilter) -> complaints::BoxedQuery<'a, super::Mul
     }
     // The flags as bare columns, not `= $n`: a partial index `WHERE flag`
     // serves only a condition that names the column itself.
-    match f.flag.as_deref() {
-        Some("return_requested") => q = q.filter(complaints::return_requested),
-        Some("needs_confirmation") => q = q.filter(complaints::needs_confirmation),
-        Some("delivery_failed") => q = q.filter(complaints::delivery_failed),
-        Some("extension_requested") => q = q.filter(complaints::extension_requested),
-        Some("report_awaiting_review") => q = q.filter(complaints::status.eq("reported")),
-        Some("note_awaiting_approval") => q = q.filter(complaints::note_awaiting_approval),
-        Some("unsatisfied") => {
+    match f.flag {
+        Some(Flag::ReturnRequested) => q = q.filter(complaints::return_requested),
+        Some(Flag::NeedsConfirmation) => q = q.filter(complaints::needs_confirmation),
+        Some(Flag::DeliveryFailed) => q = q.filter(complaints::delivery_failed),
+        Some(Flag::ExtensionRequested) => q = q.filter(complaints::extension_requested),
+        Some(Flag::ReportAwaitingReview) => {
+            q = q.filter(complaints::status.eq(Status::Reported.as_str()))
+        }
+        Some(Flag::NoteAwaitingApproval) => q = q.filter(complaints::note_awaiting_approval),
+        Some(Flag::Unsatisfied) => {
             q = q
-                .filter(complaints::status.eq("closed"))
+                .filter(complaints::status.eq(Status::Closed.as_str()))
                 .filter(complaints::satisfaction.eq("unsatisfied"))
         }
-        _ => {}
+        None => {}
     }
     if let Some(text) = &f.q {
         let pattern = format!("%{}%", escape_like(text));

@@ -41,6 +41,16 @@ pub fn find(conn: &mut DbConn, code: &str) -> QueryResult<Option<Unit>> {
         .optional()
 }
 
+/// The code of the township called `name`.
+pub fn township_named(conn: &mut DbConn, name: &str) -> QueryResult<Option<String>> {
+    units::table
+        .filter(units::name.eq(name))
+        .filter(units::kind.eq("township"))
+        .select(units::code)
+        .first::<String>(conn)
+        .optional()
+}
+
 pub fn exists_active(conn: &mut DbConn, code: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         units::table

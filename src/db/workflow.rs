@@ -63,6 +63,15 @@ pub fn pending_publication(conn: &mut DbConn, complaint_id: i64) -> QueryResult<
         .get_result(conn)
 }
 
+/// Extension requests of a case still waiting for a decision.
+pub fn pending_extensions(conn: &mut DbConn, complaint_id: i64) -> QueryResult<i64> {
+    extension_requests::table
+        .filter(extension_requests::complaint_id.eq(complaint_id))
+        .filter(extension_requests::status.eq("pending"))
+        .count()
+        .get_result(conn)
+}
+
 pub fn add_progress(conn: &mut DbConn, n: &NewProgressNote<'_>) -> QueryResult<i64> {
     diesel::insert_into(progress_notes::table)
         .values(n)

@@ -5,6 +5,7 @@
 //! attempt is kept; three days without an answer close the callback as
 //! unreachable; an unsatisfied answer puts the case on the office's queue.
 
+use crate::domain::status::Status;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -82,7 +83,7 @@ pub fn record(
     call_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    if c.status != "closed" {
+    if Status::of(&c.status)? != Status::Closed {
         return Err(AppError::Conflict(format!(
             "a callback is made on a closed case; this one is {}",
             c.status
@@ -284,7 +285,7 @@ pub fn contact(
     let reason = cmd.reason.into_inner();
     db::write_tx(conn, |tx| {
         let c = crate::domain::workflow::lock_case(tx, no)?;
-        if c.status != "closed" {
+        if Status::of(&c.status)? != Status::Closed {
             return Err(AppError::Conflict(format!(
                 "the number is given for a callback on a closed case; this one is {}",
                 c.status

@@ -4,6 +4,7 @@
 //! existing case (status inquiry, follow-up, supplement, callback) is written
 //! on that case (docs/architecture.md, "The hotline desk").
 
+use crate::domain::status::Status;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -236,11 +237,8 @@ fn on_case(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let by = AuditActor::from(actor);
-    let open = workflow::OPEN_STATUSES.contains(&case.status.as_str());
-    let sent = matches!(
-        case.status.as_str(),
-        "assigned" | "in_progress" | "reported"
-    );
+    let status = Status::of(&case.status)?;
+    let (open, sent) = (status.is_open(), status.is_with_unit());
     let record = |conn: &mut DbConn, action: &str, words: Words| {
         audit::record_case(conn, case.id, &case.tracking_no, &by, action, &words, now)
     };

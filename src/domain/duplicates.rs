@@ -5,6 +5,7 @@
 //! merged automatically. Similarity is the Dice coefficient of the titles'
 //! character bigrams (letters and digits only), computed here so both backends agree.
 
+use crate::domain::status::Status;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -80,7 +81,7 @@ pub fn find(
     let mut found: HashMap<i64, (String, i32)> = HashMap::new();
     if let (Some(hash), false) = (phone_hash, c.anonymous) {
         for other in rows::by_phone_hash(conn, hash, Some(c.id), Some(since), MAX_COMPARED)? {
-            if !matches!(other.status.as_str(), "merged" | "rejected") {
+            if !Status::known(&other.status).is_some_and(Status::is_dropped) {
                 found.insert(
                     other.id,
                     ("same_phone".into(), similarity(&c.title, &other.title)),

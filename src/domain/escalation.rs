@@ -9,6 +9,7 @@
 //! key (case, clock, deadline, level) before its letters are written, so it
 //! fires once however many sweeps run at once on however many instances.
 
+use crate::domain::status::Status;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -488,7 +489,8 @@ fn process(
     let mut firings: Vec<Firing<'_>> = Vec::new();
     let mut schedule: Vec<(i64, Option<NaiveDateTime>)> = Vec::with_capacity(cases.len());
     for case in &cases {
-        let open = matches!(case.status.as_str(), "assigned" | "in_progress");
+        let status = Status::known(&case.status);
+        let open = status.is_some_and(Status::clocks_run);
         let (Some(a), true, Some(due)) = (current.get(&case.id), open, case.due_at) else {
             schedule.push((case.id, None));
             continue;
@@ -498,8 +500,8 @@ fn process(
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code)))?;
         let clocks = Clocks {
             assigned_at: db::from_db(a.assigned_at),
-            ack_due: match (case.status.as_str(), case.acknowledged_at, case.ack_due_at) {
-                ("assigned", None, Some(t)) => Some(db::from_db(t)),
+            ack_due: match (status, case.acknowledged_at, case.ack_due_at) {
+                (Some(Status::Assigned), None, Some(t)) => Some(db::from_db(t)),
                 _ => None,
             },
             due: db::from_db(due),

@@ -3,20 +3,12 @@
 //! reads (timelines, letters, notices, CSV) is Chinese with local times; the
 //! codes stay in the JSON fields beside these words.
 
+use crate::domain::status::Status;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "received" => "已受理",
-        "assigned" => "已转办",
-        "in_progress" => "办理中",
-        "reported" => "已办结待审核",
-        "closed" => "已办结",
-        "rejected" => "不予受理",
-        "merged" => "已合并",
-        _ => "处理中",
-    }
+    Status::known(status).map_or("处理中", Status::label)
 }
 
 pub fn channel_label(channel: &str) -> &'static str {

@@ -26,6 +26,7 @@ pub mod queue;
 pub mod ranking;
 pub mod reference;
 pub mod routing;
+pub mod status;
 pub mod supplements;
 pub mod throttle;
 pub mod tracking;

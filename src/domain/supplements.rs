@@ -5,6 +5,7 @@
 //! the responsible unit as a notice. A merge stays the office's: the unit
 //! reads the added facts, not where they came from.
 
+use crate::domain::status::Status;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -125,7 +126,7 @@ pub fn add(
             from.tracking_no
         ),
     };
-    let sent = matches!(c.status.as_str(), "assigned" | "in_progress" | "reported");
+    let sent = Status::of(&c.status)?.is_with_unit();
     let unit = match (&c.responsible_unit_code, sent) {
         (Some(code), true) => db::units::find(conn, code)?,
         _ => None,

@@ -10,8 +10,6 @@
 //! merges) and the citizen.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::Text;
 use serde::Serialize;
 use serde_json::json;
 use tracing::instrument;
@@ -19,10 +17,10 @@ use tracing::instrument;
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
 use crate::config::ReturnWindow;
+use crate::db::assignments::AssignmentChanges;
 use crate::db::assignments::{self, Assignment, NewAssignment};
 use crate::db::categories::Category;
-use crate::db::complaints::{self as complaint_rows, Complaint};
-use crate::db::schema::{assignments as asg, complaints as cmp, extension_requests as ext};
+use crate::db::complaints::{self as complaint_rows, CaseChanges, Complaint};
 use crate::db::units::Unit;
 use crate::db::workflow::{
     self as records, NewExtension, NewFeedback, NewProgressNote, NewRectificationItem, NewReport,
@@ -33,13 +31,14 @@ use crate::domain::calendar::effective_workdays;
 use crate::domain::command::{Command, Workdays};
 use crate::domain::commands::{
     AddProgress, Approval, AssignCase, CallbackAttempt, Decide, FeedbackRequest, Reopen,
-    ReopenDecision, RequestExtension, ReturnRequest, Review, ReviewDecision, Screen,
+    ReopenDecision, RequestExtension, ReturnRequest, Review, ReviewDecision, Satisfaction, Screen,
     ScreenDecision, SubmitReport,
 };
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
 use crate::domain::letters::{self, LetterRequest, NoticeKind};
 use crate::domain::routing::{self, Conflict, Facts, Target, UnitInfo};
+use crate::domain::status::{Act, Status};
 use crate::error::{AppError, AppResult, Code};
 
 pub const SATISFACTION: &[&str] = crate::domain::commands::Satisfaction::CODES;
@@ -82,18 +81,11 @@ impl From<&Complaint> for CaseState {
 
 /// The statuses of a case still open for work; leaving them clears every
 /// flag that asks the office to act.
+/// The stored text of the open statuses (see [`Status::OPEN`]).
 pub const OPEN_STATUSES: &[&str] = &["received", "assigned", "in_progress", "reported"];
 
 fn conflict_status(c: &Complaint) -> AppError {
     AppError::Conflict(format!("not possible while the case is {}", c.status))
-}
-
-fn require_status(c: &Complaint, allowed: &[&str]) -> AppResult<()> {
-    if allowed.contains(&c.status.as_str()) {
-        Ok(())
-    } else {
-        Err(conflict_status(c))
-    }
 }
 
 /// Loads a case for change, locking its row on PostgreSQL (SQLite's write
@@ -103,19 +95,22 @@ pub(crate) fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Compl
         return Err(AppError::NotFound);
     }
     let tracking_no = complaint_rows::normalise_tracking_no(tracking_no);
-    if let DbConn::Pg(pg) = conn {
-        diesel::sql_query("SELECT id FROM complaints WHERE tracking_no = $1 FOR UPDATE")
-            .bind::<Text, _>(&tracking_no)
-            .execute(pg)?;
-    }
+    complaint_rows::lock(conn, &tracking_no)?;
     complaint_rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)
 }
 
 fn reload(conn: &mut DbConn, id: i64) -> AppResult<Complaint> {
-    Ok(cmp::table
-        .find(id)
-        .select(Complaint::as_select())
-        .first(conn)?)
+    complaint_rows::by_id(conn, id)?.ok_or(AppError::NotFound)
+}
+
+/// The case's status, and where `act` takes it (409 if it does not allow it).
+fn apply(c: &Complaint, act: Act) -> AppResult<Status> {
+    Status::of(&c.status)?.apply(act)
+}
+
+/// Changes the case's row.
+fn change(conn: &mut DbConn, c: &Complaint, changes: CaseChanges<'_>) -> AppResult<()> {
+    Ok(complaint_rows::update(conn, c.id, &changes)?)
 }
 
 fn unit(conn: &mut DbConn, code: &str) -> AppResult<Unit> {
@@ -174,8 +169,9 @@ pub struct AssignOrder<'a> {
     pub by: &'a AuditActor,
     pub handle_workdays: Option<i32>,
     pub note: Option<&'a str>,
-    /// Already acknowledged (a reopened case goes straight back to work).
-    pub acknowledged: bool,
+    /// `Assign`, or `Reopen`: a reopened case goes straight back to work,
+    /// acknowledged.
+    pub act: Act,
 }
 
 /// Sends a case to `unit` with both clocks and a transfer letter. Ends the
@@ -205,7 +201,8 @@ fn assign_to(
         ReturnWindow::Acknowledge => ack_due.at,
         ReturnWindow::Handling => due.at,
     };
-    let acknowledged_at = order.acknowledged.then_some(now_db);
+    // A reopened case goes back to the unit that signed for it.
+    let acknowledged_at = (order.act == Act::Reopen).then_some(now_db);
     let a = assignments::insert(
         conn,
         &NewAssignment {
@@ -224,27 +221,26 @@ fn assign_to(
             calendar_provisional: provisional,
         },
     )?;
-    let status = if order.acknowledged {
-        "in_progress"
-    } else {
-        "assigned"
-    };
-    diesel::update(cmp::table.find(c.id))
-        .set((
-            cmp::status.eq(status),
-            cmp::responsible_unit_code.eq(&unit.code),
-            cmp::ack_due_at.eq(a.ack_due_at),
-            cmp::due_at.eq(a.due_at),
-            cmp::acknowledged_at.eq(acknowledged_at),
-            cmp::return_requested.eq(false),
-            cmp::needs_confirmation.eq(false),
-            cmp::extension_requested.eq(false),
-            cmp::calendar_provisional.eq(provisional),
-            cmp::updated_at.eq(now_db),
+    let status = apply(c, order.act)?;
+    change(
+        conn,
+        c,
+        CaseChanges {
+            status: Some(status.as_str()),
+            responsible_unit_code: Some(Some(&unit.code)),
+            ack_due_at: Some(Some(a.ack_due_at)),
+            due_at: Some(Some(a.due_at)),
+            acknowledged_at: Some(acknowledged_at),
+            return_requested: Some(false),
+            needs_confirmation: Some(false),
+            extension_requested: Some(false),
+            calendar_provisional: Some(provisional),
+            updated_at: Some(now_db),
             // The sweep works out this assignment's ladder at its next run.
-            cmp::next_escalation_at.eq(Some(now_db)),
-        ))
-        .execute(conn)?;
+            next_escalation_at: Some(Some(now_db)),
+            ..Default::default()
+        },
+    )?;
     let updated = reload(conn, c.id)?;
     let category_name = cat.map(|x| x.name);
     let l = &env.letters;
@@ -276,7 +272,7 @@ fn assign_to(
     let (ack_local, due_local) = (l.local_date(ack_due.at), l.local_date(due.at));
     let words = Words::new(format!(
         "{}至{}（{}），签收期限{ack_local}，办理期限{due_local}（{handle_days}个工作日{}），转办单{number}",
-        if order.acknowledged { "重新交" } else { "转" },
+        if order.act == Act::Reopen { "重新交" } else { "转" },
         unit.name,
         labels::how_label(order.how),
         if provisional { "，按法定节假日暂定" } else { "" },
@@ -350,12 +346,7 @@ fn resolve_target(conn: &mut DbConn, target: &Target, c: &Complaint) -> AppResul
             None => None,
         },
         Target::TownshipUnit => match &c.township {
-            Some(name) => db::schema::units::table
-                .filter(db::schema::units::name.eq(name))
-                .filter(db::schema::units::kind.eq("township"))
-                .select(db::schema::units::code)
-                .first::<String>(conn)
-                .optional()?,
+            Some(name) => db::units::township_named(conn, name)?,
             None => None,
         },
     };
@@ -473,17 +464,20 @@ pub fn auto_route(
                 by: &system,
                 handle_workdays: None,
                 note: None,
-                acknowledged: false,
+                act: Act::Assign,
             },
             now,
         ),
         Route::Hold(why) => {
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::needs_confirmation.eq(true),
-                    cmp::hold_reason.eq(why.code()),
-                ))
-                .execute(conn)?;
+            change(
+                conn,
+                c,
+                CaseChanges {
+                    needs_confirmation: Some(true),
+                    hold_reason: Some(Some(why.code())),
+                    ..Default::default()
+                },
+            )?;
             if why == HoldReason::Burst {
                 metrics::counter!("duban_intake_bursts_held_total").increment(1);
             }
@@ -563,7 +557,7 @@ pub fn screen(
     with_case(conn, no, now, |conn, c| {
         let now_db = db::to_db(now);
         if decision == ScreenDecision::NotDuplicate {
-            require_status(&c, OPEN_STATUSES)?;
+            apply(&c, Act::DismissDuplicate)?;
             if !c.possible_duplicate {
                 return Err(AppError::Conflict(
                     "the case is not marked as a possible duplicate".into(),
@@ -584,17 +578,20 @@ pub fn screen(
         } else if decision == ScreenDecision::Invalid {
             // Any open case can be voided: a junk case already sent out is
             // withdrawn from its unit.
-            require_status(&c, OPEN_STATUSES)?;
-            if c.status != "received" {
+            let status = apply(&c, Act::ScreenInvalid)?;
+            if c.status != Status::Received.as_str() {
                 return void(conn, env, &c, &by, reason.as_deref(), now);
             }
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::status.eq("rejected"),
-                    cmp::screen_reason.eq(&reason),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    status: Some(status.as_str()),
+                    screen_reason: Some(reason.as_deref()),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             record(
                 conn,
                 &c,
@@ -604,10 +601,15 @@ pub fn screen(
                 now,
             )?;
         } else {
-            require_status(&c, &["received"])?;
+            let status = apply(&c, Act::Merge)?;
             let target_no = complaint_rows::normalise_tracking_no(&dup.clone().unwrap_or_default());
-            let target = complaint_rows::by_tracking_no(conn, &target_no)?
-                .filter(|t| t.id != c.id && !matches!(t.status.as_str(), "merged" | "rejected"));
+            let target = complaint_rows::by_tracking_no(conn, &target_no)?.filter(|t| {
+                t.id != c.id
+                    && !matches!(
+                        Status::parse(&t.status),
+                        Some(Status::Merged | Status::Rejected)
+                    )
+            });
             let Some(target) = target else {
                 return Err(AppError::field_with(
                     "duplicate_of",
@@ -615,13 +617,16 @@ pub fn screen(
                     "must be another open case's tracking number",
                 ));
             };
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::status.eq("merged"),
-                    cmp::duplicate_of.eq(&target.tracking_no),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    status: Some(status.as_str()),
+                    duplicate_of: Some(Some(&target.tracking_no)),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             let note = format!("与受理编号{}合并办理", target.tracking_no);
             record(
                 conn,
@@ -676,13 +681,17 @@ fn void(
     assignments::end(conn, a.id, "withdrawn", now_db)?;
     records::lapse_pending_extensions(conn, c.id, now_db)?;
     let numbers = db::letters::withdraw_for_complaint(conn, c.id, &a.unit_code, now_db)?;
-    diesel::update(cmp::table.find(c.id))
-        .set((
-            cmp::status.eq("rejected"),
-            cmp::screen_reason.eq(reason),
-            cmp::updated_at.eq(now_db),
-        ))
-        .execute(conn)?;
+    let status = apply(c, Act::ScreenInvalid)?;
+    change(
+        conn,
+        c,
+        CaseChanges {
+            status: Some(status.as_str()),
+            screen_reason: Some(reason),
+            updated_at: Some(now_db),
+            ..Default::default()
+        },
+    )?;
     let u = unit(conn, &a.unit_code)?;
     let cited = if numbers.is_empty() {
         String::new()
@@ -732,7 +741,7 @@ pub fn assign(
     let note = cmd.note.map(String::from);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        require_status(&c, &["received", "assigned", "in_progress"])?;
+        apply(&c, Act::Assign)?;
         let Some(target) = db::units::find(conn, &unit_code)?.filter(|u| u.active) else {
             return Err(AppError::field("unit", Code::NotAUnit));
         };
@@ -768,7 +777,7 @@ pub fn assign(
             _ => {}
         }
         let order = AssignOrder {
-            how: if c.status == "received" {
+            how: if c.status == Status::Received.as_str() {
                 "manual"
             } else {
                 "rerouted"
@@ -776,7 +785,7 @@ pub fn assign(
             by: &by,
             handle_workdays: handle,
             note: note.as_deref(),
-            acknowledged: false,
+            act: Act::Assign,
         };
         Ok(CaseState::from(&assign_to(
             conn, env, &c, &target, order, now,
@@ -795,19 +804,27 @@ pub fn acknowledge(
     policy::require(actor, Action::Handle)?;
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
-        require_status(&c, &["assigned"])?;
+        let status = apply(&c, Act::Acknowledge)?;
         let now_db = db::to_db(now);
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
-        diesel::update(asg::table.find(a.id))
-            .set(asg::acknowledged_at.eq(now_db))
-            .execute(conn)?;
-        diesel::update(cmp::table.find(c.id))
-            .set((
-                cmp::status.eq("in_progress"),
-                cmp::acknowledged_at.eq(now_db),
-                cmp::updated_at.eq(now_db),
-            ))
-            .execute(conn)?;
+        assignments::update(
+            conn,
+            a.id,
+            &AssignmentChanges {
+                acknowledged_at: Some(Some(now_db)),
+                ..Default::default()
+            },
+        )?;
+        change(
+            conn,
+            &c,
+            CaseChanges {
+                status: Some(status.as_str()),
+                acknowledged_at: Some(Some(now_db)),
+                updated_at: Some(now_db),
+                ..Default::default()
+            },
+        )?;
         let u = unit(conn, &a.unit_code)?;
         let late = late(now_db, a.ack_due_at);
         record(
@@ -839,7 +856,7 @@ pub fn request_return(
     let reason = cmd.reason.into_inner();
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
-        require_status(&c, &["assigned", "in_progress"])?;
+        apply(&c, Act::AskReturn)?;
         if c.return_requested {
             return Err(AppError::Conflict(
                 "a return request is already waiting for a decision".into(),
@@ -858,15 +875,23 @@ pub fn request_return(
                 labels::local_minute(end, env.tz),
             )));
         }
-        diesel::update(asg::table.find(a.id))
-            .set(asg::return_reason.eq(&reason))
-            .execute(conn)?;
-        diesel::update(cmp::table.find(c.id))
-            .set((
-                cmp::return_requested.eq(true),
-                cmp::updated_at.eq(db::to_db(now)),
-            ))
-            .execute(conn)?;
+        assignments::update(
+            conn,
+            a.id,
+            &AssignmentChanges {
+                return_reason: Some(Some(&reason)),
+                ..Default::default()
+            },
+        )?;
+        change(
+            conn,
+            &c,
+            CaseChanges {
+                return_requested: Some(true),
+                updated_at: Some(db::to_db(now)),
+                ..Default::default()
+            },
+        )?;
         let u = unit(conn, &a.unit_code)?;
         record(
             conn,
@@ -904,21 +929,25 @@ pub fn decide_return(
         let u = unit(conn, &a.unit_code)?;
         let now_db = db::to_db(now);
         if approve {
+            let status = apply(&c, Act::ApproveReturn)?;
             assignments::end(conn, a.id, "returned", now_db)?;
             records::lapse_pending_extensions(conn, c.id, now_db)?;
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::status.eq("received"),
-                    cmp::responsible_unit_code.eq(None::<String>),
-                    cmp::ack_due_at.eq(None::<chrono::NaiveDateTime>),
-                    cmp::due_at.eq(None::<chrono::NaiveDateTime>),
-                    cmp::acknowledged_at.eq(None::<chrono::NaiveDateTime>),
-                    cmp::return_requested.eq(false),
-                    cmp::extension_requested.eq(false),
-                    cmp::calendar_provisional.eq(false),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    status: Some(status.as_str()),
+                    responsible_unit_code: Some(None),
+                    ack_due_at: Some(None),
+                    due_at: Some(None),
+                    acknowledged_at: Some(None),
+                    return_requested: Some(false),
+                    extension_requested: Some(false),
+                    calendar_provisional: Some(false),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             record(
                 conn,
                 &c,
@@ -930,9 +959,16 @@ pub fn decide_return(
                 now,
             )?;
         } else {
-            diesel::update(cmp::table.find(c.id))
-                .set((cmp::return_requested.eq(false), cmp::updated_at.eq(now_db)))
-                .execute(conn)?;
+            apply(&c, Act::DenyReturn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    return_requested: Some(false),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             let body = format!(
                 "你单位的退回申请未获同意，请继续办理。{}",
                 note.as_deref().unwrap_or("")
@@ -973,12 +1009,12 @@ pub fn add_progress(
     let (content, public) = (cmd.content.into_inner(), cmd.public);
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
-        if c.status == "assigned" {
+        if c.status == Status::Assigned.as_str() {
             return Err(AppError::Conflict(
                 "the case is assigned: acknowledge it before reporting progress".into(),
             ));
         }
-        require_status(&c, &["in_progress"])?;
+        apply(&c, Act::Progress)?;
         let unit_code = c.responsible_unit_code.clone().unwrap_or_default();
         // The unit complained about does not write straight onto the
         // citizen's page: its public note waits for the office, unless the
@@ -1002,9 +1038,14 @@ pub fn add_progress(
             },
         )?;
         if publication == "pending" {
-            diesel::update(cmp::table.find(c.id))
-                .set(cmp::note_awaiting_approval.eq(true))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    note_awaiting_approval: Some(true),
+                    ..Default::default()
+                },
+            )?;
         }
         let u = unit(conn, &unit_code)?;
         let (staff, to_unit) = match publication {
@@ -1059,9 +1100,14 @@ pub fn decide_publication(
         let outcome = if approve { "approved" } else { "denied" };
         records::decide_publication(conn, n.id, outcome, actor.user_id, now_db)?;
         if records::pending_publication(conn, c.id)? == 0 {
-            diesel::update(cmp::table.find(c.id))
-                .set(cmp::note_awaiting_approval.eq(false))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    note_awaiting_approval: Some(false),
+                    ..Default::default()
+                },
+            )?;
         }
         let words = if approve {
             Words::new(format!("同意公开办理进展（进展{}）", n.id))
@@ -1110,7 +1156,7 @@ pub fn request_extension(
     let (days, reason) = (cmd.workdays.get() as i32, cmd.reason.into_inner());
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
-        require_status(&c, &["assigned", "in_progress"])?;
+        apply(&c, Act::Extension)?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
         let now_db = db::to_db(now);
         if now_db >= a.due_at {
@@ -1118,11 +1164,7 @@ pub fn request_extension(
                 "the handling deadline has passed: an extension must be asked for before it".into(),
             ));
         }
-        let pending: i64 = ext::table
-            .filter(ext::complaint_id.eq(c.id))
-            .filter(ext::status.eq("pending"))
-            .count()
-            .get_result(conn)?;
+        let pending = records::pending_extensions(conn, c.id)?;
         if pending > 0 || c.extension_requested {
             return Err(AppError::Conflict(
                 "an extension request is already waiting for a decision".into(),
@@ -1141,12 +1183,15 @@ pub fn request_extension(
                 old_due_at: a.due_at,
             },
         )?;
-        diesel::update(cmp::table.find(c.id))
-            .set((
-                cmp::extension_requested.eq(true),
-                cmp::updated_at.eq(now_db),
-            ))
-            .execute(conn)?;
+        change(
+            conn,
+            &c,
+            CaseChanges {
+                extension_requested: Some(true),
+                updated_at: Some(now_db),
+                ..Default::default()
+            },
+        )?;
         let u = unit(conn, &a.unit_code)?;
         record(
             conn,
@@ -1191,7 +1236,7 @@ pub fn decide_extension(
                 e.status
             )));
         }
-        require_status(&c, &["assigned", "in_progress"])?;
+        apply(&c, Act::Extension)?;
         let a = assignments::current(conn, c.id)?
             .filter(|a| a.id == e.assignment_id)
             .ok_or_else(|| {
@@ -1199,9 +1244,14 @@ pub fn decide_extension(
             })?;
         let u = unit(conn, &a.unit_code)?;
         let now_db = db::to_db(now);
-        diesel::update(cmp::table.find(c.id))
-            .set(cmp::extension_requested.eq(false))
-            .execute(conn)?;
+        change(
+            conn,
+            &c,
+            CaseChanges {
+                extension_requested: Some(false),
+                ..Default::default()
+            },
+        )?;
         if approve {
             let moved = env
                 .calendar
@@ -1218,20 +1268,26 @@ pub fn decide_extension(
                 note.as_deref(),
                 Some(new_due_db),
             )?;
-            diesel::update(asg::table.find(a.id))
-                .set((
-                    asg::due_at.eq(new_due_db),
-                    asg::handle_workdays.eq(a.handle_workdays + e.workdays),
-                    asg::calendar_provisional.eq(provisional),
-                ))
-                .execute(conn)?;
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::due_at.eq(new_due_db),
-                    cmp::calendar_provisional.eq(provisional),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            assignments::update(
+                conn,
+                a.id,
+                &AssignmentChanges {
+                    due_at: Some(new_due_db),
+                    handle_workdays: Some(a.handle_workdays + e.workdays),
+                    calendar_provisional: Some(provisional),
+                    ..Default::default()
+                },
+            )?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    due_at: Some(Some(new_due_db)),
+                    calendar_provisional: Some(provisional),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             let date = env.letters.local_date(new_due);
             let caveat = if moved.provisional {
                 "（该期限按法定节假日暂定，国务院办公厅公布当年放假安排后以正式安排为准）"
@@ -1318,7 +1374,7 @@ pub fn submit_report(
     );
     with_case(conn, no, now, |conn, c| {
         own_case(actor, &c)?;
-        require_status(&c, &["in_progress"])?;
+        let status = apply(&c, Act::Report)?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
         let now_db = db::to_db(now);
         let report_id = records::add_report(
@@ -1349,12 +1405,23 @@ pub fn submit_report(
                 },
             )?;
         }
-        diesel::update(asg::table.find(a.id))
-            .set(asg::reported_at.eq(now_db))
-            .execute(conn)?;
-        diesel::update(cmp::table.find(c.id))
-            .set((cmp::status.eq("reported"), cmp::updated_at.eq(now_db)))
-            .execute(conn)?;
+        assignments::update(
+            conn,
+            a.id,
+            &AssignmentChanges {
+                reported_at: Some(Some(now_db)),
+                ..Default::default()
+            },
+        )?;
+        change(
+            conn,
+            &c,
+            CaseChanges {
+                status: Some(status.as_str()),
+                updated_at: Some(now_db),
+                ..Default::default()
+            },
+        )?;
         let late = late(now_db, a.due_at);
         let u = unit(conn, &a.unit_code)?;
         record(
@@ -1390,7 +1457,13 @@ pub fn review(
     let comment = cmd.comment.map(String::from);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        require_status(&c, &["reported"])?;
+        let status = apply(
+            &c,
+            match decision {
+                ReviewDecision::Accept => Act::Accept,
+                ReviewDecision::Redo => Act::Redo,
+            },
+        )?;
         let a = assignments::current(conn, c.id)?.ok_or_else(|| conflict_status(&c))?;
         let report = records::reports(conn, c.id)?
             .pop()
@@ -1406,14 +1479,17 @@ pub fn review(
                 now_db,
             )?;
             assignments::end(conn, a.id, "closed", now_db)?;
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::status.eq("closed"),
-                    cmp::public_reply.eq(&report.public_reply),
-                    cmp::satisfaction.eq(None::<String>),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    status: Some(status.as_str()),
+                    public_reply: Some(Some(&report.public_reply)),
+                    satisfaction: Some(None),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             record(
                 conn,
                 &c,
@@ -1438,21 +1514,27 @@ pub fn review(
                 now_db,
             )?;
             let provisional = a.calendar_provisional || redo_due.provisional;
-            diesel::update(asg::table.find(a.id))
-                .set((
-                    asg::due_at.eq(db::to_db(due)),
-                    asg::reported_at.eq(None::<chrono::NaiveDateTime>),
-                    asg::calendar_provisional.eq(provisional),
-                ))
-                .execute(conn)?;
-            diesel::update(cmp::table.find(c.id))
-                .set((
-                    cmp::status.eq("in_progress"),
-                    cmp::due_at.eq(db::to_db(due)),
-                    cmp::calendar_provisional.eq(provisional),
-                    cmp::updated_at.eq(now_db),
-                ))
-                .execute(conn)?;
+            assignments::update(
+                conn,
+                a.id,
+                &AssignmentChanges {
+                    due_at: Some(db::to_db(due)),
+                    reported_at: Some(None),
+                    calendar_provisional: Some(provisional),
+                    ..Default::default()
+                },
+            )?;
+            change(
+                conn,
+                &c,
+                CaseChanges {
+                    status: Some(status.as_str()),
+                    due_at: Some(Some(db::to_db(due))),
+                    calendar_provisional: Some(provisional),
+                    updated_at: Some(now_db),
+                    ..Default::default()
+                },
+            )?;
             let u = unit(conn, &a.unit_code)?;
             let date = env.letters.local_date(due);
             let text = format!(
@@ -1530,13 +1612,16 @@ pub(crate) fn store_satisfaction(
             created_at: now_db,
         },
     )?;
-    diesel::update(cmp::table.find(c.id))
-        .set((
-            cmp::satisfaction.eq(satisfaction),
-            cmp::reopen_review.eq(satisfaction == "unsatisfied"),
-            cmp::updated_at.eq(now_db),
-        ))
-        .execute(conn)?;
+    change(
+        conn,
+        c,
+        CaseChanges {
+            satisfaction: Some(Some(satisfaction)),
+            reopen_review: Some(satisfaction == Satisfaction::Unsatisfied.as_str()),
+            updated_at: Some(now_db),
+            ..Default::default()
+        },
+    )?;
     Ok(())
 }
 
@@ -1546,17 +1631,10 @@ pub(crate) fn store_satisfaction(
 /// public rating since its last closure (an operator's callback does not
 /// take the citizen's turn).
 pub fn public_feedback_open(conn: &mut DbConn, c: &Complaint) -> AppResult<bool> {
-    if c.status != "closed" {
+    if Status::of(&c.status)?.after(Act::Rate).is_none() {
         return Ok(false);
     }
-    let closed_at: Option<chrono::NaiveDateTime> = asg::table
-        .filter(asg::complaint_id.eq(c.id))
-        .filter(asg::end_reason.eq("closed"))
-        .select(asg::ended_at)
-        .order(asg::id.desc())
-        .first::<Option<chrono::NaiveDateTime>>(conn)
-        .optional()?
-        .flatten();
+    let closed_at = assignments::closed_at(conn, &[c.id])?.remove(&c.id);
     let given = records::feedback_for(conn, c.id)?
         .iter()
         .any(|f| f.source == "public" && closed_at.is_none_or(|t| f.created_at >= t));
@@ -1596,7 +1674,7 @@ pub fn public_feedback(
     let satisfaction = cmd.satisfaction.as_str();
     let comment = cmd.comment.as_deref();
     with_case(conn, &c.tracking_no, now, |conn, c| {
-        require_status(&c, &["closed"])?;
+        apply(&c, Act::Rate)?;
         if !public_feedback_open(conn, &c)? {
             return Err(AppError::Conflict(
                 "feedback for this case has already been given".into(),
@@ -1642,7 +1720,13 @@ pub fn reopen(
     );
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        require_status(&c, &["closed"])?;
+        apply(
+            &c,
+            match decision {
+                ReopenDecision::Reopen => Act::Reopen,
+                ReopenDecision::KeepClosed => Act::KeepClosed,
+            },
+        )?;
         if c.satisfaction.as_deref() != Some("unsatisfied") {
             return Err(AppError::Conflict(
                 "only a closed case whose citizen is unsatisfied (callback or feedback) can be reopened".into(),
@@ -1669,7 +1753,7 @@ pub fn reopen(
             by: &by,
             handle_workdays: handle,
             note: Some(&reason),
-            acknowledged: true,
+            act: Act::Reopen,
         };
         let updated = assign_to(conn, env, &c, &u, order, now)?;
         complaint_rows::set_reopen_review(conn, c.id, false)?;
