@@ -87,16 +87,6 @@ impl Rung {
         }
     }
 
-    /// The rung after it on the same clock.
-    pub const fn next(self) -> Option<Rung> {
-        match self {
-            Rung::Warning => Some(Rung::Reminder),
-            Rung::Reminder => Some(Rung::Supervision),
-            Rung::Supervision => Some(Rung::Accountability),
-            Rung::Accountability => None,
-        }
-    }
-
     /// The kind of numbered letter it issues (a warning is a notice).
     pub const fn letter_kind(self) -> Option<LetterKind> {
         match self {
@@ -104,6 +94,22 @@ impl Rung {
             Rung::Reminder => Some(LetterKind::Reminder),
             Rung::Supervision => Some(LetterKind::Supervision),
             Rung::Accountability => Some(LetterKind::Accountability),
+        }
+    }
+
+    /// What it issues, and to whom.
+    pub const fn issues(self) -> Issues {
+        match self {
+            Rung::Warning => Issues::DeadlineNotice,
+            Rung::Reminder => Issues::Letter {
+                kind: LetterKind::Reminder,
+                copy_office: false,
+            },
+            Rung::Supervision => Issues::Letter {
+                kind: LetterKind::Supervision,
+                copy_office: true,
+            },
+            Rung::Accountability => Issues::Accountability,
         }
     }
 
@@ -126,6 +132,40 @@ pub const LEVELS: [&str; 4] = [
     Rung::Accountability.name(),
 ];
 
+/// When a rung fires, in working days from its clock's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// This many working days before the deadline (never before the
+    /// assignment itself: the transfer letter has just stated the deadline).
+    Before(u32),
+    /// At the deadline.
+    AtDeadline,
+    /// This many working days after it.
+    After(u32),
+}
+
+/// What a rung issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issues {
+    /// A notice to the unit that its deadline nears.
+    DeadlineNotice,
+    /// A numbered letter to the unit, copied to the office when `copy_office`
+    /// (to reach the unit's leader through it).
+    Letter { kind: LetterKind, copy_office: bool },
+    /// An accountability case with a provisional deduction, and its letter.
+    Accountability,
+}
+
+/// One row of the ladder: a rung, when it fires, and on which clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RungRow {
+    pub rung: Rung,
+    pub when: When,
+    /// Whether it also fires on the acknowledge clock (the handling clock
+    /// has every row).
+    pub on_acknowledge: bool,
+}
+
 /// The two clocks of an assignment.
 pub const ACKNOWLEDGE: &str = "acknowledge";
 pub const HANDLING: &str = "handling";
@@ -137,9 +177,8 @@ const RETRY_FAILED_CASE: chrono::Duration = chrono::Duration::hours(1);
 /// The ladder's settings with the catalogue, resolved at start-up.
 #[derive(Clone, Debug)]
 pub struct Ladder {
-    pub warning_before: u32,
-    pub supervision_after: u32,
-    pub accountability_after: u32,
+    /// The rungs in the order they fire (docs/architecture.md, *Escalation*).
+    pub rows: Vec<RungRow>,
     pub provisional_centipoints: i32,
     pub situation: Situation,
     pub defence_workdays: u32,
@@ -158,10 +197,33 @@ impl Ladder {
                 s.situation
             )
         })?;
+        let mut rows = Vec::with_capacity(Rung::ALL.len());
+        if s.warning_workdays_before > 0 {
+            rows.push(RungRow {
+                rung: Rung::Warning,
+                when: When::Before(s.warning_workdays_before),
+                on_acknowledge: false,
+            });
+        }
+        rows.extend([
+            RungRow {
+                rung: Rung::Reminder,
+                when: When::AtDeadline,
+                on_acknowledge: true,
+            },
+            RungRow {
+                rung: Rung::Supervision,
+                when: When::After(s.supervision_workdays_after),
+                on_acknowledge: false,
+            },
+            RungRow {
+                rung: Rung::Accountability,
+                when: When::After(s.accountability_workdays_after),
+                on_acknowledge: false,
+            },
+        ]);
         Ok(Self {
-            warning_before: s.warning_workdays_before,
-            supervision_after: s.supervision_workdays_after,
-            accountability_after: s.accountability_workdays_after,
+            rows,
             provisional_centipoints: accountability::centipoints(s.provisional_points)
                 .ok_or_else(|| anyhow::anyhow!("escalation.provisional_points is invalid"))?,
             situation,
@@ -192,51 +254,34 @@ pub struct Clocks {
     pub due: DateTime<Utc>,
 }
 
-/// The steps of both clocks, in ladder order. The acknowledge clock has one
-/// rung (a reminder); the handling clock has all four. A warning that would
-/// come before the assignment itself is left out: the transfer letter has
-/// just stated the deadline.
+/// The steps of both clocks, in ladder order: each row of the ladder on the
+/// handling clock, and the rows marked `on_acknowledge` on the acknowledge
+/// clock while the case waits to be signed for. A step that would come
+/// before the assignment itself is left out: the transfer letter has just
+/// stated the deadline.
 pub fn steps(ladder: &Ladder, cal: &Calendar, tz: Tz, clocks: &Clocks) -> Vec<Step> {
-    let mut out = Vec::with_capacity(5);
-    if let Some(ack) = clocks.ack_due {
-        out.push(Step {
-            clock: ACKNOWLEDGE,
-            level: Rung::Reminder,
-            deadline: ack,
-            at: ack,
-        });
-    }
-    let due = clocks.due;
-    if ladder.warning_before > 0 {
-        let at = cal.before(due, ladder.warning_before, tz);
-        if at > clocks.assigned_at {
-            out.push(Step {
-                clock: HANDLING,
-                level: Rung::Warning,
-                deadline: due,
-                at,
-            });
-        }
-    }
-    for (level, at) in [
-        (Rung::Reminder, due),
-        (
-            Rung::Supervision,
-            cal.deadline(due, ladder.supervision_after, tz),
-        ),
-        (
-            Rung::Accountability,
-            cal.deadline(due, ladder.accountability_after, tz),
-        ),
-    ] {
-        out.push(Step {
-            clock: HANDLING,
-            level,
-            deadline: due,
-            at,
-        });
-    }
-    out
+    let at = |when: When, deadline: DateTime<Utc>| match when {
+        When::Before(n) => cal.before(deadline, n, tz),
+        When::AtDeadline => deadline,
+        When::After(n) => cal.deadline(deadline, n, tz),
+    };
+    let ack = clocks.ack_due.into_iter().flat_map(|deadline| {
+        ladder
+            .rows
+            .iter()
+            .filter(|r| r.on_acknowledge)
+            .map(move |r| (ACKNOWLEDGE, r, deadline))
+    });
+    let handling = ladder.rows.iter().map(|r| (HANDLING, r, clocks.due));
+    ack.chain(handling)
+        .map(|(clock, row, deadline)| Step {
+            clock,
+            level: row.rung,
+            deadline,
+            at: at(row.when, deadline),
+        })
+        .filter(|s| s.at > clocks.assigned_at || s.at >= s.deadline)
+        .collect()
 }
 
 /// What one sweep did.
@@ -286,6 +331,26 @@ impl SweepReport {
     pub fn fired(&self) -> usize {
         self.warnings + self.reminders + self.supervisions + self.accountability_cases
     }
+
+    /// How many of `rung`'s steps were fired.
+    pub fn count(&self, rung: Rung) -> usize {
+        match rung {
+            Rung::Warning => self.warnings,
+            Rung::Reminder => self.reminders,
+            Rung::Supervision => self.supervisions,
+            Rung::Accountability => self.accountability_cases,
+        }
+    }
+
+    /// The counter of `rung`'s steps.
+    fn counter(&mut self, rung: Rung) -> &mut usize {
+        match rung {
+            Rung::Warning => &mut self.warnings,
+            Rung::Reminder => &mut self.reminders,
+            Rung::Supervision => &mut self.supervisions,
+            Rung::Accountability => &mut self.accountability_cases,
+        }
+    }
 }
 
 /// Runs one sweep at `now`: batch after batch until no case is due.
@@ -331,12 +396,8 @@ pub fn sweep(
         }
     }
     report.duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    for (rung, n) in [
-        (Rung::Warning, report.warnings),
-        (Rung::Reminder, report.reminders),
-        (Rung::Supervision, report.supervisions),
-        (Rung::Accountability, report.accountability_cases),
-    ] {
+    for rung in Rung::ALL {
+        let n = report.count(rung);
         if n > 0 {
             metrics::counter!("duban_escalations_total", "level" => rung.name())
                 .increment(n as u64);
@@ -380,10 +441,9 @@ fn one_by_one(
 impl SweepReport {
     fn add(&mut self, c: &SweepReport) {
         self.cases_examined += c.cases_examined;
-        self.warnings += c.warnings;
-        self.reminders += c.reminders;
-        self.supervisions += c.supervisions;
-        self.accountability_cases += c.accountability_cases;
+        for rung in Rung::ALL {
+            *self.counter(rung) += c.count(rung);
+        }
         self.letters += c.letters;
         for s in &c.steps {
             self.list(s.clone());
@@ -454,113 +514,195 @@ fn process(
         return Ok(counts);
     }
     counts.cases_examined = ids.len();
-    let now_db = db::to_db(now);
-    let cases = complaint_rows::by_ids(conn, ids)?;
-    let current: HashMap<i64, Assignment> = assignments::current_of(conn, ids)?
-        .into_iter()
-        .map(|a| (a.complaint_id, a))
-        .collect();
-    let mut codes: Vec<String> = current.values().map(|a| a.unit_code.clone()).collect();
-    codes.push(env.letters.office_unit.clone());
-    codes.sort();
-    codes.dedup();
-    let units: HashMap<String, Unit> = db::units::by_codes(conn, &codes)?
-        .into_iter()
-        .map(|u| (u.code.clone(), u))
-        .collect();
-    let office = units.get(&env.letters.office_unit);
-    let category_codes: Vec<String> = cases
-        .iter()
-        .filter_map(|c| c.category_code.clone())
-        .collect();
-    let categories: HashMap<String, String> = db::categories::names(conn, &category_codes)?
-        .into_iter()
-        .collect();
-    let past = rows::of_cases(conn, ids)?;
-    let fired: HashSet<(i64, String, NaiveDateTime, i32)> = past
-        .iter()
-        .map(|e| (e.complaint_id, e.clock.clone(), e.deadline_at, e.level))
-        .collect();
-    let past_letters: Vec<i64> = past.iter().filter_map(|e| e.letter_id).collect();
-    let past_numbers = letters::numbers(conn, &past_letters)?;
-    let l = &env.letters;
+    let batch = Batch::load(conn, env, ids)?;
+    let (firings, schedule) = batch.due(env, ladder, now)?;
+    let planned = plan(conn, env, ladder, &batch, &firings, &mut counts, now)?;
+    record_steps(conn, env, planned, &mut counts, now)?;
+    rows::schedule_many(conn, &schedule)?;
+    Ok(counts)
+}
 
-    // What is due, and when each case should be looked at next.
-    let mut firings: Vec<Firing<'_>> = Vec::new();
-    let mut schedule: Vec<(i64, Option<NaiveDateTime>)> = Vec::with_capacity(cases.len());
-    for case in &cases {
-        let status = Status::known(&case.status);
-        let open = status.is_some_and(Status::clocks_run);
-        let (Some(a), true, Some(due)) = (current.get(&case.id), open, case.due_at) else {
-            schedule.push((case.id, None));
-            continue;
-        };
-        let unit = units
-            .get(&a.unit_code)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code)))?;
-        let clocks = Clocks {
-            assigned_at: db::from_db(a.assigned_at),
-            ack_due: match (status, case.acknowledged_at, case.ack_due_at) {
-                (Some(Status::Assigned), None, Some(t)) => Some(db::from_db(t)),
-                _ => None,
-            },
-            due: db::from_db(due),
-        };
-        // The steps already taken on this assignment's current deadlines,
-        // oldest first: what the next letters state as the case's history.
-        let mut history: Vec<Fact> = past
-            .iter()
-            .filter(|e| {
-                e.complaint_id == case.id
-                    && e.assignment_id == a.id
-                    && (e.clock == ACKNOWLEDGE || e.deadline_at == due)
-            })
-            .map(|e| fact_of(l, e, e.letter_id.and_then(|id| past_numbers.get(&id))))
+/// When each case of a batch should be looked at next (`None`: not again).
+type Schedule = Vec<(i64, Option<NaiveDateTime>)>;
+
+/// What a batch's cases need read once: their assignments, units and
+/// category names, and the steps already fired with their letters' numbers.
+struct Batch {
+    cases: Vec<Complaint>,
+    current: HashMap<i64, Assignment>,
+    units: HashMap<String, Unit>,
+    office: Option<String>,
+    categories: HashMap<String, String>,
+    past: Vec<Escalation>,
+    fired: HashSet<(i64, String, NaiveDateTime, i32)>,
+    past_numbers: HashMap<i64, String>,
+}
+
+impl Batch {
+    fn load(conn: &mut DbConn, env: &IntakeEnv, ids: &[i64]) -> AppResult<Batch> {
+        let cases = complaint_rows::by_ids(conn, ids)?;
+        let current: HashMap<i64, Assignment> = assignments::current_of(conn, ids)?
+            .into_iter()
+            .map(|a| (a.complaint_id, a))
             .collect();
-        let all = steps(ladder, &env.calendar, env.tz, &clocks);
-        for step in all.iter().filter(|s| s.at < now) {
-            // A warning after its deadline has nothing left to warn about.
-            if step.level == Rung::Warning && now > step.deadline {
-                continue;
-            }
-            let key = (
-                case.id,
-                step.clock.to_owned(),
-                db::to_db(step.deadline),
-                step.level.level(),
-            );
-            if fired.contains(&key) {
-                continue;
-            }
-            firings.push(Firing {
-                case,
-                assignment: a,
-                unit,
-                next_rung: all
-                    .iter()
-                    .find(|s| s.clock == step.clock && Some(s.level) == step.level.next())
-                    .map(|s| s.at),
-                step: step.clone(),
-                history: history.clone(),
-            });
-            // A warning of this sweep precedes its later letters; its
-            // letters are added as they are numbered (letters::issue_many).
-            if step.level == Rung::Warning {
-                history.push(Fact {
-                    date: l.local_date(now),
-                    text: "发出办理期限预警通知".into(),
-                });
-            }
-        }
-        let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
-        schedule.push((case.id, next.map(db::to_db)));
+        let mut codes: Vec<String> = current.values().map(|a| a.unit_code.clone()).collect();
+        codes.push(env.letters.office_unit.clone());
+        codes.sort();
+        codes.dedup();
+        let units: HashMap<String, Unit> = db::units::by_codes(conn, &codes)?
+            .into_iter()
+            .map(|u| (u.code.clone(), u))
+            .collect();
+        let category_codes: Vec<String> = cases
+            .iter()
+            .filter_map(|c| c.category_code.clone())
+            .collect();
+        let categories: HashMap<String, String> = db::categories::names(conn, &category_codes)?
+            .into_iter()
+            .collect();
+        let past = rows::of_cases(conn, ids)?;
+        let fired: HashSet<(i64, String, NaiveDateTime, i32)> = past
+            .iter()
+            .map(|e| (e.complaint_id, e.clock.clone(), e.deadline_at, e.level))
+            .collect();
+        let past_letters: Vec<i64> = past.iter().filter_map(|e| e.letter_id).collect();
+        let past_numbers = letters::numbers(conn, &past_letters)?;
+        Ok(Batch {
+            cases,
+            current,
+            office: units
+                .contains_key(&env.letters.office_unit)
+                .then(|| env.letters.office_unit.clone()),
+            units,
+            categories,
+            past,
+            fired,
+            past_numbers,
+        })
     }
 
-    // The effects of each step.
+    fn office(&self) -> Option<&Unit> {
+        self.office.as_ref().and_then(|c| self.units.get(c))
+    }
+
+    /// The steps due at `now` and not fired yet, and when each case should
+    /// be looked at next.
+    fn due<'b>(
+        &'b self,
+        env: &IntakeEnv,
+        ladder: &Ladder,
+        now: DateTime<Utc>,
+    ) -> AppResult<(Vec<Firing<'b>>, Schedule)> {
+        let (cases, current, units, past, fired, past_numbers) = (
+            &self.cases,
+            &self.current,
+            &self.units,
+            &self.past,
+            &self.fired,
+            &self.past_numbers,
+        );
+        let l = &env.letters;
+        let mut firings: Vec<Firing<'_>> = Vec::new();
+        let mut schedule: Schedule = Vec::with_capacity(cases.len());
+        for case in cases {
+            let status = Status::known(&case.status);
+            let open = status.is_some_and(Status::clocks_run);
+            let (Some(a), true, Some(due)) = (current.get(&case.id), open, case.due_at) else {
+                schedule.push((case.id, None));
+                continue;
+            };
+            let unit = units.get(&a.unit_code).ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("unit {} not found", a.unit_code))
+            })?;
+            let clocks = Clocks {
+                assigned_at: db::from_db(a.assigned_at),
+                ack_due: match (status, case.acknowledged_at, case.ack_due_at) {
+                    (Some(Status::Assigned), None, Some(t)) => Some(db::from_db(t)),
+                    _ => None,
+                },
+                due: db::from_db(due),
+            };
+            // The steps already taken on this assignment's current deadlines,
+            // oldest first: what the next letters state as the case's history.
+            let mut history: Vec<Fact> = past
+                .iter()
+                .filter(|e| {
+                    e.complaint_id == case.id
+                        && e.assignment_id == a.id
+                        && (e.clock == ACKNOWLEDGE || e.deadline_at == due)
+                })
+                .map(|e| fact_of(l, e, e.letter_id.and_then(|id| past_numbers.get(&id))))
+                .collect();
+            let all = steps(ladder, &env.calendar, env.tz, &clocks);
+            for step in all.iter().filter(|s| s.at < now) {
+                // A step meant before its deadline has nothing left to say after it.
+                if step.at < step.deadline && now > step.deadline {
+                    continue;
+                }
+                let key = (
+                    case.id,
+                    step.clock.to_owned(),
+                    db::to_db(step.deadline),
+                    step.level.level(),
+                );
+                if fired.contains(&key) {
+                    continue;
+                }
+                firings.push(Firing {
+                    case,
+                    assignment: a,
+                    unit,
+                    // The clock's next row of the ladder.
+                    next_rung: all
+                        .iter()
+                        .skip_while(|s| *s != step)
+                        .skip(1)
+                        .find(|s| s.clock == step.clock)
+                        .map(|s| s.at),
+                    step: step.clone(),
+                    history: history.clone(),
+                });
+                // A warning of this sweep precedes its later letters; its
+                // letters are added as they are numbered (letters::issue_many).
+                if step.level.issues() == Issues::DeadlineNotice {
+                    history.push(Fact {
+                        date: l.local_date(now),
+                        text: "发出办理期限预警通知".into(),
+                    });
+                }
+            }
+            let next = all.iter().filter(|s| s.at >= now).map(|s| s.at).min();
+            schedule.push((case.id, next.map(db::to_db)));
+        }
+        Ok((firings, schedule))
+    }
+}
+
+/// The effects of a batch's steps, before their letters are numbered.
+struct Planned<'a> {
+    notices: Vec<letters::NoticeDraft>,
+    letter_requests: Vec<LetterRequest<'a>>,
+    effects: Vec<Effect<'a>>,
+}
+
+/// Works out what each step issues: notices, letter requests and (written
+/// at once, one by one: they are rare and need the step's id) the
+/// accountability cases.
+fn plan<'a>(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    ladder: &Ladder,
+    batch: &'a Batch,
+    firings: &'a [Firing<'a>],
+    counts: &mut SweepReport,
+    now: DateTime<Utc>,
+) -> AppResult<Planned<'a>> {
+    let now_db = db::to_db(now);
+    let (categories, office, l) = (&batch.categories, batch.office(), &env.letters);
     let mut notices = Vec::new();
     let mut letter_requests = Vec::new();
     let mut effects: Vec<Effect<'_>> = Vec::with_capacity(firings.len());
-    for f in &firings {
+    for f in firings {
         let (case, unit, step) = (f.case, f.unit, &f.step);
         let category_name = case
             .category_code
@@ -576,8 +718,9 @@ fn process(
             letter: None,
             opened: None,
         };
-        match step.level {
-            Rung::Warning => {
+        *counts.counter(step.level) += 1;
+        match step.level.issues() {
+            Issues::DeadlineNotice => {
                 notices.push(letters::draft_notice(
                     l,
                     Some(case),
@@ -592,16 +735,9 @@ fn process(
                     ),
                     now,
                 ));
-                counts.warnings += 1;
             }
-            Rung::Reminder | Rung::Supervision => {
-                let (kind, cc) = if step.level == Rung::Reminder {
-                    counts.reminders += 1;
-                    (LetterKind::Reminder, None)
-                } else {
-                    counts.supervisions += 1;
-                    (LetterKind::Supervision, office.map(|o| o.email.clone()))
-                };
+            Issues::Letter { kind, copy_office } => {
+                let cc = office.filter(|_| copy_office).map(|o| o.email.clone());
                 let respond_by = f.next_rung.unwrap_or_else(|| {
                     env.calendar
                         .deadline(now, ladder.reminder_respond_workdays, env.tz)
@@ -623,7 +759,7 @@ fn process(
                     }),
                 });
             }
-            Rung::Accountability => {
+            Issues::Accountability => {
                 // Rare, and the case needs the step's id: recorded here,
                 // one by one.
                 let entry = new_entry(f, now_db, None);
@@ -665,13 +801,34 @@ fn process(
                     }),
                 });
                 effect.opened = Some((acc, id, defence_due));
-                counts.accountability_cases += 1;
             }
         }
         effects.push(effect);
     }
 
-    // Numbers last: the counter rows stay locked only until commit.
+    Ok(Planned {
+        notices,
+        letter_requests,
+        effects,
+    })
+}
+
+/// Numbers the letters (last: the counter rows stay locked only until
+/// commit), records the steps under their unique key with their audit
+/// events, and queues the notices.
+fn record_steps(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    planned: Planned<'_>,
+    counts: &mut SweepReport,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Planned {
+        notices,
+        letter_requests,
+        effects,
+    } = planned;
+    let (now_db, l) = (db::to_db(now), &env.letters);
     let letter_ids = letters::issue_many(conn, l, &letter_requests, now)?;
     counts.letters += letter_ids.len();
     let numbers = letters::numbers(conn, &letter_ids)?;
@@ -739,8 +896,7 @@ fn process(
         .collect();
     audit::append_many(conn, &entries, now)?;
     letters::queue_notices(conn, &notices, now)?;
-    rows::schedule_many(conn, &schedule)?;
-    Ok(counts)
+    Ok(())
 }
 
 /// The row recording a step under its unique key.
@@ -937,12 +1093,69 @@ mod tests {
             assert_eq!(LEVELS[i], rung.name());
         }
         assert_eq!(Rung::from_level(4), None);
-        let mut climb = vec![Rung::Warning];
-        while let Some(next) = climb.last().and_then(|r| r.next()) {
-            climb.push(next);
-        }
-        assert_eq!(climb, Rung::ALL);
+        let climb: Vec<Rung> = ladder().rows.iter().map(|r| r.rung).collect();
+        assert_eq!(
+            climb,
+            Rung::ALL,
+            "the configured ladder climbs every rung in order"
+        );
         assert_eq!(Rung::Warning.letter_kind(), None, "a warning is a notice");
+        for rung in Rung::ALL {
+            match rung.issues() {
+                Issues::Letter { kind, .. } => assert_eq!(rung.letter_kind(), Some(kind)),
+                Issues::Accountability => {
+                    assert_eq!(rung.letter_kind(), Some(LetterKind::Accountability))
+                }
+                Issues::DeadlineNotice => assert_eq!(rung.letter_kind(), None),
+            }
+        }
+    }
+
+    /// The ladder is its table: a row taken out is a step gone, a row added
+    /// (or moved) is a step at its place, on the clocks the row names.
+    #[test]
+    fn the_steps_follow_the_rows_of_the_ladder() {
+        let cal = Calendar::load_dir(&config().join("calendar")).unwrap();
+        let clocks = Clocks {
+            assigned_at: eod(2026, 11, 23) - chrono::Duration::hours(10),
+            ack_due: Some(eod(2026, 11, 24)),
+            due: eod(2026, 11, 30),
+        };
+        let mut l = ladder();
+        l.rows = vec![
+            RungRow {
+                rung: Rung::Reminder,
+                when: When::AtDeadline,
+                on_acknowledge: false,
+            },
+            RungRow {
+                rung: Rung::Supervision,
+                when: When::After(1),
+                on_acknowledge: true,
+            },
+        ];
+        let at: Vec<(&str, Rung, DateTime<Utc>)> = steps(&l, &cal, Shanghai, &clocks)
+            .iter()
+            .map(|s| (s.clock, s.level, s.at))
+            .collect();
+        assert_eq!(
+            at,
+            vec![
+                (ACKNOWLEDGE, Rung::Supervision, eod(2026, 11, 25)),
+                (HANDLING, Rung::Reminder, eod(2026, 11, 30)),
+                (HANDLING, Rung::Supervision, eod(2026, 12, 1)),
+            ]
+        );
+        l.rows.push(RungRow {
+            rung: Rung::Accountability,
+            when: When::After(3),
+            on_acknowledge: false,
+        });
+        let last = steps(&l, &cal, Shanghai, &clocks).pop().unwrap();
+        assert_eq!(
+            (last.level, last.at),
+            (Rung::Accountability, eod(2026, 12, 3))
+        );
     }
 
     #[test]
