@@ -521,25 +521,7 @@ pub fn decide(
             ));
         }
         let now_db = db::to_db(now);
-        // Due process: no decision before the defence period ends unless the
-        // unit has defended itself or the office records that it waived.
-        if waived && case.defence.is_some() {
-            return Err(AppError::field_with(
-                "defence_waived",
-                Code::NotAllowed,
-                "the unit has filed its defence: it cannot have waived it",
-            ));
-        }
-        let heard = case.defence.is_some() || case.defence_waived_at.is_some() || waived;
-        if !heard && now_db <= case.defence_due_at {
-            let due = db::from_db(case.defence_due_at);
-            return Err(AppError::Conflict(format!(
-                "the unit's defence period runs until {} ({}): decide after it, once the unit has \
-                 filed its defence, or record that it waived its defence (defence_waived: true, with a note)",
-                due.to_rfc3339(),
-                labels::local_minute(due, env.tz),
-            )));
-        }
+        heard(env, &case, waived, now)?;
         if waived && case.defence_waived_at.is_none() {
             rows::waive_defence(conn, case.id, actor.user_id, now_db)?;
             record(
@@ -586,67 +568,8 @@ pub fn decide(
                 at: now_db,
             },
         )?;
-        if case.provisional_centipoints > 0 {
-            rows::book(
-                conn,
-                &NewScoreEvent {
-                    unit_code: &case.unit_code,
-                    year: case.year,
-                    centipoints: case.provisional_centipoints,
-                    kind: "compensation",
-                    accountability_id: Some(case.id),
-                    complaint_id: case.complaint_id,
-                    note: "冲销扣分预警（问责决定作出）",
-                    created_by: Some(actor.user_id),
-                    created_at: now_db,
-                },
-            )?;
-        }
-        if centi > 0 {
-            rows::book(
-                conn,
-                &NewScoreEvent {
-                    unit_code: &case.unit_code,
-                    year: case.year,
-                    centipoints: -centi,
-                    kind: "deduction",
-                    accountability_id: Some(case.id),
-                    complaint_id: case.complaint_id,
-                    note: &format!("问责决定：{}", decision_title(&decision)),
-                    created_by: Some(actor.user_id),
-                    created_at: now_db,
-                },
-            )?;
-        }
-        let unit = db::units::find(conn, &case.unit_code)?.ok_or(AppError::NotFound)?;
-        let complaint = match case.complaint_id {
-            Some(cid) => complaint_rows::by_id(conn, cid)?,
-            None => None,
-        };
-        let text = if dismissed {
-            format!(
-                "经审查，对你单位的效能问责（问责编号{}）决定不予问责，预扣分值予以冲销。",
-                case.id
-            )
-        } else {
-            format!(
-                "经审查，对你单位的效能问责（问责编号{}）作出如下决定：{}，扣效能分{}分。{}",
-                case.id,
-                decision_title(&decision),
-                points(i64::from(centi)),
-                note.as_deref().unwrap_or("")
-            )
-        };
-        letters::notice_about(
-            conn,
-            &env.letters,
-            complaint.as_ref(),
-            &unit,
-            None,
-            NoticeKind::AccountabilityDecided,
-            &text,
-            now,
-        )?;
+        book_decision(conn, &case, &decision, centi, actor.user_id, now_db)?;
+        tell_decision(conn, env, &case, &decision, centi, note.as_deref(), now)?;
         let title = decision_title(&decision);
         let pts = labels::points_text(i64::from(centi));
         record(
@@ -668,6 +591,121 @@ pub fn decide(
         let case = rows::by_id(conn, id)?.ok_or(AppError::NotFound)?;
         view_one(conn, catalogue, case)
     })
+}
+
+/// Due process: no decision before the defence period ends unless the unit
+/// has defended itself or the office records that it waived (which it
+/// cannot have done once it filed a defence).
+fn heard(
+    env: &IntakeEnv,
+    case: &AccountabilityCase,
+    waived: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if waived && case.defence.is_some() {
+        return Err(AppError::field_with(
+            "defence_waived",
+            Code::NotAllowed,
+            "the unit has filed its defence: it cannot have waived it",
+        ));
+    }
+    let heard = case.defence.is_some() || case.defence_waived_at.is_some() || waived;
+    if !heard && db::to_db(now) <= case.defence_due_at {
+        let due = db::from_db(case.defence_due_at);
+        return Err(AppError::Conflict(format!(
+            "the unit's defence period runs until {} ({}): decide after it, once the unit has \
+             filed its defence, or record that it waived its defence (defence_waived: true, with a note)",
+            due.to_rfc3339(),
+            labels::local_minute(due, env.tz),
+        )));
+    }
+    Ok(())
+}
+
+/// The score events of a decision: any provisional deduction reversed by a
+/// compensating event, then the decision's own deduction.
+fn book_decision(
+    conn: &mut DbConn,
+    case: &AccountabilityCase,
+    decision: &str,
+    centi: i32,
+    by: i64,
+    now_db: chrono::NaiveDateTime,
+) -> AppResult<()> {
+    let mut events: Vec<(i32, &str, String)> = Vec::with_capacity(2);
+    if case.provisional_centipoints > 0 {
+        events.push((
+            case.provisional_centipoints,
+            "compensation",
+            "冲销扣分预警（问责决定作出）".to_owned(),
+        ));
+    }
+    if centi > 0 {
+        events.push((
+            -centi,
+            "deduction",
+            format!("问责决定：{}", decision_title(decision)),
+        ));
+    }
+    for (centipoints, kind, note) in &events {
+        rows::book(
+            conn,
+            &NewScoreEvent {
+                unit_code: &case.unit_code,
+                year: case.year,
+                centipoints: *centipoints,
+                kind,
+                accountability_id: Some(case.id),
+                complaint_id: case.complaint_id,
+                note,
+                created_by: Some(by),
+                created_at: now_db,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The notice telling the unit the decision.
+fn tell_decision(
+    conn: &mut DbConn,
+    env: &IntakeEnv,
+    case: &AccountabilityCase,
+    decision: &str,
+    centi: i32,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let unit = db::units::find(conn, &case.unit_code)?.ok_or(AppError::NotFound)?;
+    let complaint = match case.complaint_id {
+        Some(cid) => complaint_rows::by_id(conn, cid)?,
+        None => None,
+    };
+    let text = if decision == AccountabilityDecision::Dismissed.as_str() {
+        format!(
+            "经审查，对你单位的效能问责（问责编号{}）决定不予问责，预扣分值予以冲销。",
+            case.id
+        )
+    } else {
+        format!(
+            "经审查，对你单位的效能问责（问责编号{}）作出如下决定：{}，扣效能分{}分。{}",
+            case.id,
+            decision_title(decision),
+            points(i64::from(centi)),
+            note.unwrap_or("")
+        )
+    };
+    letters::notice_about(
+        conn,
+        &env.letters,
+        complaint.as_ref(),
+        &unit,
+        None,
+        NoticeKind::AccountabilityDecided,
+        &text,
+        now,
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -5,7 +5,6 @@
 //! attempt is kept; three days without an answer close the callback as
 //! unreachable; an unsatisfied answer puts the case on the office's queue.
 
-use crate::domain::status::Status;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -22,6 +21,7 @@ use crate::domain::command::Command;
 use crate::domain::commands::{CallbackAttempt, ContactRequest};
 use crate::domain::intake::{self, IntakeEnv};
 use crate::domain::labels;
+use crate::domain::status::Status;
 use crate::error::{AppError, AppResult};
 
 pub const OUTCOMES: &[&str] = &["reached", "no_answer", "refused"];

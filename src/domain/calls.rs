@@ -4,7 +4,6 @@
 //! existing case (status inquiry, follow-up, supplement, callback) is written
 //! on that case (docs/architecture.md, "The hotline desk").
 
-use crate::domain::status::Status;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -19,6 +18,7 @@ use crate::domain::command::Command;
 use crate::domain::commands::{Disposition, LogCall};
 use crate::domain::idempotency::{self, IdemRequest, Outcome};
 use crate::domain::intake::{self, IntakeEnv};
+use crate::domain::status::Status;
 use crate::domain::{labels, supplements, workflow};
 use crate::error::{AppError, AppResult, Code, FieldErrors};
 

@@ -5,7 +5,6 @@
 //! merged automatically. Similarity is the Dice coefficient of the titles'
 //! character bigrams (letters and digits only), computed here so both backends agree.
 
-use crate::domain::status::Status;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::duplicates::{self as rows, Candidate};
 use crate::db::{self, DbConn};
+use crate::domain::status::Status;
 use crate::error::AppResult;
 
 /// How far back to look and how similar a title must be.

@@ -9,7 +9,6 @@
 //! key (case, clock, deadline, level) before its letters are written, so it
 //! fires once however many sweeps run at once on however many instances.
 
-use crate::domain::status::Status;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -33,6 +32,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
 use crate::domain::letters::{self, Fact, LetterKind, LetterRequest, NoticeKind};
+use crate::domain::status::Status;
 use crate::error::{AppError, AppResult};
 
 /// A rung of the ladder, stored as its level (0–3) in `escalations.level`.

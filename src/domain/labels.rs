@@ -3,9 +3,10 @@
 //! reads (timelines, letters, notices, CSV) is Chinese with local times; the
 //! codes stay in the JSON fields beside these words.
 
-use crate::domain::status::Status;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
+
+use crate::domain::status::Status;
 
 pub fn status_label(status: &str) -> &'static str {
     Status::known(status).map_or("处理中", Status::label)

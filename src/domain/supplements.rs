@@ -5,7 +5,6 @@
 //! the responsible unit as a notice. A merge stays the office's: the unit
 //! reads the added facts, not where they came from.
 
-use crate::domain::status::Status;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -17,6 +16,7 @@ use crate::domain::intake::{self, IntakeEnv};
 use crate::domain::labels;
 use crate::domain::letters::{self, NoticeKind};
 use crate::domain::privacy;
+use crate::domain::status::Status;
 use crate::error::{AppError, AppResult};
 
 /// Where a supplement came from.
