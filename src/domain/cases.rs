@@ -218,7 +218,7 @@ impl Names {
         conn: &mut DbConn,
         items: &[&Complaint],
         more_units: &[String],
-    ) -> diesel::QueryResult<Self> {
+    ) -> db::QueryResult<Self> {
         let mut unit_codes: Vec<String> = more_units.to_vec();
         let mut cat_codes: Vec<String> = Vec::new();
         for c in items {
