@@ -237,6 +237,21 @@ pub fn chain_heads(
         .collect())
 }
 
+/// Inside the caller's transaction: on PostgreSQL, takes the chains'
+/// transaction-scoped advisory locks together, in sorted order so that two
+/// appenders cannot deadlock; SQLite write transactions are serial already.
+pub fn lock_chains(conn: &mut DbConn, chains: &[String]) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(c, 0)) \
+             FROM (SELECT c FROM unnest($1::text[]) AS c ORDER BY c) AS sorted",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chains)
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Inserts several events: one statement on PostgreSQL, one per row on
 /// SQLite (in-process, where a statement costs next to nothing).
 pub fn insert_many(conn: &mut DbConn, events: &[NewAuditEvent<'_>]) -> QueryResult<()> {

@@ -42,6 +42,19 @@ pub struct LoggedLetter {
     pub log_mac: Option<String>,
 }
 
+/// The advisory lock every sequencer and checkpoint holds on PostgreSQL.
+const LOG_LOCK: i64 = 0x6475_6261_6e4c_6f67; // "dubanLog"
+
+/// Inside the caller's transaction: on PostgreSQL, waits for the log's
+/// advisory lock and holds it until commit, so one sequencer or checkpoint
+/// writes at a time; SQLite write transactions are serial already.
+pub fn lock_log(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOG_LOCK})")).execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Entries not in the log yet, oldest first, up to `limit` of each table.
 /// Each read starts at the smallest unplaced id (from the partial index of
 /// unplaced rows), so that however stale the planner's statistics, it never

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use super::schema::{complaints, escalations};
-use super::{DbConn, placeholders};
+use super::{DbConn, placeholders, skip_locked};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = escalations)]
@@ -147,28 +147,21 @@ pub fn list(
     Ok((items, total))
 }
 
-const CLAIM_PG: &str = "SELECT id FROM complaints \
+/// The sweep's claim, with `{lock}` for [`skip_locked`]'s clause.
+const CLAIM: &str = "SELECT id FROM complaints \
      WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= $1 \
-     ORDER BY next_escalation_at LIMIT $2 FOR UPDATE SKIP LOCKED";
-const CLAIM_SQLITE: &str = "SELECT id FROM complaints \
-     WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= ?1 \
-     ORDER BY next_escalation_at LIMIT ?2";
+     ORDER BY next_escalation_at LIMIT $2{lock}";
 
 /// Inside the caller's transaction: up to `limit` cases whose next step is
 /// due at `now`, from the schedule index. On PostgreSQL the rows stay locked
 /// until commit and rows another sweep (or a workflow action) holds are
 /// skipped, so concurrent sweeps share the work instead of waiting.
 pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
-    let rows: Vec<Id> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_PG)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
-    };
+    let sql = placeholders(conn, &CLAIM.replace("{lock}", skip_locked(conn)));
+    let rows: Vec<Id> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -189,9 +182,7 @@ const CLAIM_ONE: &str = "SELECT id FROM complaints WHERE id = $1 \
 /// no other sweep holds it.
 pub fn claim_one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     let mut sql = placeholders(conn, CLAIM_ONE);
-    if let DbConn::Pg(_) = conn {
-        sql.push_str(" FOR UPDATE SKIP LOCKED");
-    }
+    sql.push_str(skip_locked(conn));
     let rows: Vec<Id> = diesel::sql_query(sql)
         .bind::<BigInt, _>(id)
         .bind::<Timestamp, _>(now)

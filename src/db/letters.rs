@@ -259,13 +259,10 @@ pub fn waiting(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<Waiting>
     })
 }
 
-const CLAIM_PG: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
+/// The worker's claim, with `{lock}` for [`super::skip_locked`]'s clause.
+const CLAIM: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (\
      SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-     AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-     RETURNING *";
-const CLAIM_SQLITE: &str = "UPDATE outbox SET claimed_until = ?1 WHERE id IN (\
-     SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
-     AND (claimed_until IS NULL OR claimed_until < ?2) ORDER BY id LIMIT ?3) \
+     AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3{lock}) \
      RETURNING *";
 
 /// Claims up to `limit` due rows until `lease_until`, so no other worker (on
@@ -278,18 +275,12 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
     use diesel::sql_types::{BigInt, Timestamp};
-    let mut rows: Vec<OutboxRow> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(CLAIM_PG)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
-    };
+    let sql = super::placeholders(conn, &CLAIM.replace("{lock}", super::skip_locked(conn)));
+    let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
     rows.sort_by_key(|r| r.id);
     Ok(rows)
 }

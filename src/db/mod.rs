@@ -15,7 +15,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -24,6 +24,10 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 /// Advisory-lock key under which PostgreSQL migrations run, so that several
 /// instances starting together migrate once.
 const MIGRATION_LOCK_KEY: i64 = 0x4455_4241_4e4d_4947; // "DUBANMIG"
+
+/// What a statement gives back. The layers above name it through `db`, so
+/// that storage stays in this module (docs/architecture.md, "Layers").
+pub use diesel::QueryResult;
 
 /// The connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
@@ -399,9 +403,7 @@ struct CounterValue {
     value: i64,
 }
 
-const COUNTER_SQL_PG: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
-     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
-const COUNTER_SQL_SQLITE: &str = "INSERT INTO counters (name, value) VALUES (?, 1) \
+const COUNTER_SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, 1) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
 const TAKE_SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, $2) \
      ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value";
@@ -410,14 +412,10 @@ const TAKE_SQL: &str = "INSERT INTO counters (name, value) VALUES ($1, $2) \
 /// transaction the row stays locked until commit, so the numbers it hands out
 /// are gapless and unique across instances (letter numbers need this).
 pub fn next_counter(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
-    let row: CounterValue = match conn {
-        DbConn::Pg(c) => diesel::sql_query(COUNTER_SQL_PG)
-            .bind::<Text, _>(name)
-            .get_result(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(COUNTER_SQL_SQLITE)
-            .bind::<Text, _>(name)
-            .get_result(c)?,
-    };
+    let sql = placeholders(conn, COUNTER_SQL);
+    let row: CounterValue = diesel::sql_query(sql)
+        .bind::<Text, _>(name)
+        .get_result(conn)?;
     Ok(row.value)
 }
 
@@ -455,7 +453,7 @@ pub fn reserve_counter(conn: &mut DbConn, name: &str) -> QueryResult<Option<i64>
         DbConn::Pg(c) => c
             .transaction(|c| {
                 diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
-                diesel::sql_query(COUNTER_SQL_PG)
+                diesel::sql_query(COUNTER_SQL)
                     .bind::<Text, _>(name)
                     .get_result::<CounterValue>(c)
             })
@@ -469,15 +467,10 @@ struct FailureCount {
     failures: i32,
 }
 
-const THROTTLE_HIT_PG: &str = "INSERT INTO throttle (key, window_start, failures) VALUES ($1, $2, 1) \
+const THROTTLE_HIT: &str = "INSERT INTO throttle (key, window_start, failures) VALUES ($1, $2, 1) \
      ON CONFLICT (key) DO UPDATE SET \
        failures = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.failures + 1 END, \
        window_start = CASE WHEN throttle.window_start <= $3 THEN excluded.window_start ELSE throttle.window_start END \
-     RETURNING failures";
-const THROTTLE_HIT_SQLITE: &str = "INSERT INTO throttle (key, window_start, failures) VALUES (?1, ?2, 1) \
-     ON CONFLICT (key) DO UPDATE SET \
-       failures = CASE WHEN throttle.window_start <= ?3 THEN 1 ELSE throttle.failures + 1 END, \
-       window_start = CASE WHEN throttle.window_start <= ?3 THEN excluded.window_start ELSE throttle.window_start END \
      RETURNING failures";
 
 /// Records one failure under `key` in a fixed window of `window` length and
@@ -491,18 +484,12 @@ pub fn throttle_hit(
 ) -> QueryResult<i32> {
     let now_db = to_db(now);
     let expired_before = to_db(now - window);
-    let row: FailureCount = match conn {
-        DbConn::Pg(c) => diesel::sql_query(THROTTLE_HIT_PG)
-            .bind::<Text, _>(key)
-            .bind::<Timestamp, _>(now_db)
-            .bind::<Timestamp, _>(expired_before)
-            .get_result(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(THROTTLE_HIT_SQLITE)
-            .bind::<Text, _>(key)
-            .bind::<Timestamp, _>(now_db)
-            .bind::<Timestamp, _>(expired_before)
-            .get_result(c)?,
-    };
+    let sql = placeholders(conn, THROTTLE_HIT);
+    let row: FailureCount = diesel::sql_query(sql)
+        .bind::<Text, _>(key)
+        .bind::<Timestamp, _>(now_db)
+        .bind::<Timestamp, _>(expired_before)
+        .get_result(conn)?;
     Ok(row.failures)
 }
 
@@ -565,6 +552,16 @@ pub fn placeholders(conn: &DbConn, pg_sql: &str) -> String {
     match conn {
         DbConn::Pg(_) => pg_sql.to_owned(),
         DbConn::Sqlite(_) => pg_sql.replace('$', "?"),
+    }
+}
+
+/// The row-lock clause that ends a claiming `SELECT`: on PostgreSQL the
+/// rows taken stay locked until commit and rows another transaction holds
+/// are skipped; SQLite has one writer at a time and no such clause.
+pub fn skip_locked(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Pg(_) => " FOR UPDATE SKIP LOCKED",
+        DbConn::Sqlite(_) => "",
     }
 }
 

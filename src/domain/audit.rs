@@ -3,8 +3,6 @@
 //! accounts), so an edited or deleted row breaks the chain visibly.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use diesel::RunQueryDsl;
-use diesel::sql_types::Text;
 use serde::Serialize;
 
 use crate::auth::Actor;
@@ -108,7 +106,7 @@ pub fn record_case(
     action: &str,
     words: &Words,
     now: DateTime<Utc>,
-) -> diesel::QueryResult<()> {
+) -> db::QueryResult<()> {
     append(
         conn,
         &Entry {
@@ -160,7 +158,7 @@ fn timestamp_text(t: chrono::NaiveDateTime) -> String {
 /// Appends an event. Call inside the transaction of the change it records.
 /// On PostgreSQL a transaction-scoped advisory lock on the chain serialises
 /// appenders; SQLite write transactions are serial already.
-pub fn append(conn: &mut DbConn, e: &Entry<'_>, now: DateTime<Utc>) -> diesel::QueryResult<()> {
+pub fn append(conn: &mut DbConn, e: &Entry<'_>, now: DateTime<Utc>) -> db::QueryResult<()> {
     append_many(conn, std::slice::from_ref(e), now)
 }
 
@@ -172,21 +170,14 @@ pub fn append_many(
     conn: &mut DbConn,
     entries: &[Entry<'_>],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<()> {
+) -> db::QueryResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
     let mut chains: Vec<String> = entries.iter().map(|e| e.chain.to_owned()).collect();
     chains.sort();
     chains.dedup();
-    if let DbConn::Pg(pg) = conn {
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(c, 0)) \
-             FROM (SELECT c FROM unnest($1::text[]) AS c ORDER BY c) AS sorted",
-        )
-        .bind::<diesel::sql_types::Array<Text>, _>(&chains)
-        .execute(pg)?;
-    }
+    rows::lock_chains(conn, &chains)?;
     let mut heads = rows::chain_heads(conn, &chains)?;
     let at = db::to_db(now);
     let stamp = timestamp_text(at);
@@ -252,7 +243,7 @@ pub fn verify(
     conn: &mut DbConn,
     part: &rows::Part,
     progress: &mut dyn FnMut(u64),
-) -> diesel::QueryResult<VerifyReport> {
+) -> db::QueryResult<VerifyReport> {
     const PAGE: i64 = 5_000;
     let mut report = VerifyReport {
         ok: true,

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use diesel::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuditSettings;
@@ -26,8 +25,6 @@ const BATCH: i64 = 250;
 const PAGE: i64 = 5000;
 /// Findings listed in a report; the rest are counted.
 pub const MAX_FINDINGS: usize = 100;
-/// The advisory lock every sequencer and checkpoint holds on PostgreSQL.
-const LOG_LOCK: i64 = 0x6475_6261_6e4c_6f67; // "dubanLog"
 
 fn event_bytes(seq: i64, e: &LoggedEvent, digest: Option<&str>) -> Canonical {
     let ev = &e.event;
@@ -188,13 +185,6 @@ impl Item {
     }
 }
 
-fn lock_log(conn: &mut DbConn) -> diesel::QueryResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({LOG_LOCK})")).execute(pg)?;
-    }
-    Ok(())
-}
-
 /// The stored tree head, checked against its MAC; an empty tree when none
 /// is stored yet.
 fn stored_tree(conn: &mut DbConn, keys: &AuditKeys) -> AppResult<Frontier> {
@@ -274,7 +264,7 @@ fn sequence_batch(
     keys: &AuditKeys,
     now: DateTime<Utc>,
 ) -> AppResult<(u64, i64)> {
-    lock_log(conn)?;
+    rows::lock_log(conn)?;
     let mut tree = stored_tree(conn, keys)?;
     let (events, scores, letters) = rows::unsequenced(conn, BATCH)?;
     let mut items: Vec<Item> = events
@@ -410,7 +400,7 @@ pub fn checkpoint(
 ) -> AppResult<Option<Checkpoint>> {
     sequence(conn, keys, now)?;
     let made = db::write_tx(conn, |c| -> AppResult<Option<Checkpoint>> {
-        lock_log(c)?;
+        rows::lock_log(c)?;
         let tree = stored_tree(c, keys)?;
         let size = i64::try_from(tree.size()).expect("fewer than 2^63 entries");
         if due_after.is_some() && size == 0 {

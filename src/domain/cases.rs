@@ -218,7 +218,7 @@ impl Names {
         conn: &mut DbConn,
         items: &[&Complaint],
         more_units: &[String],
-    ) -> diesel::QueryResult<Self> {
+    ) -> db::QueryResult<Self> {
         let mut unit_codes: Vec<String> = more_units.to_vec();
         let mut cat_codes: Vec<String> = Vec::new();
         for c in items {
@@ -700,42 +700,23 @@ pub fn summaries(
         .collect())
 }
 
-/// One case. Unknown and not-yours are the same 404.
-pub fn get(
-    conn: &mut DbConn,
-    actor: &Actor,
-    tracking_no: &str,
-    reading: &Reading<'_>,
-) -> AppResult<ComplaintView> {
+/// The case `tracking_no`, if `actor` may read it.
+fn visible_case(conn: &mut DbConn, actor: &Actor, tracking_no: &str) -> AppResult<Complaint> {
     policy::require(actor, Action::ViewComplaint)?;
     let c = rows::by_tracking_no(conn, tracking_no)?.ok_or(AppError::NotFound)?;
     if !policy::can_see_case(actor, c.responsible_unit_code.as_deref()) {
         return Err(AppError::NotFound);
     }
-    let (tz, now) = (reading.tz, reading.now);
-    let who = Audience::of(actor);
-    let own = who.unit();
-    // An anonymous case may still hold sealed location text.
-    let has_identity = match own {
-        Some(_) => None,
-        None => Some(rows::identity(conn, c.id)?.is_some()),
-    };
-    let possible_duplicates = match own {
-        Some(_) => None,
-        None => Some(duplicates(conn, &c)?),
-    };
-    let supplements = crate::domain::supplements::for_case(conn, &c, own.is_some(), tz)?;
-    let timeline = timeline(conn, &c, who, tz)?;
-    // A unit reads its own part of the case: its assignments, letters,
-    // notes, requests and reports, not another unit's.
-    let history: Vec<_> = db::assignments::history(conn, c.id)?
-        .into_iter()
-        .filter(|a| own.is_none_or(|u| a.unit_code == u))
-        .collect();
-    let mine: Vec<i64> = history.iter().map(|a| a.id).collect();
-    let history_units: Vec<String> = history.iter().map(|a| a.unit_code.clone()).collect();
-    let names = Names::load(conn, &[&c], &history_units)?;
-    let assignments: Vec<AssignmentView> = history
+    Ok(c)
+}
+
+/// The assignments as read at `now`, with their clocks.
+fn assignment_views(
+    names: &Names,
+    history: Vec<db::assignments::Assignment>,
+    now: DateTime<Utc>,
+) -> Vec<AssignmentView> {
+    history
         .into_iter()
         .map(|a| AssignmentView {
             id: a.id,
@@ -753,15 +734,37 @@ pub fn get(
             ended_at: a.ended_at.map(db::from_db),
             end_reason: a.end_reason,
         })
-        .collect();
-    let open = assignments.iter().rposition(|a| a.ended_at.is_none());
-    let letters = crate::domain::letters::for_complaint(conn, c.id)?
+        .collect()
+}
+
+/// The part of a case its reader reads: the office all of it, a unit its
+/// own assignments and what it wrote.
+struct Share<'a> {
+    /// The reading unit; `None`: the office.
+    unit: Option<&'a str>,
+    /// The reading unit's assignments.
+    assignments: &'a [i64],
+}
+
+impl Share<'_> {
+    fn by_unit(&self, unit_code: &str) -> bool {
+        self.unit.is_none_or(|u| unit_code == u)
+    }
+
+    fn of_assignment(&self, assignment_id: i64) -> bool {
+        self.unit.is_none() || self.assignments.contains(&assignment_id)
+    }
+}
+
+/// The progress notes the reader reads.
+fn progress_views(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    share: &Share<'_>,
+) -> AppResult<Vec<ProgressView>> {
+    Ok(db::workflow::progress(conn, complaint_id)?
         .into_iter()
-        .filter(|l| own.is_none_or(|u| l.unit == u))
-        .collect();
-    let progress = db::workflow::progress(conn, c.id)?
-        .into_iter()
-        .filter(|p| own.is_none_or(|u| p.unit_code == u))
+        .filter(|p| share.by_unit(&p.unit_code))
         .map(|p| ProgressView {
             id: p.id,
             at: db::from_db(p.created_at),
@@ -770,10 +773,18 @@ pub fn get(
             public: p.public,
             publication: p.publication,
         })
-        .collect();
-    let extensions = db::workflow::extensions(conn, c.id)?
+        .collect())
+}
+
+/// The extension requests the reader reads.
+fn extension_views(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    share: &Share<'_>,
+) -> AppResult<Vec<ExtensionView>> {
+    Ok(db::workflow::extensions(conn, complaint_id)?
         .into_iter()
-        .filter(|e| own.is_none() || mine.contains(&e.assignment_id))
+        .filter(|e| share.of_assignment(e.assignment_id))
         .map(|e| ExtensionView {
             id: e.id,
             workdays: e.workdays,
@@ -784,13 +795,21 @@ pub fn get(
             old_due_at: db::from_db(e.old_due_at),
             new_due_at: e.new_due_at.map(db::from_db),
         })
-        .collect();
-    let report_rows: Vec<_> = db::workflow::reports(conn, c.id)?
+        .collect())
+}
+
+/// The handling reports the reader reads, with their rectification items.
+fn report_views(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    share: &Share<'_>,
+) -> AppResult<Vec<ReportView>> {
+    let report_rows: Vec<_> = db::workflow::reports(conn, complaint_id)?
         .into_iter()
-        .filter(|r| own.is_none() || mine.contains(&r.assignment_id))
+        .filter(|r| share.of_assignment(r.assignment_id))
         .collect();
     let items = db::workflow::items(conn, &report_rows.iter().map(|r| r.id).collect::<Vec<_>>())?;
-    let reports = report_rows
+    Ok(report_rows
         .into_iter()
         .map(|r| ReportView {
             rectification_items: items
@@ -815,28 +834,80 @@ pub fn get(
             review: r.review,
             review_comment: r.review_comment,
         })
+        .collect())
+}
+
+/// The ratings and callbacks, the latest marked (the office's only).
+fn feedback_views(conn: &mut DbConn, complaint_id: i64) -> AppResult<Vec<FeedbackView>> {
+    let list = db::workflow::feedback_for(conn, complaint_id)?;
+    let last = list.last().map(|f| f.id);
+    let authors: Vec<i64> = list.iter().filter_map(|f| f.author_id).collect();
+    let roles: HashMap<i64, String> = db::users::roles(conn, &authors)?.into_iter().collect();
+    Ok(list
+        .into_iter()
+        .map(|f| FeedbackView {
+            satisfaction_label: labels::satisfaction_label(&f.satisfaction),
+            latest: Some(f.id) == last,
+            source: f.source,
+            satisfaction: f.satisfaction,
+            comment: f.comment,
+            by_role: f.author_id.and_then(|a| roles.get(&a).cloned()),
+            by_user_id: f.author_id,
+            at: db::from_db(f.created_at),
+        })
+        .collect())
+}
+
+/// One case. Unknown and not-yours are the same 404.
+pub fn get(
+    conn: &mut DbConn,
+    actor: &Actor,
+    tracking_no: &str,
+    reading: &Reading<'_>,
+) -> AppResult<ComplaintView> {
+    let c = visible_case(conn, actor, tracking_no)?;
+    let (tz, now) = (reading.tz, reading.now);
+    let who = Audience::of(actor);
+    let own = who.unit();
+    // An anonymous case may still hold sealed location text.
+    let has_identity = match own {
+        Some(_) => None,
+        None => Some(rows::identity(conn, c.id)?.is_some()),
+    };
+    let possible_duplicates = match own {
+        Some(_) => None,
+        None => Some(duplicates(conn, &c)?),
+    };
+    let supplements = crate::domain::supplements::for_case(conn, &c, own.is_some(), tz)?;
+    let timeline = timeline(conn, &c, who, tz)?;
+    // A unit reads its own part of the case: its assignments, letters,
+    // notes, requests and reports, not another unit's.
+    let history: Vec<_> = db::assignments::history(conn, c.id)?
+        .into_iter()
+        .filter(|a| own.is_none_or(|u| a.unit_code == u))
         .collect();
+    let mine: Vec<i64> = history.iter().map(|a| a.id).collect();
+    let share = Share {
+        unit: own,
+        assignments: &mine,
+    };
+    let history_units: Vec<String> = history.iter().map(|a| a.unit_code.clone()).collect();
+    let names = Names::load(conn, &[&c], &history_units)?;
+    let assignments = assignment_views(&names, history, now);
+    let open = assignments.iter().rposition(|a| a.ended_at.is_none());
+    let letters = crate::domain::letters::for_complaint(conn, c.id)?
+        .into_iter()
+        .filter(|l| share.by_unit(&l.unit))
+        .collect();
+    let progress = progress_views(conn, c.id, &share)?;
+    let extensions = extension_views(conn, c.id, &share)?;
+    let reports = report_views(conn, c.id, &share)?;
     // Ratings and callbacks are the office's: that a citizen was called back
     // would tell a unit the complaint was not anonymous.
     let feedback = if own.is_some() {
         Vec::new()
     } else {
-        let list = db::workflow::feedback_for(conn, c.id)?;
-        let last = list.last().map(|f| f.id);
-        let authors: Vec<i64> = list.iter().filter_map(|f| f.author_id).collect();
-        let roles: HashMap<i64, String> = db::users::roles(conn, &authors)?.into_iter().collect();
-        list.into_iter()
-            .map(|f| FeedbackView {
-                satisfaction_label: labels::satisfaction_label(&f.satisfaction),
-                latest: Some(f.id) == last,
-                source: f.source,
-                satisfaction: f.satisfaction,
-                comment: f.comment,
-                by_role: f.author_id.and_then(|a| roles.get(&a).cloned()),
-                by_user_id: f.author_id,
-                at: db::from_db(f.created_at),
-            })
-            .collect()
+        feedback_views(conn, c.id)?
     };
     let assignment = open.map(|i| assignments[i].clone());
     let ladder = ladder_levels(conn, &[&c])?;

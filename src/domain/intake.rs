@@ -124,7 +124,7 @@ pub fn check_references(
     input: &ComplaintInput,
     prefix: &str,
     errors: &mut FieldErrors,
-) -> diesel::QueryResult<()> {
+) -> db::QueryResult<()> {
     if let Some(code) = &input.category
         && !categories::exists_active(conn, code)?
     {

@@ -17,7 +17,7 @@ use crate::db::{self, DbConn};
 use crate::domain::accountability::points;
 use crate::domain::escalation::Rung;
 use crate::domain::letters::LetterKind;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Start of a local day, in the stored form.
 pub fn local_midnight(day: NaiveDate, tz: Tz) -> NaiveDateTime {
@@ -136,7 +136,7 @@ pub fn ranking(
         let sums = tallies::sums(c, Family::Ranking, source, from, to)?;
         let running = tallies::running(c, from, to, now_db)?;
         let (units, _) = db::units::list(c, 0, 100_000)?;
-        Ok::<_, diesel::result::Error>((sums, running, units))
+        Ok::<_, AppError>((sums, running, units))
     })?;
     let mut figures: HashMap<String, Figures> = HashMap::new();
     for s in sums {

@@ -334,7 +334,7 @@ pub fn store_units(
     conn: &mut DbConn,
     entries: &[UnitEntry],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<usize> {
+) -> db::QueryResult<usize> {
     let now = db::to_db(now);
     let mut changed = HashSet::new();
     for u in entries {
@@ -424,7 +424,7 @@ pub fn load(
     };
     let units = parse_units(&read("units.toml")?).context("config/units.toml")?;
     let cats = parse_categories(&read("categories.toml")?).context("config/categories.toml")?;
-    let report = db::write_tx(conn, |c| -> diesel::QueryResult<LoadReport> {
+    let report = db::write_tx(conn, |c| -> db::QueryResult<LoadReport> {
         db::setup_lock(c)?;
         let units_changed = store_units(c, &units, now)?;
         let db_now = db::to_db(now);

@@ -94,7 +94,7 @@ pub fn standing(
 /// Counts a failed attempt against both keys; returns the subject's
 /// failures in the window, this one included.
 pub fn fail(conn: &mut DbConn, limits: &Limits, keys: &Keys, now: DateTime<Utc>) -> AppResult<i32> {
-    Ok(db::write_tx(conn, |tx| -> diesel::QueryResult<i32> {
+    Ok(db::write_tx(conn, |tx| -> db::QueryResult<i32> {
         db::throttle_hit(tx, &keys.address, now, limits.window)?;
         db::throttle_hit(tx, &keys.subject, now, limits.window)
     })?)

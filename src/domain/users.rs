@@ -61,7 +61,7 @@ fn check_account(
     conn: &mut DbConn,
     a: &NewAccount,
     errors: &mut FieldErrors,
-) -> diesel::QueryResult<()> {
+) -> db::QueryResult<()> {
     if !username_ok(&a.username) {
         errors.add_with(
             "username",
@@ -88,7 +88,7 @@ fn check_role_unit(
     role: Role,
     unit: Option<&str>,
     errors: &mut FieldErrors,
-) -> diesel::QueryResult<()> {
+) -> db::QueryResult<()> {
     match (role, unit) {
         (Role::Unit, None) => errors.add_with("unit", Code::Required, "is required for role unit"),
         (Role::Unit, Some(code)) => {
