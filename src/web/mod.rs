@@ -60,7 +60,7 @@ pub fn templates() -> &'static Environment<'static> {
     })
 }
 
-/// The public pages' routes (registered by `api::routes`).
+/// The public pages' routes (mounted by `startup` beside `api::routes`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(show_form))
         .route("/", web::post().to(submit_form))
@@ -435,7 +435,7 @@ pub async fn submit_form(req: HttpRequest, state: web::Data<AppState>, form: For
         .and_then(|t| IdemRequest::new("POST / (web form)".into(), &t, &body).ok());
     let now = state.clock.now();
     let st = state.clone();
-    let client = crate::api::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let result = match state.parse::<CreateComplaint>(&body, Source::Form).await {
         Ok(cmd) => {
             state
@@ -706,7 +706,7 @@ async fn lookup(
     state: &web::Data<AppState>,
     pair: &Pair,
 ) -> Result<tracking::TrackView, AppError> {
-    let client = crate::api::client_address(req, state);
+    let client = crate::request::client_address(req, state);
     let now = state.clock.now();
     let st = state.clone();
     let p = pair.clone();
@@ -720,7 +720,7 @@ async fn lookup(
             tracking::track(c, &st.intake, &st.tracking, &asked, now)
         })
         .await?;
-    crate::api::paced(paced).await
+    crate::request::paced(paced).await
 }
 
 /// `POST /track`: looks the case up as `POST /api/v1/track` does.
@@ -778,7 +778,7 @@ pub async fn submit_feedback(
         .chain(given),
     );
     let parsed = state.parse::<FeedbackRequest>(&body, Source::Form).await;
-    let client = crate::api::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let p = pair.clone();
@@ -801,7 +801,7 @@ pub async fn submit_feedback(
                 })
                 .await;
             match paced {
-                Ok(p) => crate::api::paced(p).await,
+                Ok(p) => crate::request::paced(p).await,
                 Err(e) => Err(e),
             }
         }
