@@ -448,7 +448,7 @@ impl Settings {
              and accountability after supervision"
         );
         ensure!(
-            crate::domain::accountability::centipoints(e.provisional_points).is_some(),
+            crate::domain::points::Points::parse(e.provisional_points).is_some(),
             "escalation.provisional_points must be from 0 to 100 with at most two decimals"
         );
         ensure!(

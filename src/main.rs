@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use duban::auth::password;
 use duban::auth::policy::Role;
 use duban::config::{Secrets, Settings};
+use duban::domain::reference;
 use duban::domain::users::{self, NewAccount};
 use duban::error::AppError;
 use duban::startup::{self, Application};
@@ -364,10 +365,35 @@ fn tallies(settings: &Settings, command: TalliesCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `duban import-units FILE [--dry-run]`.
+/// `duban import-units FILE [--dry-run]`: read and check the list, warn of
+/// routing rules it leaves without a unit, import it (writing
+/// `config/units.toml` unless a dry run), and say what changed.
 fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Result<()> {
-    use duban::domain::reference;
+    let units = read_unit_list(settings, file)?;
+    warn_of_unrouted_units(settings, &units)?;
+    let pool = startup::prepare_database(settings, std::time::Duration::from_secs(30))?;
+    let mut conn = pool.get()?;
+    let now = chrono::Utc::now();
+    let target = settings.config_dir.join("units.toml");
+    let report = if dry_run {
+        reference::import_units(&mut conn, &units, true, now)?
+    } else {
+        import_and_write(&mut conn, &units, file, &target, now)?
+    };
+    print_import_report(&report, units.len(), dry_run);
+    if !dry_run {
+        println!(
+            "{} written: deploy it to every instance (each loads it at start-up)",
+            target.display()
+        );
+    }
+    Ok(())
+}
 
+/// The units of `file` (CSV by its extension, else TOML), which must hold
+/// the office that issues letters; every problem is printed, and none
+/// imports anything.
+fn read_unit_list(settings: &Settings, file: &Path) -> anyhow::Result<Vec<reference::UnitEntry>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
     let is_csv = file
@@ -388,19 +414,23 @@ fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Resu
             )])
         }
     });
-    let units = match units {
-        Ok(units) => units,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{}: {p}", file.display());
-            }
-            bail!(
-                "nothing imported: {} problem(s) in {}",
-                problems.len(),
-                file.display()
-            );
+    units.or_else(|problems| {
+        for p in &problems {
+            eprintln!("{}: {p}", file.display());
         }
-    };
+        bail!(
+            "nothing imported: {} problem(s) in {}",
+            problems.len(),
+            file.display()
+        )
+    })
+}
+
+/// Warns of each unit `config/routing.toml` names that the list leaves out.
+fn warn_of_unrouted_units(
+    settings: &Settings,
+    units: &[reference::UnitEntry],
+) -> anyhow::Result<()> {
     let rules = duban::domain::routing::Rules::load(
         &settings.config_dir,
         settings.routing.leader_titles.clone(),
@@ -410,47 +440,53 @@ fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Resu
             eprintln!("warning: config/routing.toml names {code}, which the list leaves out");
         }
     }
+    Ok(())
+}
 
-    let pool = startup::prepare_database(settings, std::time::Duration::from_secs(30))?;
-    let mut conn = pool.get()?;
-    let now = chrono::Utc::now();
-    let target = settings.config_dir.join("units.toml");
-    let report = if dry_run {
-        reference::import_units(&mut conn, &units, true, now)?
-    } else {
-        // The new file waits beside the old one until the database holds
-        // the list: a failed import changes neither.
-        let header = format!(
-            "Units (责任单位), written by `duban import-units` from {} at {}.\n\
-             Loaded at start-up: each [[unit]] is inserted or updated by its code. Edit\n\
-             here, or import the county's list again.",
-            file.file_name().map_or_else(
-                || file.display().to_string(),
-                |n| n.to_string_lossy().into()
-            ),
-            now.format("%Y-%m-%d %H:%M UTC")
-        );
-        let pending = target.with_extension("toml.importing");
-        std::fs::write(&pending, reference::units_toml(&units, &header)?)
-            .with_context(|| format!("writing {}", pending.display()))?;
-        match reference::import_units(&mut conn, &units, false, now) {
-            Ok(report) => {
-                std::fs::rename(&pending, &target).with_context(|| {
-                    format!(
-                        "the database holds the new list, but {} could not be replaced: \
-                         copy {} over it before the next start",
-                        target.display(),
-                        pending.display()
-                    )
-                })?;
-                report
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&pending);
-                return Err(e.context("nothing imported"));
-            }
+/// Imports the list and replaces `target` with it. The new file waits
+/// beside the old one until the database holds the list: a failed import
+/// changes neither.
+fn import_and_write(
+    conn: &mut duban::db::DbConn,
+    units: &[reference::UnitEntry],
+    file: &Path,
+    target: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<reference::ImportReport> {
+    let header = format!(
+        "Units (责任单位), written by `duban import-units` from {} at {}.\n\
+         Loaded at start-up: each [[unit]] is inserted or updated by its code. Edit\n\
+         here, or import the county's list again.",
+        file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into()
+        ),
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
+    let pending = target.with_extension("toml.importing");
+    std::fs::write(&pending, reference::units_toml(units, &header)?)
+        .with_context(|| format!("writing {}", pending.display()))?;
+    match reference::import_units(conn, units, false, now) {
+        Ok(report) => {
+            std::fs::rename(&pending, target).with_context(|| {
+                format!(
+                    "the database holds the new list, but {} could not be replaced: \
+                     copy {} over it before the next start",
+                    target.display(),
+                    pending.display()
+                )
+            })?;
+            Ok(report)
         }
-    };
+        Err(e) => {
+            let _ = std::fs::remove_file(&pending);
+            Err(e.context("nothing imported"))
+        }
+    }
+}
+
+/// What an import added, changed, deactivated and left alone.
+fn print_import_report(report: &reference::ImportReport, listed: usize, dry_run: bool) {
     let codes = |v: &[String]| {
         if v.is_empty() {
             String::new()
@@ -465,7 +501,7 @@ fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Resu
         } else {
             ""
         },
-        units.len(),
+        listed,
         report.added.len(),
         codes(&report.added),
         report.changed.len(),
@@ -480,11 +516,4 @@ fn import_units(settings: &Settings, file: &Path, dry_run: bool) -> anyhow::Resu
             report.open_cases_of_deactivated
         );
     }
-    if !dry_run {
-        println!(
-            "{} written: deploy it to every instance (each loads it at start-up)",
-            target.display()
-        );
-    }
-    Ok(())
 }

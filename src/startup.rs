@@ -204,6 +204,7 @@ impl Application {
                 .app_data(web::PayloadConfig::default().limit(limit))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .configure(crate::web::routes)
                 .configure(api::routes)
                 .default_service(web::to(not_found))
         })

@@ -7,7 +7,9 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::command::Authorized;
-use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
+use super::responses::{
+    BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable,
+};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::accountability::AccountabilityFilter;
@@ -28,7 +30,7 @@ use crate::state::AppState;
         ("status" = Option<String>, Query, description = "open, defended or decided"),
         ("year" = Option<i32>, Query, description = "Score year"),
         ("tracking_no" = Option<String>, Query, description = "Cases about one complaint"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Cases, newest first (a unit: its own)", body = crate::api::Page<crate::domain::accountability::AccountabilityView>),
@@ -202,7 +204,7 @@ pub async fn decide_accountability(
     tag = "accountability",
     summary = "The catalogue of situations and the decisions",
     responses(
-        (status = 200, description = "The catalogue", body = crate::api::docs::CatalogueView),
+        (status = 200, description = "The catalogue", body = crate::api::responses::CatalogueView),
         Unauthorized, Forbidden, Unavailable,
     ),
     security(("bearer" = [])),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 
 use super::command::Authorized;
-use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::auth::policy::{self, Action};
@@ -103,7 +103,7 @@ async fn run_verify(
     path = "/api/v1/audit/checkpoints",
     tag = "audit",
     summary = "The signed checkpoints of the audit log, newest first",
-    params(crate::api::docs::Paging),
+    params(crate::api::responses::Paging),
     responses(
         (status = 200, description = "Checkpoints, newest first", body = crate::api::Page<audit_log::Checkpoint>),
         Invalid, Unauthorized, Forbidden, Unavailable,
@@ -185,7 +185,7 @@ pub fn checkpoint_out(state: &AppState) -> audit_log::CheckpointOut {
         ("chain" = Option<String>, Query, description = "One chain, e.g. admin or case:XG20261127000001"),
         ("from" = Option<String>, Query, description = "From a local date (2026-11-27) or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "Up to a local date (included) or an RFC 3339 time"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Events, newest first", body = crate::api::Page<crate::domain::audit::EventView>),

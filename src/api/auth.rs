@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::command::Cmd;
-use super::docs::{BadBody, TooManyAttempts, Unauthorized, Unavailable};
+use super::responses::{BadBody, TooManyAttempts, Unauthorized, Unavailable};
 use crate::domain::commands::TokenRequest;
 use crate::domain::users;
 use crate::error::{AppError, AppResult};
@@ -35,7 +35,7 @@ pub async fn issue_token(
 ) -> AppResult<HttpResponse> {
     let username = cmd.username.into_inner();
     let password = cmd.password.expose().to_owned();
-    let client = super::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let (who, from) = (username.clone(), client.clone());

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use super::docs::{BadBody, Forbidden, Invalid, Unauthorized, Unavailable};
+use super::responses::{BadBody, Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::auth::policy;
@@ -64,7 +64,7 @@ pub async fn log_call(
         ("from" = Option<String>, Query, description = "From: a local date or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "Up to: a local date (included) or an RFC 3339 time"),
         ("disposition" = Option<String>, Query, description = "answered, consultation, complaint or invalid"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Calls, newest first", body = crate::api::Page<crate::domain::calls::CallView>),
@@ -134,7 +134,7 @@ pub async fn look_up_caller(
     path = "/api/v1/callbacks",
     tag = "calls",
     summary = "Closed cases whose callback is due",
-    params(crate::api::docs::Paging),
+    params(crate::api::responses::Paging),
     responses(
         (status = 200, description = "Oldest due first, with the attempts so far", body = crate::api::Page<crate::domain::callbacks::DueCallback>),
         Invalid, Unauthorized, Forbidden, Unavailable,

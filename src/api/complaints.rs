@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::Params;
-use super::docs::{BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
+use super::responses::{
+    BadBody, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable,
+};
 use crate::auth::Actor;
 use crate::db::complaints::{ComplaintFilter, Cursor, TOTAL_CAP, Window};
 use crate::domain::cases;
@@ -27,7 +29,7 @@ use crate::state::AppState;
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer"),
     ),
     responses(
-        (status = 201, description = "Filed: keep the tracking number and query code", body = crate::api::docs::Receipt),
+        (status = 201, description = "Filed: keep the tracking number and query code", body = crate::api::responses::Receipt),
         BadBody, Unavailable,
     ),
 )]
@@ -41,7 +43,7 @@ pub async fn create_complaint(
     let cmd = state.parse(&body, Source::Json).await?;
     let now = state.clock.now();
     let st = state.clone();
-    let client = super::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let outcome = state
         .db_write(move |c| intake::submit_web(c, &st.intake, cmd, &client, idem.as_ref(), now))
         .await?;
@@ -143,8 +145,8 @@ pub fn read_filter(
     tag = "complaints",
     summary = "List cases",
     params(
-        crate::api::docs::CaseFilter,
-        crate::api::docs::CasePaging,
+        crate::api::responses::CaseFilter,
+        crate::api::responses::CasePaging,
     ),
     responses(
         (status = 200, description = "Cases, newest first; the total exact up to 10,000 (`total_exact`), and `next_cursor` for the next page", body = crate::domain::cases::CasePage),

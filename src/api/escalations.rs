@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
-use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::escalations::EscalationFilter;
@@ -47,7 +47,7 @@ pub async fn run_sweep(actor: Actor, state: web::Data<AppState>) -> AppResult<Ht
         ("tracking_no" = Option<String>, Query, description = "Steps of one case"),
         ("from" = Option<String>, Query, description = "Fired from: a local date or an RFC 3339 time"),
         ("to" = Option<String>, Query, description = "Fired up to: a local date (included) or an RFC 3339 time"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Steps, newest first", body = crate::api::Page<crate::domain::escalation::EscalationView>),

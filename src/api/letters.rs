@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
-use super::docs::{Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::letters::LetterFilter;
@@ -22,7 +22,7 @@ use crate::state::AppState;
         ("kind" = Option<String>, Query, description = "transfer, reminder, supervision or accountability"),
         ("unit" = Option<String>, Query, description = "Unit code"),
         ("tracking_no" = Option<String>, Query, description = "Letters of one case"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Letters, newest first (a unit: its own)", body = crate::api::Page<crate::domain::letters::LetterView>),

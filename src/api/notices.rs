@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 
-use super::docs::{Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, NotFound, Unauthorized, Unavailable};
 use super::{Page, Params};
 use crate::auth::Actor;
 use crate::db::notices::NoticeFilter;
@@ -23,7 +23,7 @@ use crate::state::AppState;
         ("unread" = Option<bool>, Query, description = "true: only unread; false: only read"),
         ("unit" = Option<String>, Query, description = "Unit code (a unit officer always sees its own)"),
         ("tracking_no" = Option<String>, Query, description = "Notices about one case"),
-        crate::api::docs::Paging,
+        crate::api::responses::Paging,
     ),
     responses(
         (status = 200, description = "Notices, newest first", body = crate::api::Page<crate::domain::notices::NoticeView>),

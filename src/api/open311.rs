@@ -90,7 +90,7 @@ fn ok(format: Format, doc: &Doc) -> Answer {
 /// Counts a read against the client's address, whatever it asks for: more
 /// than `open311.max_reads_per_address` in the window is 429.
 async fn count_read(req: &HttpRequest, state: &web::Data<AppState>, format: Format) -> Answer {
-    let client = super::client_address(req, state);
+    let client = crate::request::client_address(req, state);
     let st = state.clone();
     let now = state.clock.now();
     let counted = state
@@ -138,7 +138,7 @@ pub async fn discovery(
     path: web::Path<String>,
 ) -> Answer {
     let format = Format::parse(&path.into_inner())?;
-    let url = format!("{}/open311/v2", super::public_base(&req, &state));
+    let url = format!("{}/open311/v2", crate::request::public_base(&req, &state));
     let st = state.clone();
     run(&req, &state, format, move |c| {
         o311::discovery(c, &st.settings.open311, &url, st.intake.tz)
@@ -227,7 +227,7 @@ pub async fn create_request(
         .map_err(|e| fail(o311::Open311Error::from_app(e, &sub.names)))?;
     let now = state.clock.now();
     let st = state.clone();
-    let client = super::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let result = state
         .db_write(move |c| {
             Ok(o311::file_request(

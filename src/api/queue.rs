@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 
 use super::Params;
-use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::error::AppResult;
 use crate::state::AppState;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::docs::{Invalid, Unavailable};
+use super::responses::{Invalid, Unavailable};
 use super::{Page, Params};
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ pub struct CategoryView {
     tag = "reference",
     summary = "Units (for the form)",
     params(
-        crate::api::docs::ReferencePaging,
+        crate::api::responses::ReferencePaging,
     ),
     responses(
         (status = 200, description = "Active units", body = crate::api::Page<crate::api::reference::UnitView>),
@@ -73,7 +73,7 @@ pub async fn list_units(
     tag = "reference",
     summary = "Categories (for the form)",
     params(
-        crate::api::docs::ReferencePaging,
+        crate::api::responses::ReferencePaging,
     ),
     responses(
         (status = 200, description = "Active categories", body = crate::api::Page<crate::api::reference::CategoryView>),

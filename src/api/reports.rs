@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use futures_util::{StreamExt, stream};
 
 use super::Params;
-use super::docs::{Forbidden, Invalid, Unauthorized, Unavailable};
+use super::responses::{Forbidden, Invalid, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::domain::export;
 use crate::domain::ranking::{self, RankingRules};
@@ -101,7 +101,7 @@ pub async fn get_stats(
     tag = "reports",
     summary = "Export the case list as CSV (no identity)",
     params(
-        crate::api::docs::CaseFilter,
+        crate::api::responses::CaseFilter,
     ),
     responses(
         (status = 200, description = "CSV, UTF-8 with BOM", body = String, content_type = "text/csv"),

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::command::Cmd;
-use super::docs::{BadBody, Conflict, NotFound, TooManyAttempts, Unavailable};
+use super::responses::{BadBody, Conflict, NotFound, TooManyAttempts, Unavailable};
 use crate::domain::commands::{FeedbackRequest, TrackRequest};
 use crate::domain::tracking;
 use crate::error::AppResult;
@@ -26,7 +26,7 @@ pub async fn track_complaint(
     Cmd(cmd): Cmd<TrackRequest>,
 ) -> AppResult<HttpResponse> {
     let (tracking_no, query_code) = (cmd.tracking_no.into_inner(), cmd.query_code.into_inner());
-    let client = super::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let paced = state
@@ -39,7 +39,7 @@ pub async fn track_complaint(
             tracking::track(c, &st.intake, &st.tracking, &asked, now)
         })
         .await?;
-    let view = super::paced(paced).await?;
+    let view = crate::request::paced(paced).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(view))
@@ -63,7 +63,7 @@ pub async fn submit_feedback(
     Cmd(cmd): Cmd<FeedbackRequest>,
 ) -> AppResult<HttpResponse> {
     let (tracking_no, query_code) = (cmd.tracking_no.to_string(), cmd.query_code.to_string());
-    let client = super::client_address(&req, &state);
+    let client = crate::request::client_address(&req, &state);
     let now = state.clock.now();
     let st = state.clone();
     let paced = state
@@ -82,6 +82,6 @@ pub async fn submit_feedback(
             })
         })
         .await?;
-    let receipt = super::paced(paced).await?;
+    let receipt = crate::request::paced(paced).await?;
     Ok(HttpResponse::Created().json(receipt))
 }

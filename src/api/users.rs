@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::command::Authorized;
-use super::docs::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
+use super::responses::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
 use crate::domain::commands::{CreateUser, UpdateUser};
 use crate::domain::users::{self, UserView};
 use crate::error::AppResult;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::command::Authorized;
-use super::docs::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
+use super::responses::{BadBody, Conflict, Forbidden, NotFound, Unauthorized, Unavailable};
 use crate::auth::Actor;
 use crate::db::DbConn;
 use crate::domain::commands::{

@@ -33,6 +33,8 @@ use crate::domain::commands::{
 use crate::domain::intake::IntakeEnv;
 use crate::domain::labels;
 use crate::domain::letters::{self, NoticeKind};
+// Kept here for the modules that read them from accountability.
+pub use crate::domain::points::{centipoints, points};
 use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 /// The decisions a supervisor may take.
@@ -48,21 +50,6 @@ pub fn decision_title(d: &str) -> &'static str {
         "economic_penalty" => "经济处罚",
         _ => "",
     }
-}
-
-/// Points → hundredths of a point, if `p` is a finite number from 0 to 100
-/// with at most two decimals.
-pub fn centipoints(p: f64) -> Option<i32> {
-    if !p.is_finite() || !(0.0..=100.0).contains(&p) {
-        return None;
-    }
-    let c = (p * 100.0).round();
-    ((p * 100.0 - c).abs() < 1e-6).then_some(c as i32)
-}
-
-/// Hundredths of a point → points.
-pub fn points(centi: i64) -> f64 {
-    centi as f64 / 100.0
 }
 
 #[derive(Deserialize)]
@@ -908,20 +895,6 @@ pub fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn points_have_at_most_two_decimals_and_stay_in_range() {
-        assert_eq!(centipoints(1.0), Some(100));
-        assert_eq!(centipoints(0.5), Some(50));
-        assert_eq!(centipoints(2.25), Some(225));
-        assert_eq!(centipoints(0.1 + 0.2), Some(30));
-        assert_eq!(centipoints(100.0), Some(10_000));
-        assert_eq!(centipoints(0.125), None);
-        assert_eq!(centipoints(-1.0), None);
-        assert_eq!(centipoints(100.01), None);
-        assert_eq!(centipoints(f64::NAN), None);
-        assert_eq!(centipoints(f64::INFINITY), None);
-    }
 
     #[test]
     fn the_shipped_catalogue_has_five_aspects_and_twenty_two_situations() {

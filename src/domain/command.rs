@@ -989,7 +989,7 @@ impl Scalar for Deduction {
             _ => v.as_f64(),
         };
         n.filter(|p| *p <= 0.0)
-            .and_then(|p| crate::domain::accountability::centipoints(-p))
+            .and_then(|p| crate::domain::points::centipoints(-p))
             .map(Deduction)
             .ok_or((Code::BadDeduction, None))
     }

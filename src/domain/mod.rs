@@ -21,6 +21,7 @@ pub mod letters;
 pub mod merkle;
 pub mod notices;
 pub mod open311;
+pub mod points;
 pub mod privacy;
 pub mod queue;
 pub mod ranking;
