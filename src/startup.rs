@@ -15,8 +15,8 @@ use crate::config::{Secrets, Settings};
 use crate::db::{self, DbTarget, Pool, PoolOptions};
 use crate::domain::accountability::Catalogue;
 use crate::domain::calendar::Calendar;
+use crate::domain::env::Env;
 use crate::domain::escalation::Ladder;
-use crate::domain::intake::IntakeEnv;
 use crate::domain::letters::LetterEnv;
 use crate::domain::merkle::AuditKeys;
 use crate::domain::privacy::PiiKeys;
@@ -110,7 +110,7 @@ pub fn build_state(
             &settings.auth.issuer,
             settings.auth.token_ttl_seconds,
         ),
-        intake: IntakeEnv {
+        intake: Env {
             keys: PiiKeys::new(&secrets.pii_key),
             tracking_prefix: settings.county.tracking_prefix.clone(),
             tz: settings.time_zone(),
@@ -119,7 +119,7 @@ pub fn build_state(
             routing: Arc::new(routing),
             letters: Arc::new(letters),
             return_window: settings.workflow.return_window,
-            limits: crate::domain::intake::IntakeLimits::from_settings(&settings.intake),
+            limits: crate::domain::env::IntakeLimits::from_settings(&settings.intake),
             trusted_units: Arc::new(settings.workflow.trusted_units.clone()),
             callbacks: crate::domain::callbacks::CallbackRules {
                 after_workdays: settings.workflow.callback_after_workdays,

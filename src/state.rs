@@ -10,8 +10,8 @@ use crate::auth::token::TokenKeys;
 use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::domain::calendar::Calendar;
+use crate::domain::env::Env;
 use crate::domain::escalation::Ladder;
-use crate::domain::intake::IntakeEnv;
 use crate::domain::throttle::Limits;
 use crate::error::{AppError, AppResult};
 
@@ -44,7 +44,7 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
-    pub intake: IntakeEnv,
+    pub intake: Env,
     pub tracking: Limits,
     pub login: Limits,
     pub calendar: Arc<Calendar>,

@@ -12,9 +12,11 @@ use super::responses::{
 use crate::auth::Actor;
 use crate::db::complaints::{ComplaintFilter, Cursor, TOTAL_CAP, Window};
 use crate::domain::cases;
+use crate::domain::channels::CHANNELS;
 use crate::domain::command::Source;
-use crate::domain::intake::{self, CHANNELS, status};
+use crate::domain::intake;
 use crate::domain::status::Flag;
+use crate::domain::status::Status;
 use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
 
@@ -119,7 +121,7 @@ pub fn read_filter(
         }
     };
     let filter = ComplaintFilter {
-        status: p.choice("status", status::ALL),
+        status: p.choice("status", Status::CODES),
         unit: p.text("unit", 16),
         subject_unit: p.text("subject_unit", 16),
         category: p.text("category", 32),

@@ -13,7 +13,7 @@ use crate::domain::commands::{
     AddProgress, AssignCase, CallbackAttempt, ContactRequest, Decide, Reopen, RequestExtension,
     ReturnRequest, Review, Screen, SubmitReport,
 };
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::workflow;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -24,7 +24,7 @@ type No = web::Path<String>;
 async fn act<T, F>(state: web::Data<AppState>, f: F) -> AppResult<HttpResponse>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&mut DbConn, &IntakeEnv, DateTime<Utc>) -> AppResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Env, DateTime<Utc>) -> AppResult<T> + Send + 'static,
 {
     let now = state.clock.now();
     let st = state.clone();

@@ -28,6 +28,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x4455_4241_4e4d_4947; // "DUBANMIG"
 /// What a statement gives back. The layers above name it through `db`, so
 /// that storage stays in this module (docs/architecture.md, "Layers").
 pub use diesel::QueryResult;
+/// A storage error (what `QueryResult` fails with).
+pub use diesel::result::Error;
 
 /// The connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]

@@ -30,11 +30,11 @@ use crate::domain::command::Command;
 use crate::domain::commands::{
     AccountabilityDecision, DecideAccountability, FileDefence, OpenAccountability,
 };
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::labels;
 use crate::domain::letters::{self, NoticeKind};
 // Kept here for the modules that read them from accountability.
-pub use crate::domain::points::{centipoints, points};
+use crate::domain::points::{centipoints, points};
 use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 /// The decisions a supervisor may take.
@@ -182,7 +182,7 @@ pub struct EscalationOpening<'a> {
     pub history: &'a str,
 }
 
-fn local_year(env: &IntakeEnv, t: DateTime<Utc>) -> i32 {
+fn local_year(env: &Env, t: DateTime<Utc>) -> i32 {
     t.with_timezone(&env.tz).year()
 }
 
@@ -222,7 +222,7 @@ fn record(
 /// case and its defence deadline.
 pub fn open_for_escalation(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     o: EscalationOpening<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountabilityCase, DateTime<Utc>)> {
@@ -314,7 +314,7 @@ pub fn record_escalation_opening(
     )
 }
 
-fn office(conn: &mut DbConn, env: &IntakeEnv) -> AppResult<Option<Unit>> {
+fn office(conn: &mut DbConn, env: &Env) -> AppResult<Option<Unit>> {
     Ok(db::units::find(conn, &env.letters.office_unit)?)
 }
 
@@ -323,7 +323,7 @@ fn office(conn: &mut DbConn, env: &IntakeEnv) -> AppResult<Option<Unit>> {
 /// provisional deduction. The unit is told by e-mail.
 pub fn open_manual(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     catalogue: &Catalogue,
     defence_workdays: u32,
     actor: &Actor,
@@ -486,7 +486,7 @@ pub fn file_defence(
 /// other than `dismissed` books its own deduction.
 pub fn decide(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     catalogue: &Catalogue,
     actor: &Actor,
     id: i64,
@@ -583,12 +583,7 @@ pub fn decide(
 /// Due process: no decision before the defence period ends unless the unit
 /// has defended itself or the office records that it waived (which it
 /// cannot have done once it filed a defence).
-fn heard(
-    env: &IntakeEnv,
-    case: &AccountabilityCase,
-    waived: bool,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+fn heard(env: &Env, case: &AccountabilityCase, waived: bool, now: DateTime<Utc>) -> AppResult<()> {
     if waived && case.defence.is_some() {
         return Err(AppError::field_with(
             "defence_waived",
@@ -656,7 +651,7 @@ fn book_decision(
 /// The notice telling the unit the decision.
 fn tell_decision(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     case: &AccountabilityCase,
     decision: &str,
     centi: i32,

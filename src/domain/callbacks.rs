@@ -19,7 +19,8 @@ use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::start_of_day;
 use crate::domain::command::Command;
 use crate::domain::commands::{CallbackAttempt, ContactRequest};
-use crate::domain::intake::{self, IntakeEnv};
+use crate::domain::env::Env;
+use crate::domain::intake;
 use crate::domain::labels;
 use crate::domain::status::Status;
 use crate::error::{AppError, AppResult};
@@ -56,7 +57,7 @@ impl From<CallbackAttempt> for Attempt {
 /// On closing a case: its callback falls due, or is not possible.
 pub fn open_on_close(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
@@ -76,7 +77,7 @@ pub fn open_on_close(
 /// Records an attempt on a closed case (the caller holds the case's lock).
 pub fn record(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     c: &Complaint,
     a: &Attempt,
@@ -166,7 +167,7 @@ pub fn record(
 }
 
 /// The different local days with an unanswered attempt.
-fn unanswered_days(conn: &mut DbConn, env: &IntakeEnv, id: i64) -> AppResult<usize> {
+fn unanswered_days(conn: &mut DbConn, env: &Env, id: i64) -> AppResult<usize> {
     let days: BTreeSet<_> = rows::for_cases(conn, &[id])?
         .into_iter()
         .filter(|a| a.outcome == "no_answer")
@@ -216,7 +217,7 @@ pub fn outcome_label(outcome: &str) -> &'static str {
 /// due, oldest first, with the attempts so far.
 pub fn due(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     page: i64,
     per_page: i64,
@@ -275,7 +276,7 @@ pub struct Contact {
 /// number is opened: if the record fails, nothing is shown.
 pub fn contact(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: ContactRequest,

@@ -15,7 +15,7 @@ use crate::auth::policy::{self, Action};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Entry};
 use crate::domain::cases::CodeName;
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::{labels, validation};
 use crate::error::{AppError, AppResult, Code};
 
@@ -72,7 +72,7 @@ pub struct CallerHistory {
 /// `GET /callers/{phone}` (operator, supervisor).
 pub fn look_up(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     raw_phone: &str,
     now: DateTime<Utc>,

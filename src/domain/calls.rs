@@ -16,8 +16,9 @@ use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::callbacks::{self, Attempt};
 use crate::domain::command::Command;
 use crate::domain::commands::{Disposition, LogCall};
+use crate::domain::env::Env;
 use crate::domain::idempotency::{self, IdemRequest, Outcome};
-use crate::domain::intake::{self, IntakeEnv};
+use crate::domain::intake;
 use crate::domain::status::Status;
 use crate::domain::{labels, supplements, workflow};
 use crate::error::{AppError, AppResult, Code, FieldErrors};
@@ -111,7 +112,7 @@ impl From<LogCall> for CallInput {
 /// unit, a callback attempt recorded) in the same transaction.
 pub fn log_call(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     cmd: LogCall,
     idem: Option<&IdemRequest>,
@@ -228,7 +229,7 @@ pub fn log_call(
 #[allow(clippy::too_many_arguments)]
 fn on_case(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     case: &Complaint,
     what: &Linked,

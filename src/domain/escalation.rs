@@ -26,12 +26,13 @@ use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::escalations::{self as rows, Escalation, EscalationFilter, NewEscalation};
 use crate::db::units::Unit;
 use crate::db::{self, DbConn};
-use crate::domain::accountability::{self, Catalogue, EscalationOpening, Situation, points};
+use crate::domain::accountability::{self, Catalogue, EscalationOpening, Situation};
 use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::Calendar;
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::labels;
 use crate::domain::letters::{self, Fact, LetterKind, LetterRequest, NoticeKind};
+use crate::domain::points::{centipoints, points};
 use crate::domain::status::Status;
 use crate::error::{AppError, AppResult};
 
@@ -224,7 +225,7 @@ impl Ladder {
         ]);
         Ok(Self {
             rows,
-            provisional_centipoints: accountability::centipoints(s.provisional_points)
+            provisional_centipoints: centipoints(s.provisional_points)
                 .ok_or_else(|| anyhow::anyhow!("escalation.provisional_points is invalid"))?,
             situation,
             defence_workdays: s.defence_workdays,
@@ -361,7 +362,7 @@ impl SweepReport {
 #[instrument(skip_all)]
 pub fn sweep(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     ladder: &Ladder,
     now: DateTime<Utc>,
 ) -> AppResult<SweepReport> {
@@ -410,7 +411,7 @@ pub fn sweep(
 /// again is looked at an hour later. Returns the cases handled.
 fn one_by_one(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     ladder: &Ladder,
     now: DateTime<Utc>,
     report: &mut SweepReport,
@@ -504,7 +505,7 @@ struct Effect<'a> {
 /// key, and schedules each case's next look.
 fn process(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     ladder: &Ladder,
     ids: &[i64],
     now: DateTime<Utc>,
@@ -539,7 +540,7 @@ struct Batch {
 }
 
 impl Batch {
-    fn load(conn: &mut DbConn, env: &IntakeEnv, ids: &[i64]) -> AppResult<Batch> {
+    fn load(conn: &mut DbConn, env: &Env, ids: &[i64]) -> AppResult<Batch> {
         let cases = complaint_rows::by_ids(conn, ids)?;
         let current: HashMap<i64, Assignment> = assignments::current_of(conn, ids)?
             .into_iter()
@@ -589,7 +590,7 @@ impl Batch {
     /// be looked at next.
     fn due<'b>(
         &'b self,
-        env: &IntakeEnv,
+        env: &Env,
         ladder: &Ladder,
         now: DateTime<Utc>,
     ) -> AppResult<(Vec<Firing<'b>>, Schedule)> {
@@ -690,7 +691,7 @@ struct Planned<'a> {
 /// accountability cases.
 fn plan<'a>(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     ladder: &Ladder,
     batch: &'a Batch,
     firings: &'a [Firing<'a>],
@@ -818,7 +819,7 @@ fn plan<'a>(
 /// events, and queues the notices.
 fn record_steps(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     planned: Planned<'_>,
     counts: &mut SweepReport,
     now: DateTime<Utc>,
@@ -956,7 +957,7 @@ fn step_words(l: &letters::LetterEnv, f: &Firing<'_>, number: Option<&str>) -> W
 /// `POST /escalations/run` (admin, supervisor): a sweep now.
 pub fn run_now(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     ladder: &Ladder,
     actor: &Actor,
     now: DateTime<Utc>,

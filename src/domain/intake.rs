@@ -2,8 +2,6 @@
 //! complaint, its sealed identity, its first audit event and the idempotency
 //! record are written in one transaction; the answer is given after commit.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -12,36 +10,14 @@ use tracing::instrument;
 use crate::db::complaints::{self as rows, NewComplaint, SealedIdentity};
 use crate::db::{self, DbConn, categories, units};
 use crate::domain::audit::{self, AuditActor};
-use crate::domain::calendar::Calendar;
 use crate::domain::command::Fields;
 use crate::domain::commands::{Complainant, CreateComplaint};
+use crate::domain::env::Env;
 use crate::domain::labels;
-use crate::domain::letters::LetterEnv;
 use crate::domain::privacy::{self, PiiKeys};
-use crate::domain::routing::Rules;
+use crate::domain::status::Status;
 use crate::domain::throttle;
 use crate::error::{AppError, AppResult, Code, FieldErrors};
-
-/// Where a complaint came from.
-pub const CHANNELS: &[&str] = &["web", "hotline", "letter", "visit", "email", "open311"];
-
-/// The channels anyone may file through without an account: limited per
-/// client address, and counted for bursts.
-pub const PUBLIC_CHANNELS: &[&str] = &["web", "open311"];
-
-/// Case statuses (docs/architecture.md, "The case lifecycle").
-pub mod status {
-    pub const RECEIVED: &str = "received";
-    pub const ALL: &[&str] = &[
-        "received",
-        "assigned",
-        "in_progress",
-        "reported",
-        "closed",
-        "rejected",
-        "merged",
-    ];
-}
 
 /// Identity of a complainant, validated and normalised; never logged.
 #[derive(Clone, Debug, Default)]
@@ -138,51 +114,6 @@ pub fn check_references(
     Ok(())
 }
 
-/// What intake and the case workflow need besides a connection: keys, the
-/// calendar, routing rules and letter templates (loaded once at start-up).
-#[derive(Clone, Debug)]
-pub struct IntakeEnv {
-    pub keys: PiiKeys,
-    pub tracking_prefix: String,
-    pub tz: Tz,
-    pub limit_factor: f64,
-    pub calendar: Arc<Calendar>,
-    pub routing: Arc<Rules>,
-    pub letters: Arc<LetterEnv>,
-    /// Until when a unit may ask to return a case; the transfer letter says.
-    pub return_window: crate::config::ReturnWindow,
-    pub limits: IntakeLimits,
-    /// Units whose notes marked public go on the citizen's page without the
-    /// office's approval.
-    pub trusted_units: Arc<Vec<String>>,
-    /// When callbacks fall due and end unanswered.
-    pub callbacks: super::callbacks::CallbackRules,
-    /// Which earlier cases a new one may repeat.
-    pub duplicates: super::duplicates::DuplicateRules,
-}
-
-/// How much the public may file: per client address, and how many filings
-/// naming one unit make a burst that is screened before routing.
-#[derive(Clone, Debug)]
-pub struct IntakeLimits {
-    pub per_address: i32,
-    pub window: Duration,
-    /// `None`: bursts are not held.
-    pub burst_per_unit: Option<i64>,
-    pub burst_window: Duration,
-}
-
-impl IntakeLimits {
-    pub fn from_settings(s: &crate::config::IntakeSettings) -> Self {
-        Self {
-            per_address: s.max_filings_per_address,
-            window: Duration::seconds(s.filing_window_seconds),
-            burst_per_unit: (s.burst_per_unit > 0).then_some(s.burst_per_unit),
-            burst_window: Duration::seconds(s.burst_window_seconds),
-        }
-    }
-}
-
 /// What the citizen is given once: the tracking number and the query code.
 #[derive(Debug, Serialize, Clone)]
 pub struct Receipt {
@@ -213,7 +144,7 @@ pub struct Arrival<'a> {
 #[instrument(skip_all, fields(complaint.channel = arrival.channel))]
 pub fn receive(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     input: &ComplaintInput,
     arrival: Arrival<'_>,
     now: DateTime<Utc>,
@@ -266,7 +197,7 @@ pub fn receive(
             tracking_no: &tracking_no,
             query_code_hash: &code_hash,
             channel,
-            status: status::RECEIVED,
+            status: Status::Received.as_str(),
             title: &title,
             content: &content,
             category_code: input.category.as_deref(),
@@ -393,7 +324,7 @@ pub struct PublicFiling<'a> {
 /// `web`).
 pub fn submit_web(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     cmd: CreateComplaint,
     client: &str,
     idem: Option<&super::idempotency::IdemRequest>,
@@ -413,7 +344,7 @@ pub fn submit_web(
 /// transaction that stores it.
 pub fn submit(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     cmd: CreateComplaint,
     filing: &PublicFiling<'_>,
     idem: Option<&super::idempotency::IdemRequest>,

@@ -14,9 +14,9 @@ use crate::auth::policy::{self, Action};
 pub use crate::db::tallies::Source;
 use crate::db::tallies::{self, Family};
 use crate::db::{self, DbConn};
-use crate::domain::accountability::points;
 use crate::domain::escalation::Rung;
 use crate::domain::letters::LetterKind;
+use crate::domain::points::points;
 use crate::error::{AppError, AppResult};
 
 /// Start of a local day, in the stored form.

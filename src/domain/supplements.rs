@@ -12,7 +12,8 @@ use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::supplements::{self as rows, NewSupplement};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
-use crate::domain::intake::{self, IntakeEnv};
+use crate::domain::env::Env;
+use crate::domain::intake;
 use crate::domain::labels;
 use crate::domain::letters::{self, NoticeKind};
 use crate::domain::privacy;
@@ -49,7 +50,7 @@ pub struct SupplementView {
 /// number) taken out, as at intake; the case's own places stay.
 fn redact_for(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     text: &str,
     extra_phone: Option<&str>,
@@ -92,7 +93,7 @@ fn redact_for(
 /// responsible unit, and records the event.
 pub fn add(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     source: Source<'_>,
     text: &str,

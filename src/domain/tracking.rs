@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::db::complaints::Complaint;
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::letters::{self, NoticeKind};
 use crate::domain::throttle::{self, Limits};
 use crate::error::{AppError, AppResult};
@@ -71,7 +71,7 @@ pub struct Asked<'a> {
 /// when they reach the limit the office is alerted once per window.
 pub fn verify_pair(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     limits: &Limits,
     asked: &Asked<'_>,
     now: DateTime<Utc>,
@@ -120,7 +120,7 @@ pub fn verify_pair(
 /// a notice to the office and an event on the case (the office's only).
 fn alert_office(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     failures: i32,
     limits: &Limits,
@@ -167,7 +167,7 @@ fn alert_office(
 /// Looks a case up for the public.
 pub fn track(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     limits: &Limits,
     asked: &Asked<'_>,
     now: DateTime<Utc>,

@@ -94,8 +94,8 @@ impl From<AppError> for Open311Error {
     }
 }
 
-impl From<diesel::result::Error> for Open311Error {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<crate::db::Error> for Open311Error {
+    fn from(e: crate::db::Error) -> Self {
         AppError::from(e).into()
     }
 }

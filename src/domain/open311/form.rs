@@ -9,8 +9,9 @@ use subtle::ConstantTimeEq;
 use crate::db::{DbConn, categories};
 use crate::domain::command::Text;
 use crate::domain::commands::CreateComplaint;
+use crate::domain::env::Env;
 use crate::domain::idempotency::IdemRequest;
-use crate::domain::intake::{self, IntakeEnv};
+use crate::domain::intake;
 
 use super::document::{Doc, Node};
 use super::error::{Open311Error, Open311Result};
@@ -182,7 +183,7 @@ pub fn service_notice(tracking_no: &str, query_code: &str) -> String {
 /// is kept sealed for the office, out of what the unit reads.
 pub fn file_request(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     sub: &Submission,
     mut cmd: CreateComplaint,
     client: &str,

@@ -19,7 +19,7 @@ pub struct AssignOrder<'a> {
 /// case's open assignment, if any.
 pub(super) fn assign_to(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     unit: &Unit,
     order: AssignOrder<'_>,
@@ -198,7 +198,7 @@ fn resolve_target(conn: &mut DbConn, target: &Target, c: &Complaint) -> AppResul
 }
 
 /// The unit above `u` for a conflict: its parent, or the office.
-fn escalate_conflict(conn: &mut DbConn, env: &IntakeEnv, u: &Unit) -> AppResult<Option<Unit>> {
+fn escalate_conflict(conn: &mut DbConn, env: &Env, u: &Unit) -> AppResult<Option<Unit>> {
     let up = u
         .parent_code
         .clone()
@@ -209,7 +209,7 @@ fn escalate_conflict(conn: &mut DbConn, env: &IntakeEnv, u: &Unit) -> AppResult<
     Ok(db::units::find(conn, &up)?.filter(|x| x.active))
 }
 
-fn route(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint) -> AppResult<Route> {
+fn route(conn: &mut DbConn, env: &Env, c: &Complaint) -> AppResult<Route> {
     let facts = Facts {
         category: c.category_code.as_deref(),
         subject_unit: c.subject_unit_code.as_deref(),
@@ -251,18 +251,18 @@ fn route(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint) -> AppResult<Route> 
 /// must not turn into a flood of numbered letters). Counted on the index of
 /// subject unit and time, without a counter row that every filing would
 /// lock.
-fn burst(conn: &mut DbConn, env: &IntakeEnv, c: &Complaint, now: DateTime<Utc>) -> AppResult<bool> {
+fn burst(conn: &mut DbConn, env: &Env, c: &Complaint, now: DateTime<Utc>) -> AppResult<bool> {
     let (Some(unit), Some(limit)) = (&c.subject_unit_code, env.limits.burst_per_unit) else {
         return Ok(false);
     };
-    if !crate::domain::intake::PUBLIC_CHANNELS.contains(&c.channel.as_str()) {
+    if !crate::domain::channels::PUBLIC_CHANNELS.contains(&c.channel.as_str()) {
         return Ok(false);
     }
     let since = db::to_db(now - env.limits.burst_window);
     let recent = complaint_rows::count_naming(
         conn,
         unit,
-        crate::domain::intake::PUBLIC_CHANNELS,
+        crate::domain::channels::PUBLIC_CHANNELS,
         since,
         limit + 1,
     )?;
@@ -284,7 +284,7 @@ fn mentions(c: &Complaint) -> routing::Mentions<'_> {
 #[instrument(skip_all, fields(complaint.id = c.id))]
 pub fn auto_route(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     now: DateTime<Utc>,
 ) -> AppResult<Complaint> {
@@ -340,7 +340,7 @@ pub fn auto_route(
 /// `POST /complaints/{no}/assign` (supervisor): manual routing or re-routing.
 pub fn assign(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: AssignCase,

@@ -7,7 +7,7 @@ use super::*;
 /// publishes the reply; redo sends it back with a new deadline.
 pub fn review(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: Review,
@@ -132,7 +132,7 @@ pub fn review(
 /// `refused`.
 pub fn callback(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: CallbackAttempt,
@@ -264,7 +264,7 @@ pub fn public_feedback(
 /// the queue).
 pub fn reopen(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: Reopen,

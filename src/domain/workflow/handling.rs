@@ -56,7 +56,7 @@ pub fn acknowledge(
 /// clocks running, until a supervisor decides.
 pub fn request_return(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: ReturnRequest,
@@ -119,7 +119,7 @@ pub fn request_return(
 /// `received` with clocks cleared; deny → the unit keeps it, clocks as they were.
 pub fn decide_return(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: Decide,
@@ -207,7 +207,7 @@ pub fn decide_return(
 /// unit marks it so.
 pub fn add_progress(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: AddProgress,
@@ -423,7 +423,7 @@ pub fn request_extension(
 /// moves `due_at` by the working days asked, counted from the old deadline.
 pub fn decide_extension(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     id: i64,

@@ -57,7 +57,7 @@ use crate::domain::commands::{
     ReopenDecision, RequestExtension, ReturnRequest, Review, ReviewDecision, Satisfaction, Screen,
     ScreenDecision, SubmitReport,
 };
-use crate::domain::intake::IntakeEnv;
+use crate::domain::env::Env;
 use crate::domain::labels;
 use crate::domain::letters::{self, LetterRequest, NoticeKind};
 use crate::domain::routing::{self, Conflict, Facts, Target, UnitInfo};
@@ -219,7 +219,7 @@ struct Told<'a> {
 /// on the case's timeline: the pair most decisions write.
 fn tell_unit(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     u: &Unit,
     by: &AuditActor,

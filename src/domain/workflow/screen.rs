@@ -9,7 +9,7 @@ use super::*;
 /// that case), not_duplicate → the possible-duplicate flag is cleared.
 pub fn screen(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     actor: &Actor,
     no: &str,
     cmd: Screen,
@@ -136,7 +136,7 @@ pub fn screen(
 /// notice citing the transfer letter.
 fn void(
     conn: &mut DbConn,
-    env: &IntakeEnv,
+    env: &Env,
     c: &Complaint,
     by: &AuditActor,
     reason: Option<&str>,
