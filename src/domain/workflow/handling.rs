@@ -294,16 +294,12 @@ pub fn decide_publication(
     let (approve, note) = decision(cmd);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        let n = records::progress(conn, c.id)?
-            .into_iter()
-            .find(|n| n.id == note_id)
-            .ok_or(AppError::NotFound)?;
-        if n.publication != "pending" {
-            return Err(AppError::Conflict(format!(
-                "the note's publication is already decided ({})",
-                n.publication
-            )));
-        }
+        let n = pending(
+            records::progress(conn, c.id)?,
+            note_id,
+            |n| (n.id, &n.publication),
+            |s| format!("the note's publication is already decided ({s})"),
+        )?;
         let now_db = db::to_db(now);
         let outcome = if approve { "approved" } else { "denied" };
         records::decide_publication(conn, n.id, outcome, actor.user_id, now_db)?;
@@ -434,16 +430,12 @@ pub fn decide_extension(
     let (approve, note) = decision(cmd);
     let by = AuditActor::from(actor);
     with_case(conn, no, now, |conn, c| {
-        let e = records::extensions(conn, c.id)?
-            .into_iter()
-            .find(|e| e.id == id)
-            .ok_or(AppError::NotFound)?;
-        if e.status != "pending" {
-            return Err(AppError::Conflict(format!(
-                "the extension request is already {}",
-                e.status
-            )));
-        }
+        let e = pending(
+            records::extensions(conn, c.id)?,
+            id,
+            |e| (e.id, &e.status),
+            |s| format!("the extension request is already {s}"),
+        )?;
         apply(&c, Act::Extension)?;
         let a = assignments::current(conn, c.id)?
             .filter(|a| a.id == e.assignment_id)

@@ -231,6 +231,25 @@ fn tell_unit(
     Ok(())
 }
 
+/// The request `id` among a case's `items` that still waits for the office:
+/// 404 when the case has none by that id, 409 (`already` words its state)
+/// when it was decided.
+fn pending<T>(
+    items: Vec<T>,
+    id: i64,
+    key: impl Fn(&T) -> (i64, &String),
+    already: impl FnOnce(&str) -> String,
+) -> AppResult<T> {
+    let item = items
+        .into_iter()
+        .find(|i| key(i).0 == id)
+        .ok_or(AppError::NotFound)?;
+    match key(&item).1.as_str() {
+        "pending" => Ok(item),
+        state => Err(AppError::Conflict(already(state))),
+    }
+}
+
 /// A unit officer may act only on its own unit's cases; others are 404.
 fn own_case(actor: &Actor, c: &Complaint) -> AppResult<()> {
     if policy::can_see_case(actor, c.responsible_unit_code.as_deref()) {
