@@ -79,7 +79,7 @@ impl AppState {
             tz: self.intake.tz,
             oldest_call: now
                 - crate::domain::intake::hotline_window(self.settings.intake.hotline_max_age_days),
-            catalogue: &self.ladder.catalogue,
+            situations: &self.ladder.catalogue,
         }
     }
 

@@ -99,6 +99,12 @@ pub struct Catalogue {
     pub situations: Vec<Situation>,
 }
 
+impl crate::domain::command::Situations for Catalogue {
+    fn knows(&self, code: &str) -> bool {
+        self.find(code).is_some()
+    }
+}
+
 impl Catalogue {
     /// Reads and checks the catalogue: unique codes, known aspects, valid
     /// points and decisions. A bad file stops the start.

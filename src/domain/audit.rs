@@ -14,6 +14,9 @@ use crate::domain::privacy::sha256_hex;
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 pub const ADMIN_CHAIN: &str = "admin";
 
+/// Findings listed in a report; the rest are counted.
+pub const MAX_FINDINGS: usize = 100;
+
 pub fn case_chain(tracking_no: &str) -> String {
     format!("case:{tracking_no}")
 }
@@ -303,7 +306,7 @@ pub fn verify(
                         report.first_broken = Some(link.clone());
                     }
                     report.broken_total += 1;
-                    if report.broken.len() < crate::domain::audit_log::MAX_FINDINGS {
+                    if report.broken.len() < MAX_FINDINGS {
                         report.broken.push(link);
                     }
                 }

@@ -23,8 +23,7 @@ use crate::error::{AppError, AppResult, Code};
 const BATCH: i64 = 250;
 /// Rows read per page when verifying.
 const PAGE: i64 = 5000;
-/// Findings listed in a report; the rest are counted.
-pub const MAX_FINDINGS: usize = 100;
+pub use crate::domain::audit::MAX_FINDINGS;
 
 fn event_bytes(seq: i64, e: &LoggedEvent, digest: Option<&str>) -> Canonical {
     let ev = &e.event;

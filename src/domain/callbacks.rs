@@ -27,14 +27,7 @@ use crate::error::{AppError, AppResult};
 
 pub const OUTCOMES: &[&str] = &["reached", "no_answer", "refused"];
 
-/// When callbacks fall due and when they end unanswered.
-#[derive(Clone, Copy, Debug)]
-pub struct CallbackRules {
-    /// The callback is due from the start of this working day after closing.
-    pub after_workdays: u32,
-    /// Unanswered attempts on this many different days end it: unreachable.
-    pub unreachable_days: usize,
-}
+pub use crate::domain::env::CallbackRules;
 
 /// One attempt as the operator records it.
 #[derive(Clone, Debug)]

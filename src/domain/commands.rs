@@ -209,11 +209,13 @@ command!(
     }
 );
 
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 command!(
     /// Changes to an account; each one revokes the account's tokens.
     pub struct UpdateUser {
         pub active: Option<bool>,
-        pub password: Option<Text<{ crate::domain::users::MIN_PASSWORD_CHARS }, 1024>>,
+        pub password: Option<Text<{ MIN_PASSWORD_CHARS }, 1024>>,
         pub role: Option<Role>,
         pub unit: Option<UnitCode>,
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::duplicates::{self as rows, Candidate};
@@ -15,13 +15,7 @@ use crate::db::{self, DbConn};
 use crate::domain::status::Status;
 use crate::error::AppResult;
 
-/// How far back to look and how similar a title must be.
-#[derive(Clone, Copy, Debug)]
-pub struct DuplicateRules {
-    pub window: Duration,
-    /// Percent, 1–100.
-    pub min_similarity: i32,
-}
+pub use crate::domain::env::DuplicateRules;
 
 /// How many earlier cases of one unit are compared with a new title.
 const MAX_COMPARED: i64 = 200;

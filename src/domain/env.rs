@@ -31,9 +31,9 @@ pub struct Env {
     /// office's approval.
     pub trusted_units: Arc<Vec<String>>,
     /// When callbacks fall due and end unanswered.
-    pub callbacks: crate::domain::callbacks::CallbackRules,
+    pub callbacks: CallbackRules,
     /// Which earlier cases a new one may repeat.
-    pub duplicates: crate::domain::duplicates::DuplicateRules,
+    pub duplicates: DuplicateRules,
 }
 
 /// How much the public may file: per client address, and how many filings
@@ -56,4 +56,22 @@ impl IntakeLimits {
             burst_window: Duration::seconds(s.burst_window_seconds),
         }
     }
+}
+
+/// When callbacks fall due and when they end unanswered.
+#[derive(Clone, Copy, Debug)]
+pub struct CallbackRules {
+    /// The callback is due from the start of this working day after closing.
+    pub after_workdays: u32,
+    /// Unanswered attempts on this many different days end it: unreachable.
+    pub unreachable_days: usize,
+}
+
+/// Which earlier cases a new one may repeat: how far back to look and how
+/// similar a title must be.
+#[derive(Clone, Copy, Debug)]
+pub struct DuplicateRules {
+    pub window: Duration,
+    /// Percent, 1–100.
+    pub min_similarity: i32,
 }

@@ -177,7 +177,7 @@ pub fn delivery_failed(conn: &mut DbConn, complaint_id: i64, now: DateTime<Utc>)
     crate::db::complaints::flag_delivery_failed(
         conn,
         complaint_id,
-        crate::domain::workflow::OPEN_STATUSES,
+        crate::domain::status::OPEN_CODES,
     )?;
     let Some((_, tracking_no)) = crate::db::complaints::tracking_numbers(conn, &[complaint_id])?
         .into_iter()

@@ -15,7 +15,7 @@ use crate::domain::commands::{CreateUser, UpdateUser};
 use crate::domain::throttle;
 use crate::error::{AppError, AppResult, Code, FieldErrors};
 
-pub const MIN_PASSWORD_CHARS: usize = 12;
+pub use crate::domain::commands::MIN_PASSWORD_CHARS;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {

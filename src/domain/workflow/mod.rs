@@ -105,7 +105,7 @@ impl From<&Complaint> for CaseState {
 /// The statuses of a case still open for work; leaving them clears every
 /// flag that asks the office to act.
 /// The stored text of the open statuses (see [`Status::OPEN`]).
-pub const OPEN_STATUSES: &[&str] = &["received", "assigned", "in_progress", "reported"];
+pub const OPEN_STATUSES: &[&str] = crate::domain::status::OPEN_CODES;
 
 fn conflict_status(c: &Complaint) -> AppError {
     AppError::Conflict(format!("not possible while the case is {}", c.status))
