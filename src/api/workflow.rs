@@ -343,7 +343,7 @@ pub async fn record_callback(
     Authorized(actor, cmd): Authorized<CallbackAttempt>,
 ) -> AppResult<HttpResponse> {
     act(state, move |c, env, now| {
-        workflow::callback(c, env, &actor, &no, cmd, now)
+        crate::domain::callbacks::callback(c, env, &actor, &no, cmd, now)
     })
     .await
 }

@@ -16,13 +16,13 @@ use crate::db::callbacks::{self as rows, NewCallbackAttempt};
 use crate::db::complaints::{self as complaint_rows, Complaint};
 use crate::db::{self, DbConn};
 use crate::domain::audit::{self, AuditActor, Words};
-use crate::domain::calendar::start_of_day;
 use crate::domain::command::Command;
 use crate::domain::commands::{CallbackAttempt, ContactRequest};
 use crate::domain::env::Env;
 use crate::domain::intake;
 use crate::domain::labels;
 use crate::domain::status::Status;
+use crate::domain::workflow;
 use crate::error::{AppError, AppResult};
 
 pub const OUTCOMES: &[&str] = &["reached", "no_answer", "refused"];
@@ -45,26 +45,6 @@ impl From<CallbackAttempt> for Attempt {
             note: a.note.map(String::from),
         }
     }
-}
-
-/// On closing a case: its callback falls due, or is not possible.
-pub fn open_on_close(
-    conn: &mut DbConn,
-    env: &Env,
-    c: &Complaint,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    if c.anonymous || !complaint_rows::has_phone(conn, c.id)? {
-        rows::set_state(conn, c.id, Some("not_possible"), None)?;
-        return Ok(());
-    }
-    let today = now.with_timezone(&env.tz).date_naive();
-    let day = env
-        .calendar
-        .nth_workday_after(today, env.callbacks.after_workdays);
-    let due = start_of_day(day, env.tz).unwrap_or(now);
-    rows::set_state(conn, c.id, Some("due"), Some(db::to_db(due)))?;
-    Ok(())
 }
 
 /// Records an attempt on a closed case (the caller holds the case's lock).
@@ -309,5 +289,25 @@ pub fn contact(
             .open(&phone_enc, &intake::seal_context(&c.tracking_no, "phone"))
             .map_err(AppError::Internal)?;
         Ok(Contact { phone })
+    })
+}
+
+/// `POST /complaints/{no}/callback` (operator, supervisor): an attempt to
+/// call the citizen back about a closed case (docs/architecture.md, "The
+/// hotline desk"): `reached` with their satisfaction, `no_answer` or
+/// `refused`.
+pub fn callback(
+    conn: &mut DbConn,
+    env: &Env,
+    actor: &Actor,
+    no: &str,
+    cmd: CallbackAttempt,
+    now: DateTime<Utc>,
+) -> AppResult<workflow::CaseState> {
+    policy::require(actor, <CallbackAttempt as Command>::ACTION)?;
+    let attempt = Attempt::from(cmd);
+    workflow::with_case(conn, no, now, |conn, c| {
+        record(conn, env, actor, &c, &attempt, None, now)?;
+        workflow::state_of(conn, c.id)
     })
 }

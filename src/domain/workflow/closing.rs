@@ -61,7 +61,7 @@ pub fn review(
                     .to_public("已办结"),
                 now,
             )?;
-            crate::domain::callbacks::open_on_close(conn, env, &c, now)?;
+            open_on_close(conn, env, &c, now)?;
         } else {
             let days = handle.unwrap_or(a.handle_workdays);
             let redo_due = env.calendar.due(now, days as u32, env.tz);
@@ -122,26 +122,6 @@ pub fn review(
                 now,
             )?;
         }
-        Ok(CaseState::from(&reload(conn, c.id)?))
-    })
-}
-
-/// `POST /complaints/{no}/callback` (operator, supervisor): an attempt to
-/// call the citizen back about a closed case (docs/architecture.md, "The
-/// hotline desk"): `reached` with their satisfaction, `no_answer` or
-/// `refused`.
-pub fn callback(
-    conn: &mut DbConn,
-    env: &Env,
-    actor: &Actor,
-    no: &str,
-    cmd: CallbackAttempt,
-    now: DateTime<Utc>,
-) -> AppResult<CaseState> {
-    policy::require(actor, <CallbackAttempt as Command>::ACTION)?;
-    let attempt = crate::domain::callbacks::Attempt::from(cmd);
-    with_case(conn, no, now, |conn, c| {
-        crate::domain::callbacks::record(conn, env, actor, &c, &attempt, None, now)?;
         Ok(CaseState::from(&reload(conn, c.id)?))
     })
 }
@@ -335,4 +315,24 @@ pub fn reopen(
         )?;
         Ok(CaseState::from(&updated))
     })
+}
+
+/// On closing a case: its callback falls due, or is not possible.
+pub fn open_on_close(
+    conn: &mut DbConn,
+    env: &Env,
+    c: &Complaint,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if c.anonymous || !complaint_rows::has_phone(conn, c.id)? {
+        crate::db::callbacks::set_state(conn, c.id, Some("not_possible"), None)?;
+        return Ok(());
+    }
+    let today = now.with_timezone(&env.tz).date_naive();
+    let day = env
+        .calendar
+        .nth_workday_after(today, env.callbacks.after_workdays);
+    let due = crate::domain::calendar::start_of_day(day, env.tz).unwrap_or(now);
+    crate::db::callbacks::set_state(conn, c.id, Some("due"), Some(db::to_db(due)))?;
+    Ok(())
 }

@@ -23,8 +23,7 @@ use assign::assign_to;
 pub use assign::{AssignOrder, HoldReason, assign, auto_route};
 pub(crate) use closing::store_satisfaction;
 pub use closing::{
-    FeedbackReceipt, callback, feedback_message, public_feedback, public_feedback_open, reopen,
-    review,
+    FeedbackReceipt, feedback_message, public_feedback, public_feedback_open, reopen, review,
 };
 pub use handling::{
     ExtensionCreated, acknowledge, add_progress, decide_extension, decide_publication,
@@ -53,9 +52,9 @@ use crate::domain::audit::{self, AuditActor, Words};
 use crate::domain::calendar::effective_workdays;
 use crate::domain::command::{Command, Workdays};
 use crate::domain::commands::{
-    AddProgress, Approval, AssignCase, CallbackAttempt, Decide, FeedbackRequest, Reopen,
-    ReopenDecision, RequestExtension, ReturnRequest, Review, ReviewDecision, Satisfaction, Screen,
-    ScreenDecision, SubmitReport,
+    AddProgress, Approval, AssignCase, Decide, FeedbackRequest, Reopen, ReopenDecision,
+    RequestExtension, ReturnRequest, Review, ReviewDecision, Satisfaction, Screen, ScreenDecision,
+    SubmitReport,
 };
 use crate::domain::env::Env;
 use crate::domain::labels;
@@ -120,6 +119,11 @@ pub(crate) fn lock_case(conn: &mut DbConn, tracking_no: &str) -> AppResult<Compl
     let tracking_no = complaint_rows::normalise_tracking_no(tracking_no);
     complaint_rows::lock(conn, &tracking_no)?;
     complaint_rows::by_tracking_no(conn, &tracking_no)?.ok_or(AppError::NotFound)
+}
+
+/// The state of case `id` after an action.
+pub(crate) fn state_of(conn: &mut DbConn, id: i64) -> AppResult<CaseState> {
+    Ok(CaseState::from(&reload(conn, id)?))
 }
 
 fn reload(conn: &mut DbConn, id: i64) -> AppResult<Complaint> {
@@ -189,7 +193,7 @@ fn limits(cat: Option<&Category>, factor: f64) -> (i32, i32) {
 /// Runs `f` on the locked case in one write transaction. Whatever `f`
 /// changed, the escalation sweep looks at the case again at its next run
 /// (or drops it from its schedule once the case is no longer open).
-fn with_case<T>(
+pub(crate) fn with_case<T>(
     conn: &mut DbConn,
     tracking_no: &str,
     now: DateTime<Utc>,
