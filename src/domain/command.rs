@@ -78,11 +78,9 @@ impl Rejected {
                 Reference::Category { code, .. } => {
                     crate::db::categories::exists_active(conn, code)
                 }
-                Reference::Case { code, .. } => crate::db::complaints::by_tracking_no(
-                    conn,
-                    &crate::db::complaints::normalise_tracking_no(code),
-                )
-                .map(|c| c.is_some()),
+                Reference::Case { code, .. } => {
+                    crate::db::complaints::by_tracking_no(conn, code).map(|c| c.is_some())
+                }
             };
             match (known, r) {
                 (Err(e), _) => return e.into(),
@@ -504,6 +502,13 @@ macro_rules! choice {
     };
 }
 
+/// serde's reading of a scalar type (a client or a test deserialising a
+/// command directly): the checks of the parse step, its message as serde's
+/// error.
+fn from_json<T: Scalar, E: serde::de::Error>(v: Value) -> Result<T, E> {
+    T::scalar(&v, Source::Json).map_err(|(code, m)| E::custom(m.unwrap_or_else(|| code.message())))
+}
+
 fn string(v: &Value) -> Result<&str, (Code, Option<String>)> {
     v.as_str().map(str::trim).ok_or((
         Code::WrongType {
@@ -574,9 +579,7 @@ macro_rules! text_type {
 
         impl<'de, const MIN: usize, const MAX: usize> serde::Deserialize<'de> for $name<MIN, MAX> {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = Value::String(String::deserialize(d)?);
-                Self::scalar(&v, Source::Json)
-                    .map_err(|(code, m)| serde::de::Error::custom(m.unwrap_or(code.message())))
+                from_json(Value::String(String::deserialize(d)?))
             }
         }
 
@@ -638,9 +641,7 @@ macro_rules! checked_type {
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = Value::String(String::deserialize(d)?);
-                Self::scalar(&v, Source::Json)
-                    .map_err(|(code, m)| serde::de::Error::custom(m.unwrap_or(code.message())))
+                from_json(Value::String(String::deserialize(d)?))
             }
         }
 
@@ -757,9 +758,15 @@ impl<U: RefKind> FromInput for RefCode<U> {
     }
 }
 
-impl<'de, U> serde::Deserialize<'de> for RefCode<U> {
+impl<'de, U: RefKind> serde::Deserialize<'de> for RefCode<U> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self(String::deserialize(d)?.trim().to_owned(), PhantomData))
+        let code = from_json::<Text<1, 64>, D::Error>(Value::String(String::deserialize(d)?))?;
+        if code.chars().count() > U::MAX {
+            return Err(serde::de::Error::custom(
+                Code::TooLong { max: U::MAX }.message(),
+            ));
+        }
+        Ok(Self(code.into_inner(), PhantomData))
     }
 }
 
@@ -799,9 +806,7 @@ impl<const MIN: i64, const MAX: i64> Scalar for Int<MIN, MAX> {
 
 impl<'de, const MIN: i64, const MAX: i64> serde::Deserialize<'de> for Int<MIN, MAX> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = i64::deserialize(d)?;
-        Self::scalar(&Value::from(n), Source::Json)
-            .map_err(|(code, _)| serde::de::Error::custom(code.message()))
+        from_json(Value::from(i64::deserialize(d)?))
     }
 }
 
@@ -1002,9 +1007,7 @@ impl Scalar for Deduction {
 
 impl<'de> serde::Deserialize<'de> for Deduction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let n = f64::deserialize(d)?;
-        Self::scalar(&Value::from(n), Source::Json)
-            .map_err(|(code, _)| serde::de::Error::custom(code.message()))
+        from_json(Value::from(f64::deserialize(d)?))
     }
 }
 

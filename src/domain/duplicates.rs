@@ -75,7 +75,7 @@ pub fn find(
     let mut found: HashMap<i64, (String, i32)> = HashMap::new();
     if let (Some(hash), false) = (phone_hash, c.anonymous) {
         for other in rows::by_phone_hash(conn, hash, Some(c.id), Some(since), MAX_COMPARED)? {
-            if !Status::known(&other.status).is_some_and(Status::is_dropped) {
+            if !Status::parse(&other.status).is_some_and(Status::is_dropped) {
                 found.insert(
                     other.id,
                     ("same_phone".into(), similarity(&c.title, &other.title)),

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use crate::domain::status::Status;
 
 pub fn status_label(status: &str) -> &'static str {
-    Status::known(status).map_or("处理中", Status::label)
+    Status::parse(status).map_or("处理中", Status::label)
 }
 
 pub fn channel_label(channel: &str) -> &'static str {

@@ -101,11 +101,6 @@ impl From<&Complaint> for CaseState {
     }
 }
 
-/// The statuses of a case still open for work; leaving them clears every
-/// flag that asks the office to act.
-/// The stored text of the open statuses (see [`Status::OPEN`]).
-pub const OPEN_STATUSES: &[&str] = crate::domain::status::OPEN_CODES;
-
 fn conflict_status(c: &Complaint) -> AppError {
     AppError::Conflict(format!("not possible while the case is {}", c.status))
 }
@@ -205,7 +200,7 @@ pub(crate) fn with_case<T>(
         let out = f(c, case)?;
         db::escalations::touch(c, id, db::to_db(now))?;
         // A case that left the open statuses asks nothing more of the office.
-        complaint_rows::clear_flags_unless_open(c, id, OPEN_STATUSES)?;
+        complaint_rows::clear_flags_unless_open(c, id, crate::domain::status::OPEN_CODES)?;
         Ok(out)
     })
 }
